@@ -1,0 +1,198 @@
+import { Channel, Kind, decodeEnvelope, encodeEnvelope, type Envelope, ALL_WORKERS, ANY_WORKER } from './envelope.js';
+import { EncodeError, PeerDownError, RemoteError, toWireError, type WireError } from './errors.js';
+import { log } from './logger.js';
+import { HandlerRegistry, assertMethodName } from './registry.js';
+import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
+
+/** Where a message goes: a worker (0 = master, or ANY_WORKER / ALL_WORKERS) on a server (omitted = this one). */
+export interface Address {
+  server?: string;
+  worker: number;
+}
+
+/** The key a pending request is filed under, so a peer going down can reject exactly its requests. */
+export function peerKey(address: Address): string {
+  return `${address.server ?? ''}/${address.worker === ANY_WORKER ? '*' : address.worker}`;
+}
+
+export function describeAddress(address: Address): string {
+  const worker = address.worker === 0 ? 'master' : address.worker === ANY_WORKER ? 'any worker' : address.worker === ALL_WORKERS ? 'all workers' : `worker ${address.worker}`;
+  return address.server ? `${address.server} ${worker}` : worker;
+}
+
+/**
+ * One process's messaging core, shared by every transport: handler registries per channel, the
+ * request table, envelope encoding and dispatch. Subclasses decide where an encoded envelope goes
+ * (`route`): the solo process to itself, a worker to its master, a master to workers or servers.
+ */
+export abstract class Endpoint {
+  readonly registries: Record<Channel, HandlerRegistry> = {
+    [Channel.Cpu]: new HandlerRegistry(),
+    [Channel.Server]: new HandlerRegistry(),
+    [Channel.System]: new HandlerRegistry(),
+  };
+  readonly requests = new RequestTable();
+  /** This server's name once SERVER_CLUSTERING is configured. */
+  serverName?: string;
+  private readonly warnedNoHandler = new Set<string>();
+  private inFlightHandlers = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(public workerId: number) {}
+
+  /** Sends one encoded envelope toward `to`. Throws synchronously when it cannot be accepted. */
+  protected abstract route(to: Address, body: Buffer, envelope: Envelope): void;
+
+  /** Human-readable name of this process, used as the origin of remote errors. */
+  get origin(): string {
+    return describeAddress({ server: this.serverName, worker: this.workerId });
+  }
+
+  message(to: Address, channel: Channel, method: string, data: unknown): void {
+    assertMethodName(method);
+    const envelope = this.envelope(Kind.Message, channel, method, data, 0, to);
+    this.route(to, encodeEnvelope(envelope), envelope);
+  }
+
+  request<T = unknown>(to: Address, channel: Channel, method: string, data: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
+    assertMethodName(method);
+    const envelopeWithoutId = this.envelope(Kind.Request, channel, method, data, 0, to);
+    // Encode before opening the request so bad data throws with nothing pending.
+    encodeEnvelope(envelopeWithoutId);
+    const { id, promise } = this.requests.open<T>(peerKey(to), method, timeoutMs);
+    const envelope = { ...envelopeWithoutId, id };
+    try {
+      this.route(to, encodeEnvelope(envelope), envelope);
+    } catch (error) {
+      this.requests.reject(id, error as Error);
+      promise.catch(() => {});
+      throw error;
+    }
+    return promise;
+  }
+
+  /** Rejects the requests waiting on peers that went down. */
+  peerDown(matches: (peer: string) => boolean, who: string): void {
+    this.requests.rejectPeers(matches, () => new PeerDownError(who));
+  }
+
+  /** Decodes and dispatches one envelope body that arrived for this process. */
+  receive(body: Uint8Array): void {
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(body);
+    } catch (error) {
+      log.warn('envelope.malformed', { at: this.origin, error });
+      return;
+    }
+    this.dispatch(envelope);
+  }
+
+  dispatch(envelope: Envelope): void {
+    if (envelope.kind === Kind.Reply) {
+      this.requests.resolve(envelope.id, envelope.data);
+      return;
+    }
+    if (envelope.kind === Kind.Failure) {
+      this.requests.reject(envelope.id, new RemoteError(envelope.data as WireError));
+      return;
+    }
+    const handlers = this.registries[envelope.channel]?.get(envelope.method) ?? [];
+    if (handlers.length === 0) {
+      this.noHandler(envelope);
+      return;
+    }
+    this.runHandlers(envelope, handlers);
+  }
+
+  /** Resolves once no request handler is running (used before a worker stops). */
+  whenIdle(): Promise<void> {
+    if (this.inFlightHandlers === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private runHandlers(envelope: Envelope, handlers: Array<(data: unknown, reply: (v: unknown) => void) => unknown>): void {
+    const expectsReply = envelope.kind === Kind.Request;
+    let replied = !expectsReply;
+    if (expectsReply) this.inFlightHandlers++;
+    const finish = () => {
+      if (expectsReply && --this.inFlightHandlers === 0) this.notifyIdle();
+    };
+    const reply = (value: unknown) => {
+      if (replied) return;
+      replied = true;
+      this.answer(envelope, Kind.Reply, value);
+      finish();
+    };
+    const fail = (error: unknown) => {
+      if (replied) {
+        log.warn('handler.failed', { method: envelope.method, at: this.origin, error });
+        return;
+      }
+      replied = true;
+      this.answer(envelope, Kind.Failure, toWireError(error, this.origin));
+      finish();
+    };
+    for (const handler of handlers) {
+      try {
+        const result = handler(envelope.data, reply);
+        if (result instanceof Promise || (result !== null && typeof (result as { then?: unknown })?.then === 'function')) {
+          (result as Promise<unknown>).then((value) => {
+            if (value !== undefined || handler.length < 2) reply(value);
+          }, fail);
+        } else if (result !== undefined || handler.length < 2) {
+          reply(result);
+        }
+      } catch (error) {
+        fail(error);
+      }
+    }
+  }
+
+  private answer(request: Envelope, kind: Kind.Reply | Kind.Failure, data: unknown): void {
+    const to: Address = { server: request.fromServer, worker: request.fromWorker };
+    let envelope = this.envelope(kind, request.channel, request.method, data, request.id, to);
+    let body: Buffer;
+    try {
+      body = encodeEnvelope(envelope);
+    } catch (error) {
+      const wire = toWireError(error instanceof EncodeError ? new EncodeError(`the reply to '${request.method}' cannot be encoded`) : error, this.origin);
+      envelope = this.envelope(Kind.Failure, request.channel, request.method, wire, request.id, to);
+      body = encodeEnvelope(envelope);
+    }
+    try {
+      this.route(to, body, envelope);
+    } catch (error) {
+      log.warn('reply.undeliverable', { method: request.method, to: describeAddress(to), error });
+    }
+  }
+
+  private noHandler(envelope: Envelope): void {
+    const message = `no handler for '${envelope.method}' on ${this.origin}`;
+    if (envelope.kind === Kind.Request) {
+      this.answer(envelope, Kind.Failure, { name: 'NoHandlerError', message, origin: this.origin, code: 'BOXWIRE_NO_HANDLER' });
+      return;
+    }
+    const key = `${envelope.channel}:${envelope.method}`;
+    if (this.warnedNoHandler.has(key)) return;
+    this.warnedNoHandler.add(key);
+    log.warn('message.no_handler', { method: envelope.method, at: this.origin, note: 'logged once per method' });
+  }
+
+  private envelope(kind: Kind, channel: Channel, method: string, data: unknown, id: number, to: Address): Envelope {
+    const crossesServers = to.server !== undefined && to.server !== this.serverName;
+    return {
+      kind, channel, method, data, id,
+      fromWorker: this.workerId,
+      fromServer: crossesServers ? this.serverName : undefined,
+      toServer: crossesServers ? to.server : undefined,
+      toWorker: crossesServers ? to.worker : undefined,
+    };
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

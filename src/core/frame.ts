@@ -1,0 +1,55 @@
+/**
+ * A frame is a batch of records; each record is one encoded envelope plus a 16-bit routing
+ * target, so a router can forward envelopes without decoding them:
+ *
+ *   [u32 body length][u16 target][body bytes] ... repeated
+ */
+export const RECORD_HEADER_BYTES = 6;
+
+export class FrameBuilder {
+  private parts: Uint8Array[] = [];
+  private bytes = 0;
+  private records = 0;
+
+  add(target: number, body: Uint8Array): void {
+    const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+    header.writeUInt32BE(body.length, 0);
+    header.writeUInt16BE(target, 4);
+    this.parts.push(header, body);
+    this.bytes += RECORD_HEADER_BYTES + body.length;
+    this.records++;
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  get count(): number {
+    return this.records;
+  }
+
+  /** Returns the frame and resets the builder. */
+  take(): Buffer {
+    const frame = Buffer.concat(this.parts, this.bytes);
+    this.parts = [];
+    this.bytes = 0;
+    this.records = 0;
+    return frame;
+  }
+}
+
+/** Splits a frame into records. Throws on a truncated or inconsistent frame. */
+export function forEachRecord(frame: Uint8Array, visit: (target: number, body: Uint8Array) => void): void {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  let offset = 0;
+  while (offset < frame.byteLength) {
+    if (offset + RECORD_HEADER_BYTES > frame.byteLength) throw new RangeError('truncated record header');
+    const length = view.getUint32(offset);
+    const target = view.getUint16(offset + 4);
+    const start = offset + RECORD_HEADER_BYTES;
+    const end = start + length;
+    if (end > frame.byteLength) throw new RangeError('record longer than its frame');
+    visit(target, frame.subarray(start, end));
+    offset = end;
+  }
+}

@@ -1,0 +1,50 @@
+import { OverflowError } from './errors.js';
+
+export const DEFAULT_OUTBOX_MESSAGES = 100_000;
+export const DEFAULT_OUTBOX_BYTES = 64 * 1024 * 1024;
+
+export interface OutboxLimits {
+  maxMessages?: number;
+  maxBytes?: number;
+}
+
+/**
+ * Records waiting for a peer that is down or restarting, delivered in order when it is back.
+ * Bounded by count and bytes: `push` throws OverflowError instead of growing without limit.
+ */
+export class Outbox {
+  private queue: Array<{ target: number; body: Uint8Array }> = [];
+  private bytes = 0;
+  private readonly maxMessages: number;
+  private readonly maxBytes: number;
+
+  constructor(private readonly peerName: string, limits: OutboxLimits = {}) {
+    this.maxMessages = limits.maxMessages ?? DEFAULT_OUTBOX_MESSAGES;
+    this.maxBytes = limits.maxBytes ?? DEFAULT_OUTBOX_BYTES;
+  }
+
+  push(target: number, body: Uint8Array): void {
+    if (this.queue.length >= this.maxMessages || this.bytes + body.length > this.maxBytes) {
+      throw new OverflowError(`the outbox for ${this.peerName}`, `${this.maxMessages} messages or ${this.maxBytes} bytes`);
+    }
+    this.queue.push({ target, body });
+    this.bytes += body.length;
+  }
+
+  /** Hands every queued record to `deliver` in order and empties the outbox. */
+  drain(deliver: (target: number, body: Uint8Array) => void): number {
+    const queued = this.queue;
+    this.queue = [];
+    this.bytes = 0;
+    for (const record of queued) deliver(record.target, record.body);
+    return queued.length;
+  }
+
+  get size(): number {
+    return this.queue.length;
+  }
+
+  get byteSize(): number {
+    return this.bytes;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Runs every test file in its own Node process (boxwire's APIs are per-process singletons, and
+ * many tests fork clusters), a few at a time, and prints one plain summary line that CI reads:
+ * `N passed, N failed`. Usage: npm test [-- substring …] to run only matching files.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { availableParallelism } from 'node:os';
+
+const root = join(import.meta.dirname, '..');
+const filters = process.argv.slice(2);
+
+function findTests(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'bench' || name === 'fixtures' ? [] : findTests(path);
+    return name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+interface FileResult { file: string; passed: number; failed: number; skipped: number; code: number | null; output: string }
+
+function runFile(file: string): Promise<FileResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (code) => {
+      const count = (label: string) => [...output.matchAll(new RegExp(`${label}:\\s+(\\d+)`, 'g'))].reduce((sum, m) => sum + Number(m[1]), 0);
+      let passed = count('Passed');
+      const total = count('Total');
+      let failed = Math.max(0, total - passed - count('Skipped'));
+      // A file that crashed before uvu could summarize counts as one failure.
+      if (code !== 0 && failed === 0) failed = 1;
+      if (total === 0 && code === 0) passed = 0;
+      resolve({ file: relative(root, file), passed, failed, skipped: count('Skipped'), code, output });
+    });
+  });
+}
+
+const files = findTests(join(root, 'test')).filter((file) => filters.length === 0 || filters.some((f) => file.includes(f))).sort();
+const concurrency = Number(process.env.BOXWIRE_TEST_CONCURRENCY ?? Math.max(1, Math.min(2, availableParallelism())));
+const results: FileResult[] = [];
+let next = 0;
+async function lane(): Promise<void> {
+  while (next < files.length) {
+    const file = files[next++];
+    const started = Date.now();
+    const result = await runFile(file);
+    results.push(result);
+    const status = result.failed > 0 ? 'FAIL' : 'ok  ';
+    console.log(`${status} ${result.file}  (${result.passed} passed, ${result.failed} failed, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    if (result.failed > 0 || process.env.BOXWIRE_TEST_VERBOSE) console.log(result.output.replace(/^/gm, '    | '));
+  }
+}
+await Promise.all(Array.from({ length: concurrency }, lane));
+const passed = results.reduce((sum, r) => sum + r.passed, 0);
+const failed = results.reduce((sum, r) => sum + r.failed, 0);
+const skipped = results.reduce((sum, r) => sum + r.skipped, 0);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || files.length === 0 ? 1 : 0);
