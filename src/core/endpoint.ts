@@ -1,13 +1,24 @@
 import { Channel, Kind, decodeEnvelope, encodeEnvelope, type Envelope, ALL_WORKERS, ANY_WORKER } from './envelope.js';
-import { EncodeError, PeerDownError, RemoteError, toWireError, type WireError } from './errors.js';
+import { EncodeError, PeerDownError, RemoteError, UnknownPeerError, toWireError, type WireError } from './errors.js';
 import { log } from './logger.js';
 import { HandlerRegistry, assertMethodName } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
+
+export type Registries = Record<Channel, HandlerRegistry>;
+
+export function createRegistries(): Registries {
+  return { [Channel.Cpu]: new HandlerRegistry(), [Channel.Server]: new HandlerRegistry(), [Channel.System]: new HandlerRegistry() };
+}
 
 /** Where a message goes: a worker (0 = master, or ANY_WORKER / ALL_WORKERS) on a server (omitted = this one). */
 export interface Address {
   server?: string;
   worker: number;
+}
+
+/** Carries envelopes to other servers; installed by SERVER_CLUSTERING in the process that owns the links. */
+export interface ServerRouter {
+  forward(toServer: string, toWorker: number, body: Uint8Array): void;
 }
 
 /** The key a pending request is filed under, so a peer going down can reject exactly its requests. */
@@ -26,22 +37,31 @@ export function describeAddress(address: Address): string {
  * (`route`): the solo process to itself, a worker to its master, a master to workers or servers.
  */
 export abstract class Endpoint {
-  readonly registries: Record<Channel, HandlerRegistry> = {
-    [Channel.Cpu]: new HandlerRegistry(),
-    [Channel.Server]: new HandlerRegistry(),
-    [Channel.System]: new HandlerRegistry(),
-  };
   readonly requests = new RequestTable();
   /** This server's name once SERVER_CLUSTERING is configured. */
   serverName?: string;
+  /** Set in the process that owns the server links (the master, or a solo process). */
+  serverRouter?: ServerRouter;
   private readonly warnedNoHandler = new Set<string>();
   private inFlightHandlers = 0;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(public workerId: number) {}
+  /**
+   * Registries are passed in so handlers registered before the process knows its role (e.g.
+   * `CPU_CLUSTERING.on` at the top of a script) survive the switch to master or worker.
+   */
+  constructor(public workerId: number, readonly registries: Registries = createRegistries()) {}
 
   /** Sends one encoded envelope toward `to`. Throws synchronously when it cannot be accepted. */
   protected abstract route(to: Address, body: Buffer, envelope: Envelope): void;
+
+  /** Sends an envelope that must cross to another server. */
+  protected routeRemote(to: Address, body: Uint8Array): void {
+    if (!this.serverRouter) {
+      throw new UnknownPeerError(`cannot reach server '${to.server}': SERVER_CLUSTERING is not configured in this process`);
+    }
+    this.serverRouter.forward(to.server!, to.worker, body);
+  }
 
   /** Human-readable name of this process, used as the origin of remote errors. */
   get origin(): string {

@@ -1,0 +1,343 @@
+import cluster, { type Worker } from 'node:cluster';
+import { Endpoint, type Address, type Registries } from '../core/endpoint.js';
+import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelope, encodeEnvelope, type Envelope } from '../core/envelope.js';
+import { UnknownPeerError, toWireError } from '../core/errors.js';
+import { log } from '../core/logger.js';
+import type { OutboxLimits } from '../core/outbox.js';
+import { Control, type MethodsNotice } from './control.js';
+import { IpcLink } from './ipc-link.js';
+import { runShutdownHooks } from './shutdown-hooks.js';
+import { WorkerSlot, type Incarnation } from './worker-slot.js';
+
+export interface MasterOptions {
+  workers: number;
+  /** How long a stopping worker may take before it is killed (default 10 s). */
+  gracefulTimeoutMs?: number;
+  outbox?: OutboxLimits;
+}
+
+/**
+ * The master process: forks the workers, routes every envelope between them (without decoding
+ * worker-to-worker traffic), supervises them with stable ids, restarts them on crash with
+ * backoff, rolls them on SIGUSR2 and stops them gracefully on SIGTERM/SIGINT.
+ */
+export class Master extends Endpoint {
+  readonly workerCount: number;
+  private readonly slots = new Map<number, WorkerSlot>();
+  private readonly methodOwners = new Map<string, number[]>();
+  private readonly roundRobin = new Map<string, number>();
+  private readonly gracefulTimeoutMs: number;
+  private stopping = false;
+  private rolling?: Promise<void>;
+  private readonly readyWaiters = new Map<Worker, () => void>();
+  /** Listeners told when a worker id's process went away unexpectedly (server links, store). */
+  readonly workerDownListeners = new Set<(workerId: number) => void>();
+
+  constructor(options: MasterOptions, registries?: Registries) {
+    super(MASTER, registries);
+    this.workerCount = options.workers;
+    this.gracefulTimeoutMs = options.gracefulTimeoutMs ?? 10_000;
+    for (let id = 1; id <= this.workerCount; id++) this.slots.set(id, new WorkerSlot(id, options.outbox));
+  }
+
+  /** Forks every worker; resolves once each has reported ready for the first time. */
+  async start(): Promise<void> {
+    cluster.setupPrimary({ serialization: 'advanced' });
+    await Promise.all([...this.slots.values()].map((slot) => this.startIncarnation(slot, 'current')));
+  }
+
+  /** Ids of workers whose process is up and ready. */
+  readyWorkerIds(): number[] {
+    return [...this.slots.values()].filter((slot) => slot.ready).map((slot) => slot.id);
+  }
+
+  workerPids(): Record<number, number | undefined> {
+    return Object.fromEntries([...this.slots.values()].map((slot) => [slot.id, slot.current?.worker.process.pid]));
+  }
+
+  // ---- routing ---------------------------------------------------------------------------
+
+  protected route(to: Address, body: Buffer, envelope: Envelope): void {
+    if (to.server !== undefined && to.server !== this.serverName) return this.routeRemote(to, body);
+    this.deliverLocal(to.worker, body, MASTER, envelope);
+  }
+
+  /**
+   * Delivers an envelope addressed to this server: to the master itself, one worker, any worker
+   * that handles the method, or every worker but the sender. Used for the master's own sends,
+   * for worker traffic, and by the server links for what arrives from other servers.
+   */
+  deliverLocal(target: number, body: Uint8Array, sourceWorker: number, known?: Envelope): void {
+    if (target === MASTER) {
+      setImmediate(() => this.receive(body));
+    } else if (target === ALL_WORKERS) {
+      for (const slot of this.slots.values()) if (slot.id !== sourceWorker) this.deliverToSlot(slot, target, body, sourceWorker);
+    } else if (target === ANY_WORKER) {
+      const envelope = known ?? decodeEnvelope(body);
+      const owner = this.pickOwner(envelope.channel, envelope.method);
+      if (owner === MASTER) setImmediate(() => this.dispatch(envelope));
+      else this.deliverToSlot(this.slots.get(owner)!, owner, body, sourceWorker);
+    } else {
+      const slot = this.slots.get(target);
+      if (!slot) throw new UnknownPeerError(`there is no worker ${target} (this server runs workers 1..${this.workerCount})`);
+      this.deliverToSlot(slot, target, body, sourceWorker);
+    }
+  }
+
+  private deliverToSlot(slot: WorkerSlot, target: number, body: Uint8Array, sourceWorker: number): void {
+    try {
+      slot.deliver(target, body);
+    } catch (error) {
+      // The master's own sends see the error directly; a worker's cannot, so its request is failed.
+      if (sourceWorker === MASTER) throw error;
+      this.failUndeliverable(body, error as Error);
+    }
+  }
+
+  /** A record from a worker that could not be queued: tell the requester, or log a one-way loss. */
+  private failUndeliverable(body: Uint8Array, error: Error): void {
+    const envelope = decodeEnvelope(body);
+    if (envelope.kind !== Kind.Request) {
+      log.warn('message.dropped', { method: envelope.method, from: envelope.fromWorker, error });
+      return;
+    }
+    const failure: Envelope = {
+      kind: Kind.Failure, channel: envelope.channel, method: envelope.method, id: envelope.id,
+      data: toWireError(error, this.origin), fromWorker: MASTER,
+    };
+    const slot = this.slots.get(envelope.fromWorker);
+    try {
+      slot?.deliver(envelope.fromWorker, encodeEnvelope(failure));
+    } catch {
+      log.warn('reply.undeliverable', { method: envelope.method, to: envelope.fromWorker });
+    }
+  }
+
+  /** A worker's record: forward worker→worker traffic as is; decode only what is for the master. */
+  private fromWorker(sourceId: number, target: number, body: Uint8Array): void {
+    if (target !== MASTER) {
+      try {
+        this.deliverLocal(target, body, sourceId);
+      } catch (error) {
+        this.failUndeliverable(body, error as Error);
+      }
+      return;
+    }
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(body);
+    } catch (error) {
+      log.warn('envelope.malformed', { from: sourceId, error });
+      return;
+    }
+    if (envelope.toServer !== undefined && envelope.toServer !== this.serverName) {
+      try {
+        this.routeRemote({ server: envelope.toServer, worker: envelope.toWorker ?? ANY_WORKER }, body);
+      } catch (error) {
+        this.failUndeliverable(body, error as Error);
+      }
+    } else if (envelope.channel === Channel.System && envelope.method.startsWith('bw.') && envelope.kind === Kind.Message) {
+      this.onControl(sourceId, envelope);
+    } else {
+      this.dispatch(envelope);
+    }
+  }
+
+  private onControl(sourceId: number, envelope: Envelope): void {
+    if (envelope.method === Control.methods) {
+      const notice = envelope.data as MethodsNotice;
+      this.setOwner(notice.channel, notice.method, sourceId, notice.present);
+    } else if (envelope.method === Control.ready) {
+      const incarnation = this.incarnationOf(sourceId, envelope.data as number);
+      if (incarnation) this.readyWaiters.get(incarnation.worker)?.();
+    }
+  }
+
+  private incarnationOf(id: number, pid: number): Incarnation | undefined {
+    const slot = this.slots.get(id);
+    if (slot?.replacement?.worker.process.pid === pid) return slot.replacement;
+    if (slot?.current?.worker.process.pid === pid) return slot.current;
+    return undefined;
+  }
+
+  private setOwner(channel: number, method: string, workerId: number, present: boolean): void {
+    const key = `${channel}:${method}`;
+    const owners = (this.methodOwners.get(key) ?? []).filter((id) => id !== workerId);
+    if (present) owners.push(workerId);
+    if (owners.length) this.methodOwners.set(key, owners.sort((a, b) => a - b));
+    else this.methodOwners.delete(key);
+  }
+
+  /** Round-robin among workers that registered the method; the master itself only as a last resort. */
+  private pickOwner(channel: number, method: string): number {
+    const key = `${channel}:${method}`;
+    const owners = this.methodOwners.get(key);
+    if (!owners?.length) return MASTER;
+    const turn = this.roundRobin.get(key) ?? 0;
+    this.roundRobin.set(key, turn + 1);
+    return owners[turn % owners.length];
+  }
+
+  /** Owners of a server-channel method on this server (SERVER_CLUSTERING asks before routing). */
+  hasHandlerFor(channel: number, method: string): boolean {
+    return (this.methodOwners.get(`${channel}:${method}`)?.length ?? 0) > 0 || this.registries[channel as Channel].has(method);
+  }
+
+  // ---- supervision ------------------------------------------------------------------------
+
+  /** Forks a process for the slot's id; resolves when it reports ready. */
+  private startIncarnation(slot: WorkerSlot, role: 'current' | 'replacement'): Promise<void> {
+    const worker = cluster.fork({ BOXWIRE_WORKER_ID: String(slot.id), BOXWIRE_WORKER_COUNT: String(this.workerCount) });
+    const link = new IpcLink(worker);
+    link.setReceiver((target, body) => this.fromWorker(slot.id, target, body));
+    const incarnation: Incarnation = { worker, link, startedAt: Date.now() };
+    slot[role] = incarnation;
+    if (role === 'current') {
+      slot.ready = false;
+      for (const owners of this.methodOwners.values()) {
+        const index = owners.indexOf(slot.id);
+        if (index >= 0) owners.splice(index, 1);
+      }
+    }
+    worker.on('exit', (code, signal) => this.onExit(slot, incarnation, code, signal));
+    return new Promise<void>((resolve) => {
+      this.readyWaiters.set(worker, () => {
+        this.readyWaiters.delete(worker);
+        this.onReady(slot, incarnation);
+        resolve();
+      });
+    });
+  }
+
+  private onReady(slot: WorkerSlot, incarnation: Incarnation): void {
+    if (slot.replacement === incarnation) {
+      // Rolling restart: the new process takes over the id, then the old one is stopped.
+      const old = slot.current;
+      slot.current = incarnation;
+      slot.replacement = undefined;
+      slot.ready = true;
+      if (old) this.stopIncarnation(old);
+    } else if (slot.current === incarnation) {
+      slot.markReady();
+    }
+    log.info('worker.ready', { workerId: slot.id, pid: incarnation.worker.process.pid });
+  }
+
+  private onExit(slot: WorkerSlot, incarnation: Incarnation, code: number | null, signal: string | null): void {
+    incarnation.link.close();
+    this.readyWaiters.delete(incarnation.worker);
+    const wasCurrent = slot.current === incarnation;
+    const wasReplacement = slot.replacement === incarnation;
+    if (!wasCurrent && !wasReplacement) return; // an old incarnation we stopped on purpose
+    if (this.stopping) {
+      if (wasCurrent) slot.current = undefined;
+      return;
+    }
+    const uptimeMs = Date.now() - incarnation.startedAt;
+    const delayMs = slot.backoff.next(uptimeMs);
+    log.error('worker.crashed', { workerId: slot.id, pid: incarnation.worker.process.pid, code, signal, uptimeMs, restartInMs: delayMs });
+    if (wasReplacement) {
+      slot.replacement = undefined;
+      slot.restartTimer = setTimeout(() => this.retryReplacement(slot), delayMs);
+      return;
+    }
+    slot.current = undefined;
+    slot.ready = false;
+    this.announceWorkerDown(slot.id);
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (!this.stopping) void this.startIncarnation(slot, 'current');
+    }, delayMs);
+  }
+
+  private retryReplacement(slot: WorkerSlot): void {
+    slot.restartTimer = undefined;
+    if (this.stopping) return;
+    const waiter = this.replacementWaiters.get(slot);
+    void this.startIncarnation(slot, 'replacement').then(waiter);
+  }
+
+  private readonly replacementWaiters = new Map<WorkerSlot, () => void>();
+
+  /** Requests pending on a dead worker reject at once, here and in every other worker. */
+  private announceWorkerDown(id: number): void {
+    const peer = `/${id}`;
+    this.peerDown((key) => key === peer, `worker ${id}`);
+    const notice: Envelope = { kind: Kind.Message, channel: Channel.System, method: Control.peerDown, data: { worker: id }, id: 0, fromWorker: MASTER };
+    const body = encodeEnvelope(notice);
+    for (const other of this.slots.values()) {
+      if (other.id !== id) other.current?.link.send(other.id, body);
+    }
+    for (const listener of this.workerDownListeners) listener(id);
+  }
+
+  private sendControl(incarnation: Incarnation, workerId: number, method: string, data: unknown = null): void {
+    const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method, data, id: 0, fromWorker: MASTER };
+    incarnation.link.send(workerId, encodeEnvelope(envelope));
+    incarnation.link.flush();
+  }
+
+  /** Asks a process to stop gracefully; kills it when the grace period runs out. */
+  private stopIncarnation(incarnation: Incarnation): Promise<void> {
+    const { worker } = incarnation;
+    if (worker.isDead()) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.sendControl(incarnation, this.slotIdOf(worker), Control.stop);
+    const killer = setTimeout(() => {
+      log.warn('worker.kill_after_grace', { pid: worker.process.pid, graceMs: this.gracefulTimeoutMs });
+      worker.process.kill('SIGKILL');
+    }, this.gracefulTimeoutMs);
+    return exited.finally(() => clearTimeout(killer));
+  }
+
+  private slotIdOf(worker: Worker): number {
+    for (const slot of this.slots.values()) {
+      if (slot.current?.worker === worker || slot.replacement?.worker === worker) return slot.id;
+    }
+    return 0;
+  }
+
+  /** SIGUSR2: replace every worker, one at a time; each old one stops only after its replacement is ready. */
+  rollingRestart(): Promise<void> {
+    if (this.rolling) return this.rolling;
+    log.info('cluster.rolling_restart', { workers: this.workerCount });
+    this.rolling = (async () => {
+      for (const slot of this.slots.values()) {
+        if (this.stopping) break;
+        const old = slot.current;
+        await new Promise<void>((resolve) => {
+          this.replacementWaiters.set(slot, resolve);
+          void this.startIncarnation(slot, 'replacement').then(resolve);
+        });
+        this.replacementWaiters.delete(slot);
+        if (old && old !== slot.current) await this.waitExit(old);
+      }
+    })().finally(() => {
+      this.rolling = undefined;
+      log.info('cluster.rolling_restart_done', { pids: this.workerPids() });
+    });
+    return this.rolling;
+  }
+
+  private waitExit(incarnation: Incarnation): Promise<void> {
+    if (incarnation.worker.isDead()) return Promise.resolve();
+    return new Promise((resolve) => incarnation.worker.once('exit', () => resolve()));
+  }
+
+  /** SIGTERM/SIGINT: stop every worker gracefully, run the master's hooks, exit 0. */
+  async shutdown(exit = true): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    log.info('cluster.stopping', { workers: this.workerCount });
+    const stops: Promise<void>[] = [];
+    for (const slot of this.slots.values()) {
+      clearTimeout(slot.restartTimer);
+      if (slot.replacement) stops.push(this.stopIncarnation(slot.replacement));
+      if (slot.current) stops.push(this.stopIncarnation(slot.current));
+    }
+    await Promise.all(stops);
+    await runShutdownHooks();
+    log.info('cluster.stopped', {});
+    if (exit) process.exit(0);
+  }
+}

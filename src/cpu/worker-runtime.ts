@@ -1,0 +1,91 @@
+import cluster from 'node:cluster';
+import { Endpoint, type Address, type Registries } from '../core/endpoint.js';
+import { Channel, Kind, MASTER, decodeEnvelope, encodeEnvelope, type Envelope } from '../core/envelope.js';
+import { log } from '../core/logger.js';
+import { Control, type MethodsNotice } from './control.js';
+import { IpcLink } from './ipc-link.js';
+import { runShutdownHooks } from './shutdown-hooks.js';
+
+/**
+ * A forked worker: everything it sends goes to its master over one IPC link (the master routes);
+ * everything the master delivers is dispatched here.
+ */
+export class WorkerRuntime extends Endpoint {
+  private readonly link: IpcLink;
+  private stopping = false;
+
+  constructor(workerId: number, readonly workerCount: number, registries?: Registries) {
+    super(workerId, registries);
+    this.link = new IpcLink(process as unknown as ConstructorParameters<typeof IpcLink>[0]);
+    this.link.setReceiver((_target, body) => this.fromMaster(body));
+    for (const channel of [Channel.Cpu, Channel.Server, Channel.System]) {
+      const registry = this.registries[channel];
+      for (const method of registry.methods()) this.announceMethod(channel, method, true);
+      registry.registrations.on('change', (method, present) => this.announceMethod(channel, method, present));
+    }
+    // The master coordinates stopping; Ctrl-C in a terminal reaches the whole process group.
+    process.on('SIGINT', () => {});
+    process.on('SIGTERM', () => void this.stop('SIGTERM'));
+    process.on('disconnect', () => void this.stop('master went away'));
+  }
+
+  protected route(to: Address, body: Buffer, _envelope: Envelope): void {
+    if (to.server !== undefined && to.server !== this.serverName) this.link.send(MASTER, body);
+    else if (to.worker === this.workerId) setImmediate(() => this.receive(body));
+    else this.link.send(to.worker, body);
+  }
+
+  /** Tells the master that work() is done and this process can take traffic. */
+  reportReady(): void {
+    this.control(Control.ready, process.pid);
+  }
+
+  private announceMethod(channel: Channel, method: string, present: boolean): void {
+    if (method.startsWith('bw.')) return;
+    const notice: MethodsNotice = { channel, method, present };
+    this.control(Control.methods, notice);
+  }
+
+  private control(method: string, data: unknown): void {
+    const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method, data, id: 0, fromWorker: this.workerId };
+    this.link.send(MASTER, encodeEnvelope(envelope));
+  }
+
+  private fromMaster(body: Uint8Array): void {
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(body);
+    } catch (error) {
+      log.warn('envelope.malformed', { at: this.origin, error });
+      return;
+    }
+    if (envelope.channel === Channel.System && envelope.kind === Kind.Message && envelope.method === Control.peerDown) {
+      const { worker } = envelope.data as { worker: number };
+      this.peerDown((peer) => peer === `/${worker}`, `worker ${worker}`);
+    } else if (envelope.channel === Channel.System && envelope.kind === Kind.Message && envelope.method === Control.stop) {
+      void this.stop('asked by master');
+    } else {
+      this.dispatch(envelope);
+    }
+  }
+
+  /**
+   * Graceful stop: let running request handlers answer, close servers (cluster's disconnect waits
+   * for open HTTP requests to finish), run shutdown hooks, exit 0.
+   */
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    log.info('worker.stopping', { workerId: this.workerId, reason });
+    await this.whenIdle();
+    this.link.flush();
+    if (cluster.worker?.isConnected()) {
+      await new Promise<void>((resolve) => {
+        cluster.worker!.once('disconnect', () => resolve());
+        cluster.worker!.disconnect();
+      });
+    }
+    await runShutdownHooks();
+    process.exit(0);
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * `import 'boxwire/global'` installs UPPERCASE-style globals (CPU_CLUSTERING, …) for code
+ * written in UPPERCASE's style. Nothing is global unless this module is imported.
+ */
+import * as boxwire from './index.js';
+
+const names = ['CPU_CLUSTERING', 'MASTER', 'onShutdown'] as const;
+for (const name of names) {
+  Object.defineProperty(globalThis, name, { value: boxwire[name], configurable: true, writable: false });
+}
+
+declare global {
+  var CPU_CLUSTERING: typeof boxwire.CPU_CLUSTERING;
+  var MASTER: typeof boxwire.MASTER;
+  var onShutdown: typeof boxwire.onShutdown;
+}
