@@ -28,6 +28,43 @@ export function encode(value: unknown): Buffer {
   }
 }
 
+/**
+ * Checks, without encoding, that msgpack can carry `value`, so a bad send fails at its call site
+ * while the actual encoding happens once per batch. Rejects functions, symbols and cycles.
+ */
+export function assertEncodable(value: unknown): void {
+  checkValue(value, 0);
+}
+
+const MAX_DEPTH = 500;
+
+function checkValue(value: unknown, depth: number): void {
+  switch (typeof value) {
+    case 'string': case 'number': case 'boolean': case 'bigint': case 'undefined':
+      return;
+    case 'function':
+      throw new EncodeError('a function cannot be sent');
+    case 'symbol':
+      throw new EncodeError('a symbol cannot be sent');
+  }
+  if (value === null) return;
+  if (depth > MAX_DEPTH) throw new EncodeError('the data contains a cycle (or is nested more than 500 levels deep)');
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkValue(value[i], depth + 1);
+  } else if (value instanceof Map) {
+    for (const [key, entry] of value) {
+      checkValue(key, depth + 1);
+      checkValue(entry, depth + 1);
+    }
+  } else if (value instanceof Set) {
+    for (const entry of value) checkValue(entry, depth + 1);
+  } else if (ArrayBuffer.isView(value) || value instanceof Date || value instanceof ArrayBuffer || value instanceof RegExp || value instanceof Error) {
+    return;
+  } else {
+    for (const key in value as object) checkValue((value as Record<string, unknown>)[key], depth + 1);
+  }
+}
+
 export function decode<T = unknown>(bytes: Uint8Array): T {
   return packr.unpack(bytes) as T;
 }

@@ -1,4 +1,5 @@
-import { Channel, Kind, decodeEnvelope, encodeEnvelope, type Envelope, ALL_WORKERS, ANY_WORKER } from './envelope.js';
+import { assertEncodable } from './codec.js';
+import { Channel, Kind, decodeEnvelopes, type Envelope, ALL_WORKERS, ANY_WORKER } from './envelope.js';
 import { EncodeError, PeerDownError, RemoteError, UnknownPeerError, toWireError, type WireError } from './errors.js';
 import { log } from './logger.js';
 import { HandlerRegistry, assertMethodName } from './registry.js';
@@ -16,9 +17,12 @@ export interface Address {
   worker: number;
 }
 
-/** Carries envelopes to other servers; installed by SERVER_CLUSTERING in the process that owns the links. */
+/**
+ * Carries envelopes to other servers; installed by SERVER_CLUSTERING in the process that owns
+ * the links. `toWorker` is a worker id on that server, MASTER, or ANY_WORKER.
+ */
 export interface ServerRouter {
-  forward(toServer: string, toWorker: number, body: Uint8Array): void;
+  forward(toServer: string, toWorker: number, envelope: Envelope): void;
 }
 
 /** The key a pending request is filed under, so a peer going down can reject exactly its requests. */
@@ -52,15 +56,18 @@ export abstract class Endpoint {
    */
   constructor(public workerId: number, readonly registries: Registries = createRegistries()) {}
 
-  /** Sends one encoded envelope toward `to`. Throws synchronously when it cannot be accepted. */
-  protected abstract route(to: Address, body: Buffer, envelope: Envelope): void;
+  /**
+   * Sends one envelope (its data already checked as encodable) toward `to`. Throws synchronously
+   * when it cannot be accepted (unknown peer, full outbox).
+   */
+  protected abstract route(to: Address, envelope: Envelope): void;
 
   /** Sends an envelope that must cross to another server. */
-  protected routeRemote(to: Address, body: Uint8Array): void {
+  protected routeRemote(to: Address, envelope: Envelope): void {
     if (!this.serverRouter) {
       throw new UnknownPeerError(`cannot reach server '${to.server}': SERVER_CLUSTERING is not configured in this process`);
     }
-    this.serverRouter.forward(to.server!, to.worker, body);
+    this.serverRouter.forward(to.server!, to.worker, envelope);
   }
 
   /** Human-readable name of this process, used as the origin of remote errors. */
@@ -70,19 +77,17 @@ export abstract class Endpoint {
 
   message(to: Address, channel: Channel, method: string, data: unknown): void {
     assertMethodName(method);
-    const envelope = this.envelope(Kind.Message, channel, method, data, 0, to);
-    this.route(to, encodeEnvelope(envelope), envelope);
+    assertEncodable(data);
+    this.route(to, this.envelope(Kind.Message, channel, method, data, 0, to));
   }
 
   request<T = unknown>(to: Address, channel: Channel, method: string, data: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
     assertMethodName(method);
-    const envelopeWithoutId = this.envelope(Kind.Request, channel, method, data, 0, to);
-    // Encode before opening the request so bad data throws with nothing pending.
-    encodeEnvelope(envelopeWithoutId);
+    // Checked before the request opens, so bad data throws with nothing pending.
+    assertEncodable(data);
     const { id, promise } = this.requests.open<T>(peerKey(to), method, timeoutMs);
-    const envelope = { ...envelopeWithoutId, id };
     try {
-      this.route(to, encodeEnvelope(envelope), envelope);
+      this.route(to, this.envelope(Kind.Request, channel, method, data, id, to));
     } catch (error) {
       this.requests.reject(id, error as Error);
       promise.catch(() => {});
@@ -96,16 +101,16 @@ export abstract class Endpoint {
     this.requests.rejectPeers(matches, () => new PeerDownError(who));
   }
 
-  /** Decodes and dispatches one envelope body that arrived for this process. */
+  /** Decodes and dispatches a record (a batch of envelopes) that arrived for this process. */
   receive(body: Uint8Array): void {
-    let envelope: Envelope;
+    let envelopes: Envelope[];
     try {
-      envelope = decodeEnvelope(body);
+      envelopes = decodeEnvelopes(body);
     } catch (error) {
       log.warn('envelope.malformed', { at: this.origin, error });
       return;
     }
-    this.dispatch(envelope);
+    for (const envelope of envelopes) this.dispatch(envelope);
   }
 
   dispatch(envelope: Envelope): void {
@@ -172,16 +177,14 @@ export abstract class Endpoint {
   private answer(request: Envelope, kind: Kind.Reply | Kind.Failure, data: unknown): void {
     const to: Address = { server: request.fromServer, worker: request.fromWorker };
     let envelope = this.envelope(kind, request.channel, request.method, data, request.id, to);
-    let body: Buffer;
     try {
-      body = encodeEnvelope(envelope);
+      assertEncodable(data);
     } catch (error) {
-      const wire = toWireError(error instanceof EncodeError ? new EncodeError(`the reply to '${request.method}' cannot be encoded`) : error, this.origin);
+      const wire = toWireError(error instanceof EncodeError ? new EncodeError(`the reply to '${request.method}' cannot be encoded: ${error.message}`) : error, this.origin);
       envelope = this.envelope(Kind.Failure, request.channel, request.method, wire, request.id, to);
-      body = encodeEnvelope(envelope);
     }
     try {
-      this.route(to, body, envelope);
+      this.route(to, envelope);
     } catch (error) {
       log.warn('reply.undeliverable', { method: request.method, to: describeAddress(to), error });
     }

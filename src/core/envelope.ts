@@ -41,19 +41,18 @@ export interface Envelope {
   toWorker?: number;
 }
 
-type WireEnvelope = [Kind, Channel, string, unknown, number, number, string?, string?, number?];
+export type WireEnvelope = [Kind, Channel, string, unknown, number, number, string?, string?, number?];
 
 /** Arrays are smaller and faster to pack than objects; trailing optional fields are omitted. */
-export function encodeEnvelope(envelope: Envelope): Buffer {
+export function toWire(envelope: Envelope): WireEnvelope {
   const wire: WireEnvelope = [envelope.kind, envelope.channel, envelope.method, envelope.data, envelope.id, envelope.fromWorker];
   if (envelope.fromServer !== undefined || envelope.toServer !== undefined) {
     wire.push(envelope.fromServer, envelope.toServer, envelope.toWorker);
   }
-  return encode(wire);
+  return wire;
 }
 
-export function decodeEnvelope(body: Uint8Array): Envelope {
-  const wire = decode<WireEnvelope>(body);
+function fromWire(wire: WireEnvelope): Envelope {
   if (!Array.isArray(wire) || wire.length < 6 || typeof wire[0] !== 'number' || typeof wire[2] !== 'string') {
     throw new TypeError('malformed envelope');
   }
@@ -61,4 +60,22 @@ export function decodeEnvelope(body: Uint8Array): Envelope {
     kind: wire[0], channel: wire[1], method: wire[2], data: wire[3], id: wire[4], fromWorker: wire[5],
     fromServer: wire[6] ?? undefined, toServer: wire[7] ?? undefined, toWorker: wire[8] ?? undefined,
   };
+}
+
+/**
+ * A record body is a batch: one msgpack array of wire envelopes that share a destination.
+ * Encoding a batch at once is several times cheaper per message than one pack per message.
+ */
+export function encodeBatch(wires: WireEnvelope[]): Buffer {
+  return encode(wires);
+}
+
+export function encodeEnvelope(envelope: Envelope): Buffer {
+  return encode([toWire(envelope)]);
+}
+
+export function decodeEnvelopes(body: Uint8Array): Envelope[] {
+  const wires = decode<WireEnvelope[]>(body);
+  if (!Array.isArray(wires)) throw new TypeError('malformed record: not a batch of envelopes');
+  return wires.map(fromWire);
 }

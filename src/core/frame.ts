@@ -1,20 +1,23 @@
 /**
- * A frame is a batch of records; each record is one encoded envelope plus a 16-bit routing
- * target, so a router can forward envelopes without decoding them:
+ * A frame is a batch of records; each record is an encoded batch of envelopes for one routing
+ * target, with the number of envelopes in it, so a router can forward it without decoding:
  *
- *   [u32 body length][u16 target][body bytes] ... repeated
+ *   [u32 body length][u16 target][u32 envelope count][body bytes] ... repeated
  */
-export const RECORD_HEADER_BYTES = 6;
+export const RECORD_HEADER_BYTES = 10;
+
+export type RecordVisitor = (target: number, body: Uint8Array, count: number) => void;
 
 export class FrameBuilder {
   private parts: Uint8Array[] = [];
   private bytes = 0;
   private records = 0;
 
-  add(target: number, body: Uint8Array): void {
+  add(target: number, body: Uint8Array, count: number): void {
     const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
     header.writeUInt32BE(body.length, 0);
     header.writeUInt16BE(target, 4);
+    header.writeUInt32BE(count, 6);
     this.parts.push(header, body);
     this.bytes += RECORD_HEADER_BYTES + body.length;
     this.records++;
@@ -39,17 +42,18 @@ export class FrameBuilder {
 }
 
 /** Splits a frame into records. Throws on a truncated or inconsistent frame. */
-export function forEachRecord(frame: Uint8Array, visit: (target: number, body: Uint8Array) => void): void {
+export function forEachRecord(frame: Uint8Array, visit: RecordVisitor): void {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   let offset = 0;
   while (offset < frame.byteLength) {
     if (offset + RECORD_HEADER_BYTES > frame.byteLength) throw new RangeError('truncated record header');
     const length = view.getUint32(offset);
     const target = view.getUint16(offset + 4);
+    const count = view.getUint32(offset + 6);
     const start = offset + RECORD_HEADER_BYTES;
     const end = start + length;
     if (end > frame.byteLength) throw new RangeError('record longer than its frame');
-    visit(target, frame.subarray(start, end));
+    visit(target, frame.subarray(start, end), count);
     offset = end;
   }
 }

@@ -1,48 +1,87 @@
-import { FrameBuilder, forEachRecord } from './frame.js';
+import { encodeBatch, toWire, type Envelope, type WireEnvelope } from './envelope.js';
+import { FrameBuilder, forEachRecord, type RecordVisitor } from './frame.js';
+import { log } from './logger.js';
 
-/** Flush early when a batch grows past this many bytes, so frames stay well under the caps. */
+/** Flush early when this many bytes of pre-encoded records are queued … */
 export const FLUSH_BYTES = 1 << 20;
+/** … or this many envelopes, so frames stay well under the transport caps. */
+export const FLUSH_ENVELOPES = 8192;
 
-export interface LinkEvents {
-  records(target: number, body: Uint8Array): void;
+/** Queued work for one target: envelopes still to encode as one batch, or a record to forward as is. */
+interface Pending {
+  target: number;
+  wires?: WireEnvelope[];
+  body?: Uint8Array;
+  count: number;
 }
 
 /**
- * The link seam: a link carries batches of encoded envelopes between two endpoints. Everything
- * written in one tick (or until FLUSH_BYTES) goes out as a single frame: many small messages
- * cost one IPC write or one WebSocket frame. IPC is one link; WebSocket is another.
+ * The link seam: a link carries batches of envelopes between two endpoints. Everything sent in
+ * one tick leaves as a single frame (one IPC write, one WebSocket message), and the envelopes for
+ * one target are encoded together as one record. Order is kept per target. IPC is one link;
+ * WebSocket is another.
  */
 export abstract class BatchingLink {
-  private readonly builder = new FrameBuilder();
+  private queue: Pending[] = [];
+  /** The batch still accepting envelopes, per target. */
+  private open = new Map<number, Pending>();
+  private queuedEnvelopes = 0;
+  private queuedBytes = 0;
   private flushScheduled = false;
-  private onRecords: (target: number, body: Uint8Array) => void = () => {};
+  private onRecords: RecordVisitor = () => {};
 
   /** Writes one frame to the transport. */
   protected abstract writeFrame(frame: Buffer): void;
 
-  /** Queue one record; it leaves with the rest of this tick's batch. */
-  send(target: number, body: Uint8Array): void {
-    this.builder.add(target, body);
-    if (this.builder.size >= FLUSH_BYTES) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushBound);
+  /** Queues an envelope (already checked with assertEncodable) for `target`. */
+  sendEnvelope(target: number, envelope: Envelope): void {
+    let batch = this.open.get(target);
+    if (!batch) {
+      batch = { target, wires: [], count: 0 };
+      this.queue.push(batch);
+      this.open.set(target, batch);
     }
+    batch.wires!.push(toWire(envelope));
+    batch.count++;
+    if (++this.queuedEnvelopes >= FLUSH_ENVELOPES) this.flush();
+    else this.schedule();
   }
 
-  setReceiver(receiver: (target: number, body: Uint8Array) => void): void {
+  /** Queues an already-encoded record (forwarding without decoding). */
+  send(target: number, body: Uint8Array, count = 1): void {
+    this.open.delete(target); // later envelopes for this target go after this record
+    this.queue.push({ target, body, count });
+    this.queuedBytes += body.length;
+    if (this.queuedBytes >= FLUSH_BYTES) this.flush();
+    else this.schedule();
+  }
+
+  setReceiver(receiver: RecordVisitor): void {
     this.onRecords = receiver;
   }
 
   flush(): void {
     this.flushScheduled = false;
-    if (this.builder.count === 0) return;
-    this.writeFrame(this.builder.take());
+    if (this.queue.length === 0) return;
+    const queue = this.queue;
+    this.queue = [];
+    this.open.clear();
+    this.queuedEnvelopes = 0;
+    this.queuedBytes = 0;
+    const builder = new FrameBuilder();
+    for (const pending of queue) {
+      if (pending.body) builder.add(pending.target, pending.body, pending.count);
+      else this.addEncoded(builder, pending.target, pending.wires!);
+    }
+    if (builder.count > 0) this.writeFrame(builder.take());
   }
 
   /** Discards what is queued but not yet written (the transport is gone). */
   protected dropQueued(): void {
-    if (this.builder.count > 0) this.builder.take();
+    this.queue = [];
+    this.open.clear();
+    this.queuedEnvelopes = 0;
+    this.queuedBytes = 0;
   }
 
   /** Called by subclasses with each frame that arrives. Throws on a malformed frame. */
@@ -50,5 +89,27 @@ export abstract class BatchingLink {
     forEachRecord(frame, this.onRecords);
   }
 
+  private addEncoded(builder: FrameBuilder, target: number, wires: WireEnvelope[]): void {
+    try {
+      builder.add(target, encodeBatch(wires), wires.length);
+    } catch {
+      // Data was checked at the call site; should one still fail, lose only that envelope.
+      for (const wire of wires) {
+        try {
+          builder.add(target, encodeBatch([wire]), 1);
+        } catch (error) {
+          log.error('envelope.unencodable', { method: wire[2], error });
+        }
+      }
+    }
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushBound);
+  }
+
   private readonly flushBound = () => this.flush();
 }
+

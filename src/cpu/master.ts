@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Endpoint, type Address, type Registries } from '../core/endpoint.js';
-import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelope, encodeEnvelope, type Envelope } from '../core/envelope.js';
+import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { UnknownPeerError, toWireError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { OutboxLimits } from '../core/outbox.js';
@@ -57,84 +57,115 @@ export class Master extends Endpoint {
 
   // ---- routing ---------------------------------------------------------------------------
 
-  protected route(to: Address, body: Buffer, envelope: Envelope): void {
-    if (to.server !== undefined && to.server !== this.serverName) return this.routeRemote(to, body);
-    this.deliverLocal(to.worker, body, MASTER, envelope);
+  protected route(to: Address, envelope: Envelope): void {
+    if (to.server !== undefined && to.server !== this.serverName) return this.routeRemote(to, envelope);
+    this.routeEnvelope(to.worker, envelope);
+  }
+
+  /** Routes one envelope of the master's own (or one it decoded) to this server's target. */
+  private routeEnvelope(target: number, envelope: Envelope, sourceWorker = MASTER): void {
+    if (target === MASTER) {
+      const body = encodeEnvelope(envelope);
+      setImmediate(() => this.receive(body));
+    } else if (target === ALL_WORKERS) {
+      for (const slot of this.slots.values()) if (slot.id !== sourceWorker) this.deliverEnvelopeTo(slot, envelope, sourceWorker);
+    } else if (target === ANY_WORKER) {
+      const owner = this.pickOwner(envelope.channel, envelope.method);
+      if (owner === MASTER) setImmediate(() => this.dispatch(envelope));
+      else this.deliverEnvelopeTo(this.slots.get(owner)!, envelope, sourceWorker);
+    } else {
+      this.deliverEnvelopeTo(this.slotFor(target), envelope, sourceWorker);
+    }
   }
 
   /**
-   * Delivers an envelope addressed to this server: to the master itself, one worker, any worker
-   * that handles the method, or every worker but the sender. Used for the master's own sends,
-   * for worker traffic, and by the server links for what arrives from other servers.
+   * Delivers a record (a batch of envelopes) addressed to this server: to the master itself, one
+   * worker, any worker that handles each method, or every worker but the sender. Worker-to-worker
+   * records are forwarded without decoding. Used for worker traffic and by the server links.
    */
-  deliverLocal(target: number, body: Uint8Array, sourceWorker: number, known?: Envelope): void {
+  deliverLocal(target: number, body: Uint8Array, sourceWorker: number, count = 1): void {
     if (target === MASTER) {
-      setImmediate(() => this.receive(body));
+      this.receive(body);
     } else if (target === ALL_WORKERS) {
-      for (const slot of this.slots.values()) if (slot.id !== sourceWorker) this.deliverToSlot(slot, target, body, sourceWorker);
+      for (const slot of this.slots.values()) if (slot.id !== sourceWorker) this.deliverRecordTo(slot, target, body, count, sourceWorker);
     } else if (target === ANY_WORKER) {
-      const envelope = known ?? decodeEnvelope(body);
-      const owner = this.pickOwner(envelope.channel, envelope.method);
-      if (owner === MASTER) setImmediate(() => this.dispatch(envelope));
-      else this.deliverToSlot(this.slots.get(owner)!, owner, body, sourceWorker);
+      for (const envelope of decodeEnvelopes(body)) this.routeEnvelope(ANY_WORKER, envelope, sourceWorker);
     } else {
-      const slot = this.slots.get(target);
-      if (!slot) throw new UnknownPeerError(`there is no worker ${target} (this server runs workers 1..${this.workerCount})`);
-      this.deliverToSlot(slot, target, body, sourceWorker);
+      this.deliverRecordTo(this.slotFor(target), target, body, count, sourceWorker);
     }
   }
 
-  private deliverToSlot(slot: WorkerSlot, target: number, body: Uint8Array, sourceWorker: number): void {
+  private slotFor(target: number): WorkerSlot {
+    const slot = this.slots.get(target);
+    if (!slot) throw new UnknownPeerError(`there is no worker ${target} (this server runs workers 1..${this.workerCount})`);
+    return slot;
+  }
+
+  private deliverEnvelopeTo(slot: WorkerSlot, envelope: Envelope, sourceWorker: number): void {
     try {
-      slot.deliver(target, body);
+      slot.deliverEnvelope(envelope);
     } catch (error) {
       // The master's own sends see the error directly; a worker's cannot, so its request is failed.
       if (sourceWorker === MASTER) throw error;
-      this.failUndeliverable(body, error as Error);
+      this.failUndeliverable([envelope], error as Error);
     }
   }
 
-  /** A record from a worker that could not be queued: tell the requester, or log a one-way loss. */
-  private failUndeliverable(body: Uint8Array, error: Error): void {
-    const envelope = decodeEnvelope(body);
-    if (envelope.kind !== Kind.Request) {
-      log.warn('message.dropped', { method: envelope.method, from: envelope.fromWorker, error });
-      return;
-    }
-    const failure: Envelope = {
-      kind: Kind.Failure, channel: envelope.channel, method: envelope.method, id: envelope.id,
-      data: toWireError(error, this.origin), fromWorker: MASTER,
-    };
-    const slot = this.slots.get(envelope.fromWorker);
+  private deliverRecordTo(slot: WorkerSlot, target: number, body: Uint8Array, count: number, sourceWorker: number): void {
     try {
-      slot?.deliver(envelope.fromWorker, encodeEnvelope(failure));
-    } catch {
-      log.warn('reply.undeliverable', { method: envelope.method, to: envelope.fromWorker });
+      slot.deliver(target, body, count);
+    } catch (error) {
+      if (sourceWorker === MASTER) throw error;
+      this.failUndeliverable(decodeEnvelopes(body), error as Error);
+    }
+  }
+
+  /** Envelopes that could not be queued: tell each requester, log one-way losses. */
+  private failUndeliverable(envelopes: Envelope[], error: Error): void {
+    for (const envelope of envelopes) {
+      if (envelope.kind !== Kind.Request) {
+        log.warn('message.dropped', { method: envelope.method, from: envelope.fromWorker, error });
+        continue;
+      }
+      const failure: Envelope = {
+        kind: Kind.Failure, channel: envelope.channel, method: envelope.method, id: envelope.id,
+        data: toWireError(error, this.origin), fromWorker: MASTER,
+      };
+      const to: Address = { server: envelope.fromServer, worker: envelope.fromWorker };
+      try {
+        this.route(to, failure);
+      } catch {
+        log.warn('reply.undeliverable', { method: envelope.method, to: envelope.fromWorker });
+      }
     }
   }
 
   /** A worker's record: forward worker→worker traffic as is; decode only what is for the master. */
-  private fromWorker(sourceId: number, target: number, body: Uint8Array): void {
+  private fromWorker(sourceId: number, target: number, body: Uint8Array, count: number): void {
     if (target !== MASTER) {
       try {
-        this.deliverLocal(target, body, sourceId);
+        this.deliverLocal(target, body, sourceId, count);
       } catch (error) {
-        this.failUndeliverable(body, error as Error);
+        this.failUndeliverable(decodeEnvelopes(body), error as Error);
       }
       return;
     }
-    let envelope: Envelope;
+    let envelopes: Envelope[];
     try {
-      envelope = decodeEnvelope(body);
+      envelopes = decodeEnvelopes(body);
     } catch (error) {
       log.warn('envelope.malformed', { from: sourceId, error });
       return;
     }
+    for (const envelope of envelopes) this.fromWorkerToMaster(sourceId, envelope);
+  }
+
+  private fromWorkerToMaster(sourceId: number, envelope: Envelope): void {
     if (envelope.toServer !== undefined && envelope.toServer !== this.serverName) {
       try {
-        this.routeRemote({ server: envelope.toServer, worker: envelope.toWorker ?? ANY_WORKER }, body);
+        this.routeRemote({ server: envelope.toServer, worker: envelope.toWorker ?? ANY_WORKER }, envelope);
       } catch (error) {
-        this.failUndeliverable(body, error as Error);
+        this.failUndeliverable([envelope], error as Error);
       }
     } else if (envelope.channel === Channel.System && envelope.method.startsWith('bw.') && envelope.kind === Kind.Message) {
       this.onControl(sourceId, envelope);
@@ -189,7 +220,7 @@ export class Master extends Endpoint {
   private startIncarnation(slot: WorkerSlot, role: 'current' | 'replacement'): Promise<void> {
     const worker = cluster.fork({ BOXWIRE_WORKER_ID: String(slot.id), BOXWIRE_WORKER_COUNT: String(this.workerCount) });
     const link = new IpcLink(worker);
-    link.setReceiver((target, body) => this.fromWorker(slot.id, target, body));
+    link.setReceiver((target, body, count) => this.fromWorker(slot.id, target, body, count));
     const incarnation: Incarnation = { worker, link, startedAt: Date.now() };
     slot[role] = incarnation;
     if (role === 'current') {
@@ -264,16 +295,14 @@ export class Master extends Endpoint {
     const peer = `/${id}`;
     this.peerDown((key) => key === peer, `worker ${id}`);
     const notice: Envelope = { kind: Kind.Message, channel: Channel.System, method: Control.peerDown, data: { worker: id }, id: 0, fromWorker: MASTER };
-    const body = encodeEnvelope(notice);
     for (const other of this.slots.values()) {
-      if (other.id !== id) other.current?.link.send(other.id, body);
+      if (other.id !== id) other.current?.link.sendEnvelope(other.id, notice);
     }
     for (const listener of this.workerDownListeners) listener(id);
   }
 
   private sendControl(incarnation: Incarnation, workerId: number, method: string, data: unknown = null): void {
-    const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method, data, id: 0, fromWorker: MASTER };
-    incarnation.link.send(workerId, encodeEnvelope(envelope));
+    incarnation.link.sendEnvelope(workerId, { kind: Kind.Message, channel: Channel.System, method, data, id: 0, fromWorker: MASTER });
     incarnation.link.flush();
   }
 

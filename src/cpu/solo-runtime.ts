@@ -1,5 +1,5 @@
 import { Endpoint, type Address, type Registries } from '../core/endpoint.js';
-import type { Envelope } from '../core/envelope.js';
+import { encodeEnvelope, type Envelope } from '../core/envelope.js';
 
 /**
  * One process that is both master and worker 1 of 1: no clustering, one core, or `workers: 0`.
@@ -13,12 +13,12 @@ export class SoloRuntime extends Endpoint {
     super(1, registries);
   }
 
-  protected route(to: Address, body: Buffer, _envelope: Envelope): void {
-    if (to.server !== undefined && to.server !== this.serverName) this.routeRemote(to, body);
-    else this.deliverLocal(body);
+  protected route(to: Address, envelope: Envelope): void {
+    if (to.server !== undefined && to.server !== this.serverName) this.routeRemote(to, envelope);
+    else this.deliverLocal(encodeEnvelope(envelope));
   }
 
-  /** Envelopes for this server (from itself or from a server link): all handled here. */
+  /** A record for this server (from itself or from a server link): all handled here. */
   deliverLocal(body: Uint8Array): void {
     setImmediate(() => this.receive(body));
   }

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { Endpoint, type Address, type Registries } from '../core/endpoint.js';
-import { Channel, Kind, MASTER, decodeEnvelope, encodeEnvelope, type Envelope } from '../core/envelope.js';
+import { Channel, Kind, MASTER, decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { Control, type MethodsNotice } from './control.js';
 import { IpcLink } from './ipc-link.js';
@@ -29,10 +29,12 @@ export class WorkerRuntime extends Endpoint {
     process.on('disconnect', () => void this.stop('master went away'));
   }
 
-  protected route(to: Address, body: Buffer, _envelope: Envelope): void {
-    if (to.server !== undefined && to.server !== this.serverName) this.link.send(MASTER, body);
-    else if (to.worker === this.workerId) setImmediate(() => this.receive(body));
-    else this.link.send(to.worker, body);
+  protected route(to: Address, envelope: Envelope): void {
+    if (to.server !== undefined && to.server !== this.serverName) this.link.sendEnvelope(MASTER, envelope);
+    else if (to.worker === this.workerId) {
+      const body = encodeEnvelope(envelope);
+      setImmediate(() => this.receive(body));
+    } else this.link.sendEnvelope(to.worker, envelope);
   }
 
   /** Tells the master that work() is done and this process can take traffic. */
@@ -47,18 +49,21 @@ export class WorkerRuntime extends Endpoint {
   }
 
   private control(method: string, data: unknown): void {
-    const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method, data, id: 0, fromWorker: this.workerId };
-    this.link.send(MASTER, encodeEnvelope(envelope));
+    this.link.sendEnvelope(MASTER, { kind: Kind.Message, channel: Channel.System, method, data, id: 0, fromWorker: this.workerId });
   }
 
   private fromMaster(body: Uint8Array): void {
-    let envelope: Envelope;
+    let envelopes: Envelope[];
     try {
-      envelope = decodeEnvelope(body);
+      envelopes = decodeEnvelopes(body);
     } catch (error) {
       log.warn('envelope.malformed', { at: this.origin, error });
       return;
     }
+    for (const envelope of envelopes) this.handle(envelope);
+  }
+
+  private handle(envelope: Envelope): void {
     if (envelope.channel === Channel.System && envelope.kind === Kind.Message && envelope.method === Control.peerDown) {
       const { worker } = envelope.data as { worker: number };
       this.peerDown((peer) => peer === `/${worker}`, `worker ${worker}`);

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:cluster';
+import { encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { Outbox, type OutboxLimits } from '../core/outbox.js';
 import { CrashBackoff } from './backoff.js';
 import type { IpcLink } from './ipc-link.js';
@@ -27,16 +28,22 @@ export class WorkerSlot {
     this.outbox = new Outbox(`worker ${id}`, limits);
   }
 
-  /** Delivers now when a ready process serves this id, else queues (throws OverflowError when full). */
-  deliver(target: number, body: Uint8Array): void {
-    if (this.ready && this.current) this.current.link.send(target, body);
-    else this.outbox.push(target, body);
+  /** Forwards a record now when a ready process serves this id, else queues it (OverflowError when full). */
+  deliver(target: number, body: Uint8Array, count: number): void {
+    if (this.ready && this.current) this.current.link.send(target, body, count);
+    else this.outbox.push(target, body, count);
+  }
+
+  /** Sends an envelope of the master's own, batched with the rest of this tick, or queues it. */
+  deliverEnvelope(envelope: Envelope): void {
+    if (this.ready && this.current) this.current.link.sendEnvelope(this.id, envelope);
+    else this.outbox.push(this.id, encodeEnvelope(envelope), 1);
   }
 
   /** Marks the current process ready and hands it everything that waited. */
   markReady(): void {
     this.ready = true;
     const link = this.current!.link;
-    this.outbox.drain((target, body) => link.send(target, body));
+    this.outbox.drain((target, body, count) => link.send(target, body, count));
   }
 }
