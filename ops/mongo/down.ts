@@ -61,7 +61,7 @@ export async function runDown(mongo: MongoConfig, plan: MongoPlan, options: Down
 
 function processesOf(step: StopStep, ctx: DownContext): PlannedProcess[] {
   return step.processes
-    .map((name) => ctx.plan.processes.find((p) => p.name === name && ctx.options.hosts.isLocal(p.host)))
+    .map((address) => ctx.plan.processes.find((p) => memberAddress(p) === address && ctx.options.hosts.isLocal(p.host)))
     .filter((p): p is PlannedProcess => p !== undefined);
 }
 

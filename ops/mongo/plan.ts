@@ -59,7 +59,7 @@ export interface StopStep {
   kind: StopKind;
   role?: ProcessRole;
   replSet?: string;
-  /** Names of the processes this step stops, in the order tried (primaries are moved last at run time). */
+  /** host:port of the processes this step stops, in the order tried (primaries are moved last at run time). */
   processes: string[];
   /** For balancerStop and mongos: the admin command sent. */
   target?: string;
@@ -214,12 +214,12 @@ function initiateCommand(mongo: MongoConfig, set: MongoReplicaSet, isConfig: boo
 
 function planStopOrder(mongo: MongoConfig): StopStep[] {
   const router = memberAddress(mongo.routers[0]);
-  const names = (set: MongoReplicaSet) => set.members.map((m) => `${set.replSet}-${m.port}`);
+  const names = (set: MongoReplicaSet) => set.members.map(memberAddress);
   return [
     // A chunk migration interrupted by a shutdown is rolled back and retried; stopping the
     // balancer first keeps the shutdown clean.
     { step: 'stop the balancer', kind: 'balancerStop', processes: [], target: router, db: 'admin', command: { balancerStop: 1 } },
-    { step: 'stop the routers (mongos)', kind: 'shutdownRouters', role: 'mongos', processes: mongo.routers.map((r) => `mongos-${r.port}`), db: 'admin', command: { shutdown: 1 } },
+    { step: 'stop the routers (mongos)', kind: 'shutdownRouters', role: 'mongos', processes: mongo.routers.map(memberAddress), db: 'admin', command: { shutdown: 1 } },
     ...mongo.shards.map((shard): StopStep => ({
       step: `stop shard ${shard.replSet}, secondaries first`, kind: 'shutdownReplicaSet', role: 'shardsvr', replSet: shard.replSet,
       processes: names(shard), secondariesFirst: true,
