@@ -38,7 +38,7 @@ export async function readStatus(mongo: MongoConfig, options: StatusOptions): Pr
     const client = await pool.get(dialAddress(router.host, router.port, options.hosts), mongo.users.root);
     const { shards } = await adminCommand(client, { listShards: 1 });
     const databases = await client.db('config').collection('databases').find({}).toArray();
-    const collections = await client.db('config').collection('collections').find({ dropped: { $ne: true } }).toArray();
+    const collections = (await client.db('config').collection('collections').find({}).toArray()).filter((c) => c.dropped !== true);
     const balancer = await adminCommand(client, { balancerStatus: 1 });
     const perShard = async (ns: string) => {
       const [db, ...rest] = ns.split('.');

@@ -54,3 +54,16 @@ export function writeConfig(config: unknown, dir = tempDir('config')): string {
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
 }
+
+/** `count` distinct ports free on `host` right now (held together while choosing, so distinct). */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const { createServer } = await import('node:net');
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<import('node:net').Server>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => resolve(server));
+  })));
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
