@@ -2,7 +2,7 @@ import { assertEncodable } from './codec.js';
 import { Channel, Kind, decodeEnvelopes, type Envelope, ALL_WORKERS, ANY_WORKER } from './envelope.js';
 import { EncodeError, PeerDownError, RemoteError, UnknownPeerError, toWireError, type WireError } from './errors.js';
 import { log } from './logger.js';
-import { HandlerRegistry, assertMethodName } from './registry.js';
+import { HandlerRegistry, assertMethodName, type Handler } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
 
 export type Registries = Record<Channel, HandlerRegistry>;
@@ -136,45 +136,53 @@ export abstract class Endpoint {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private runHandlers(envelope: Envelope, handlers: Array<(data: unknown, reply: (v: unknown) => void) => unknown>): void {
-    const expectsReply = envelope.kind === Kind.Request;
-    let replied = !expectsReply;
-    if (expectsReply) this.inFlightHandlers++;
-    const finish = () => {
-      if (expectsReply && --this.inFlightHandlers === 0) this.notifyIdle();
-    };
-    const reply = (value: unknown) => {
-      if (replied) return;
-      replied = true;
-      this.answer(envelope, Kind.Reply, value);
-      finish();
-    };
-    const fail = (error: unknown) => {
-      if (replied) {
-        log.warn('handler.failed', { method: envelope.method, at: this.origin, error });
-        return;
-      }
-      replied = true;
-      this.answer(envelope, Kind.Failure, toWireError(error, this.origin));
-      finish();
-    };
+  private runHandlers(envelope: Envelope, handlers: readonly Handler[]): void {
+    if (envelope.kind !== Kind.Request) {
+      this.runOneWay(envelope, handlers);
+      return;
+    }
+    const context = new ReplyContext(this, envelope);
+    this.inFlightHandlers++;
     for (const handler of handlers) {
       try {
-        const result = handler(envelope.data, reply);
-        if (result instanceof Promise || (result !== null && typeof (result as { then?: unknown })?.then === 'function')) {
-          (result as Promise<unknown>).then((value) => {
-            if (value !== undefined || handler.length < 2) reply(value);
-          }, fail);
+        const result = handler(envelope.data, context.reply);
+        if (isThenable(result)) {
+          result.then((value) => {
+            if (value !== undefined || handler.length < 2) context.reply(value);
+          }, (error) => context.fail(error));
         } else if (result !== undefined || handler.length < 2) {
-          reply(result);
+          context.reply(result);
         }
       } catch (error) {
-        fail(error);
+        context.fail(error);
       }
     }
   }
 
-  private answer(request: Envelope, kind: Kind.Reply | Kind.Failure, data: unknown): void {
+  /** One-way messages: no reply to build; a failing handler is logged and never crashes the process. */
+  private runOneWay(envelope: Envelope, handlers: readonly Handler[]): void {
+    for (const handler of handlers) {
+      try {
+        const result = handler(envelope.data, ignoreReply);
+        if (isThenable(result)) result.then(undefined, (error) => this.handlerFailed(envelope, error));
+      } catch (error) {
+        this.handlerFailed(envelope, error);
+      }
+    }
+  }
+
+  /** @internal Called by ReplyContext when a request has been answered. */
+  settleHandler(): void {
+    if (--this.inFlightHandlers === 0) this.notifyIdle();
+  }
+
+  /** @internal */
+  handlerFailed(envelope: Envelope, error: unknown): void {
+    log.warn('handler.failed', { method: envelope.method, at: this.origin, error });
+  }
+
+  /** @internal */
+  answer(request: Envelope, kind: Kind.Reply | Kind.Failure, data: unknown): void {
     const to: Address = { server: request.fromServer, worker: request.fromWorker };
     let envelope = this.envelope(kind, request.channel, request.method, data, request.id, to);
     try {
@@ -217,5 +225,35 @@ export abstract class Endpoint {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+}
+
+function ignoreReply(): void {}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** The state of one request being handled: the first reply (or failure) wins. */
+class ReplyContext {
+  private replied = false;
+
+  constructor(private readonly endpoint: Endpoint, private readonly request: Envelope) {}
+
+  readonly reply = (value: unknown): void => {
+    if (this.replied) return;
+    this.replied = true;
+    this.endpoint.answer(this.request, Kind.Reply, value);
+    this.endpoint.settleHandler();
+  };
+
+  fail(error: unknown): void {
+    if (this.replied) {
+      this.endpoint.handlerFailed(this.request, error);
+      return;
+    }
+    this.replied = true;
+    this.endpoint.answer(this.request, Kind.Failure, toWireError(error, this.endpoint.origin));
+    this.endpoint.settleHandler();
   }
 }

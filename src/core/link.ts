@@ -16,9 +16,10 @@ interface Pending {
 }
 
 /**
- * The link seam: a link carries batches of envelopes between two endpoints. Everything sent in
- * one tick leaves as a single frame (one IPC write, one WebSocket message), and the envelopes for
- * one target are encoded together as one record. Order is kept per target. IPC is one link;
+ * The link seam: a link carries batches of envelopes between two endpoints. Everything sent
+ * while the current task runs leaves as a single frame (one IPC write, one WebSocket message)
+ * when it ends (a microtask: batching without a timer's latency), and the envelopes for one
+ * target are encoded together as one record. Order is kept per target. IPC is one link;
  * WebSocket is another.
  */
 export abstract class BatchingLink {
@@ -107,7 +108,9 @@ export abstract class BatchingLink {
   private schedule(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(this.flushBound);
+    // A microtask, not setImmediate: a request's first hop leaves at once (latency), while a
+    // loop of sends still coalesces because it runs in one task.
+    queueMicrotask(this.flushBound);
   }
 
   private readonly flushBound = () => this.flush();

@@ -10,6 +10,8 @@ export type Handler<D = any, R = any> = (data: D, reply: (value: R) => void) => 
  */
 export class HandlerRegistry {
   private readonly handlers = new EventEmitter();
+  /** eventemitter3 copies its listener array on every `listeners()` call; dispatch is hot, so cache. */
+  private readonly cache = new Map<string, Handler[]>();
   readonly registrations = new EventEmitter<{ change: [method: string, present: boolean] }>();
 
   on(method: string, handler: Handler): void {
@@ -17,6 +19,7 @@ export class HandlerRegistry {
     if (typeof handler !== 'function') throw new TypeError(`handler for '${method}' must be a function`);
     const first = this.handlers.listenerCount(method) === 0;
     this.handlers.on(method, handler);
+    this.cache.delete(method);
     if (first) this.registrations.emit('change', method, true);
   }
 
@@ -24,11 +27,18 @@ export class HandlerRegistry {
     if (this.handlers.listenerCount(method) === 0) return;
     if (handler) this.handlers.off(method, handler);
     else this.handlers.removeAllListeners(method);
+    this.cache.delete(method);
     if (this.handlers.listenerCount(method) === 0) this.registrations.emit('change', method, false);
   }
 
-  get(method: string): Handler[] {
-    return this.handlers.listeners(method) as Handler[];
+  /** The handlers of a method, in registration order (a shared array: do not modify). */
+  get(method: string): readonly Handler[] {
+    let handlers = this.cache.get(method);
+    if (!handlers) {
+      handlers = this.handlers.listeners(method) as Handler[];
+      this.cache.set(method, handlers);
+    }
+    return handlers;
   }
 
   has(method: string): boolean {
