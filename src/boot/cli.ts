@@ -31,8 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === '--version' || name === '-v') {
-    const { createRequire } = await import('node:module');
-    console.log(createRequire(import.meta.url)('../../package.json').version);
+    console.log((await import('./package-info.js')).packageInfo().version);
     return 0;
   }
   const load = commands[name];
