@@ -354,8 +354,9 @@ function readShards(value: unknown, problems: string[]): MongoReplicaSet[] | und
     problems.push('mongo.shards: must list at least one shard replica set: [{ "replSet": "sh1", "members": [...] }]');
     return undefined;
   }
-  const shards = value.map((shard, i) => readReplicaSet(shard, `mongo.shards[${i}]`, problems));
-  return shards.every((s): s is MongoReplicaSet => s !== undefined) ? shards : undefined;
+  // The valid ones are returned even when some are not, so the cross-checks (loopback mixing,
+  // clashes) still see them; the problems already recorded make the section fail.
+  return value.map((shard, i) => readReplicaSet(shard, `mongo.shards[${i}]`, problems)).filter((s): s is MongoReplicaSet => s !== undefined);
 }
 
 function readMembers(value: unknown, key: string, problems: string[], emptyMessage: string): MongoMember[] | undefined {
@@ -557,7 +558,8 @@ function readHost(value: unknown, key: string, problems: string[]): string | und
     return undefined;
   }
   // IPv6 literals contain ':'; anything else with ':' or '/' is a URL or host:port by mistake.
-  if (/[/\s]/.test(value) || (value.includes(':') && !/^[0-9a-fA-F:.]+$/.test(value))) {
+  const ipv6 = value.split(':').length > 2 && /^\[?[0-9a-fA-F:.]+\]?$/.test(value);
+  if (/[/\s]/.test(value) || (value.includes(':') && !ipv6)) {
     problems.push(`${key}: must be a bare host name or IP address (the port has its own key), got ${show(value)}`);
     return undefined;
   }
