@@ -1,9 +1,69 @@
+/**
+ * `boxwire start --config cluster.json --server NAME`: starts one server of the cluster (its
+ * master, workers and roles). Node's cluster re-runs this same command line in every worker.
+ */
+import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
+import { BoxwireError } from '../../core/errors.js';
+
+const USAGE = `Usage: boxwire start --config FILE --server NAME [--boxes DIR]
+
+Starts one server of a cluster: CPU clustering, the server mesh, the roles the config gives it
+(front-door, api, upload) and the boxes.
+
+Options:
+  -c, --config FILE   the cluster config (JSON); required
+  -s, --server NAME   which server of the config this is (default: env BOXWIRE_SERVER)
+  -b, --boxes DIR     folder holding the box folders (default: ./boxes)
+  -h, --help          show this help
+
+Environment: BOXWIRE_SERVER, BOXWIRE_CLUSTER_KEY (for "clusterKey": "env:…"), BOXWIRE_WORKERS,
+BOXWIRE_LOG=debug|info|warn|error.`;
 
 export const startCommand: Command = {
   summary: 'start one server of a cluster',
-  run() {
-    console.error('boxwire start: not available yet (the server roles land with the roles issue). Use CPU_CLUSTERING / SERVER_CLUSTERING from code.');
-    return 1;
+  async run(argv) {
+    let values: { config?: string; server?: string; boxes?: string; help?: boolean };
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        strict: true,
+        options: {
+          config: { type: 'string', short: 'c' },
+          server: { type: 'string', short: 's' },
+          boxes: { type: 'string', short: 'b' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      }));
+    } catch (error) {
+      console.error(`boxwire start: ${(error as Error).message}\n\n${USAGE}`);
+      return 1;
+    }
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (!values.config) {
+      console.error(`boxwire start: --config FILE is required\n\n${USAGE}`);
+      return 1;
+    }
+    const serverName = values.server ?? process.env.BOXWIRE_SERVER;
+    if (!serverName) {
+      console.error('boxwire start: say which server this is: --server NAME or env BOXWIRE_SERVER');
+      return 1;
+    }
+    try {
+      const { loadClusterConfig } = await import('../config.js');
+      const { boot } = await import('../boot.js');
+      const config = loadClusterConfig(values.config);
+      await boot({ config, serverName, boxesDir: values.boxes });
+      return 0;
+    } catch (error) {
+      if (error instanceof BoxwireError) {
+        console.error(`boxwire start: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
   },
 };

@@ -1,0 +1,109 @@
+/**
+ * boot(): one server of a cluster, from the cluster config.
+ *
+ *   master:  SERVER_CLUSTERING from the config (the master owns the links) → topology and
+ *            status views pushed to the workers
+ *   workers: store engine → boxes loaded → roles (HTTP/WebSocket on host:webPort, shared by
+ *            every worker through node:cluster) → boxes' onBoot → listening
+ *
+ * SIGTERM/SIGINT stop gracefully (CPU_CLUSTERING's graceful stop; each worker closes its HTTP
+ * server and WebSockets in a shutdown hook), SIGUSR2 rolls the workers.
+ */
+import { join, resolve } from 'node:path';
+import type { ClusterConfig, Role, ServerConfig } from './config.js';
+import { ConfigError } from '../core/errors.js';
+import { Channel, MASTER } from '../core/envelope.js';
+import { log } from '../core/logger.js';
+import { CPU_CLUSTERING } from '../cpu/cpu-clustering.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { onShutdown } from '../cpu/shutdown-hooks.js';
+import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';
+import { ApiRole } from '../roles/api-role.js';
+import { apiLimitsFromEnv } from '../roles/api-limits.js';
+import { Download } from '../roles/download.js';
+import { MongoFileIndex, StoreFileIndex, FILES_STORE, type FileIndex } from '../roles/file-meta.js';
+import { FrontDoor } from '../roles/front-door.js';
+import { announceStores } from '../roles/status.js';
+import { setTopology, TOPOLOGY_GET, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
+import { UploadRole } from '../roles/upload-role.js';
+import { WebServer } from '../roles/web-server.js';
+import { noMesh, type MeshView } from './mesh-view.js';
+import { StatusSource } from './status-source.js';
+import { installStoreEngine } from './store-engine.js';
+import { TopologySource } from './topology-source.js';
+
+export interface BootOptions {
+  config: ClusterConfig;
+  serverName: string;
+  /** Where box folders live; default `./boxes` of the working directory. */
+  boxesDir?: string;
+  /** Called in each worker once it serves (tests and the demo print the URL from it). */
+  onListening?: (info: { url: string; server: ServerConfig; workerId: number }) => void;
+}
+
+/** Mesh factory: installed by server-mesh.ts so single-server boots never load the mesh. */
+let meshFactory: ((config: ClusterConfig, serverName: string) => Promise<MeshView>) | undefined;
+export function installMeshFactory(factory: typeof meshFactory): void {
+  meshFactory = factory;
+}
+
+export async function boot(options: BootOptions): Promise<void> {
+  const { config, serverName } = options;
+  const server = config.servers[serverName];
+  if (!server) {
+    throw new ConfigError(`there is no server '${serverName}' in the config (servers: ${Object.keys(config.servers).join(', ')}); pass --server NAME or set BOXWIRE_SERVER`);
+  }
+  const boxesDir = resolve(options.boxesDir ?? join(process.cwd(), 'boxes'));
+  await CPU_CLUSTERING({ workers: server.workers, master: () => startMaster(config, server) }, () => startWorker(config, server, boxesDir, options));
+}
+
+async function startMaster(config: ClusterConfig, server: ServerConfig): Promise<void> {
+  await installStoreEngine();
+  const others = Object.keys(config.servers).filter((name) => name !== server.name);
+  let mesh = noMesh;
+  if (others.length > 0) {
+    if (!meshFactory) await import('./server-mesh.js');
+    mesh = await meshFactory!(config, server.name);
+  }
+  const topology = new TopologySource(config, server.name, mesh);
+  topology.start();
+  new StatusSource(topology, mesh).start();
+  log.info('server.master_ready', { server: server.name, roles: server.roles, peers: others });
+}
+
+async function startWorker(config: ClusterConfig, server: ServerConfig, boxesDir: string, options: BootOptions): Promise<void> {
+  const has = (role: Role) => server.roles.includes(role);
+  if (processRole() === 'worker') await followTopology();
+  await installStoreEngine();
+  if (Object.keys(config.servers).length > 1) await import('./server-mesh.js').then((m) => m.joinMeshInWorker(config, server.name));
+  const boxes = await loadBoxes(boxesDir, config.boxes ?? (config.defaultBox ? [config.defaultBox] : []));
+  const dataDir = has('upload') ? resolve(server.dataDir ?? join('data', server.name)) : undefined;
+  const index: FileIndex = config.mongo ? new MongoFileIndex(config.mongo.url) : new StoreFileIndex(dataDir);
+  const web = new WebServer(server, {
+    frontDoor: has('front-door') ? new FrontDoor(config.defaultBox ?? boxes[0]?.name) : undefined,
+    api: has('api') ? new ApiRole(apiLimitsFromEnv()) : undefined,
+    upload: dataDir ? new UploadRole({ serverName: server.name, dataDir, maxUploadFileMB: config.maxUploadFileMB, index }) : undefined,
+    download: new Download({ serverName: server.name, dataDir, index }),
+  });
+  await bootBoxes(boxes);
+  // One worker per server re-announces the files on its disk (the store index is rebuilt from them).
+  if (dataDir && CPU_CLUSTERING.getWorkerId() === 1) {
+    const count = await index.announce(dataDir, server.name);
+    if (count) log.info('upload.announced', { server: server.name, files: count });
+  }
+  announceStores([FILES_STORE, ...loadedBoxes().flatMap((box) => box.storeNames())]);
+  await web.listen();
+  onShutdown(async () => {
+    await web.close();
+    await index.close();
+  });
+  const url = `http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.webPort}/`;
+  log.info('server.listening', { server: server.name, url, roles: server.roles, workerId: CPU_CLUSTERING.getWorkerId() });
+  options.onListening?.({ url, server, workerId: CPU_CLUSTERING.getWorkerId() });
+}
+
+/** A worker keeps the master's latest topology view; it asks once at start for the current one. */
+async function followTopology(): Promise<void> {
+  sharedRegistries()[Channel.System].on(TOPOLOGY_PUSH, (snapshot: TopologySnapshot) => setTopology(snapshot));
+  setTopology(await currentEndpoint().request<TopologySnapshot>({ worker: MASTER }, Channel.System, TOPOLOGY_GET, null, 10_000));
+}

@@ -1,0 +1,72 @@
+/**
+ * Master side of the topology view: builds it from the config and the mesh, pushes it to every
+ * worker on each server up/down and once a second (load changes), and answers a (re)started
+ * worker's request for it. Workers never wait on the master per HTTP request.
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { ALL_WORKERS, Channel } from '../core/envelope.js';
+import { log } from '../core/logger.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { setTopology, TOPOLOGY_GET, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
+import type { ClusterConfig } from './config.js';
+import type { MeshView } from './mesh-view.js';
+
+const PUSH_EVERY_MS = 1000;
+
+export class TopologySource {
+  private timer?: NodeJS.Timeout;
+  private lastElu = performance.eventLoopUtilization();
+
+  constructor(private readonly config: ClusterConfig, private readonly thisServer: string, private readonly mesh: MeshView) {}
+
+  start(): void {
+    sharedRegistries()[Channel.System].on(TOPOLOGY_GET, () => this.snapshot());
+    this.mesh.onChange(() => this.publish());
+    this.timer = setInterval(() => this.publish(), PUSH_EVERY_MS);
+    this.timer.unref();
+    this.publish();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  snapshot(): TopologySnapshot {
+    const connected = new Set(this.mesh.connected());
+    return {
+      at: Date.now(),
+      thisServer: this.thisServer,
+      servers: Object.values(this.config.servers).map((server) => {
+        const self = server.name === this.thisServer;
+        return {
+          name: server.name, host: server.host, webPort: server.webPort, roles: [...server.roles],
+          self,
+          live: self || connected.has(server.name),
+          load: self ? this.ownLoad() : this.mesh.load(server.name),
+          clockOffsetMs: self ? 0 : this.mesh.clockOffsetMs(server.name),
+        };
+      }),
+    };
+  }
+
+  /** Same scale as the mesh's score for peers: machine load per core plus the loop's busy share. */
+  private ownLoad(): number {
+    const now = performance.eventLoopUtilization();
+    const elu = performance.eventLoopUtilization(now, this.lastElu).utilization;
+    this.lastElu = now;
+    return Math.round((loadavg()[0] / availableParallelism() + elu) * 1000) / 1000;
+  }
+
+  private publish(): void {
+    const snapshot = this.snapshot();
+    // A solo process is its own worker: it reads the view directly.
+    setTopology(snapshot);
+    if (processRole() !== 'master') return;
+    try {
+      currentEndpoint().message({ worker: ALL_WORKERS }, Channel.System, TOPOLOGY_PUSH, snapshot);
+    } catch (error) {
+      log.warn('topology.push_failed', { error });
+    }
+  }
+}

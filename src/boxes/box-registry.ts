@@ -1,0 +1,55 @@
+/**
+ * The boxes this process loaded, by name. Boxes live in `boxes/<name>/index.js` (plain ESM, no
+ * build step) or `index.ts`; the module's default export is a box definition (or `defineBox(…)`).
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../core/errors.js';
+import { log } from '../core/logger.js';
+import { Box } from './box.js';
+import { defineBox, type BoxDefinition } from './define-box.js';
+
+const boxes = new Map<string, Box>();
+
+export function getBox(name: string): Box | undefined {
+  return boxes.get(name);
+}
+
+export function loadedBoxes(): Box[] {
+  return [...boxes.values()];
+}
+
+/** Loads each named box from `boxesDir`, in order. Throws a ConfigError naming what is wrong. */
+export async function loadBoxes(boxesDir: string, names: string[]): Promise<Box[]> {
+  const loaded: Box[] = [];
+  for (const name of names) {
+    if (boxes.has(name)) {
+      loaded.push(boxes.get(name)!);
+      continue;
+    }
+    const dir = resolve(boxesDir, name);
+    const entry = ['index.js', 'index.mjs', 'index.ts'].map((file) => join(dir, file)).find((file) => existsSync(file));
+    if (!entry) throw new ConfigError(`box '${name}': no ${join(dir, 'index.js')} (a box is a folder with an index.js whose default export is its definition)`);
+    const module = (await import(pathToFileURL(entry).href)) as { default?: BoxDefinition };
+    if (!module.default) throw new ConfigError(`box '${name}': ${entry} has no default export (export default { name: '${name}', methods: { … } })`);
+    const definition = defineBox(module.default);
+    if (definition.name !== name) throw new ConfigError(`box '${name}': ${entry} defines a box named '${definition.name}'; the folder and the name must match`);
+    const box = new Box(definition, dir);
+    boxes.set(name, box);
+    loaded.push(box);
+  }
+  return loaded;
+}
+
+/** Runs every loaded box's onBoot hook; a failing hook stops start-up with the box named. */
+export async function bootBoxes(list: Box[]): Promise<void> {
+  for (const box of list) {
+    try {
+      await box.definition.onBoot?.(box);
+    } catch (error) {
+      log.error('box.boot_failed', { box: box.name, error });
+      throw error;
+    }
+  }
+}

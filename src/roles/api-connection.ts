@@ -1,0 +1,121 @@
+/**
+ * One WebSocket client of the API role. Text frames are JSON, binary frames msgpack; a reply
+ * uses the format of its request, pushes use the format of the client's last message.
+ *
+ *   → { id, box, method, data }        ← { id, result } | { id, error: { code, message, status } }
+ *   → { id, box, join: 'room' }        ← { id, result: true }
+ *   → { id, box, leave: 'room' }       ← { id, result: true }
+ *                                      ← { box, room, event, data }   (room push)
+ *
+ * Nothing a client sends can crash the process: malformed messages get an error reply, a burst
+ * over the rate limit gets RATE_LIMITED replies, oversized messages close the connection (1009,
+ * by `ws`), a client that does not read its pushes is disconnected (1013).
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Packr } from 'msgpackr';
+import type { WebSocket, RawData } from 'ws';
+import type { Box } from '../boxes/box.js';
+import type { ClientInfo } from '../boxes/define-box.js';
+import { log } from '../core/logger.js';
+import { ApiError, toApiError } from './api-errors.js';
+import { callMethod, checkJoin, ClientSession, findBox } from './api-calls.js';
+import type { ApiLimits } from './api-limits.js';
+import { TokenBucket } from './rate-limit.js';
+import { joinRoom, leaveAllRooms, leaveRoom, type RoomMember, type RoomPush } from './rooms.js';
+
+/** Plain msgpack, no records extension: any msgpack library on the client side can read it. */
+export const clientPackr = new Packr({ useRecords: false, moreTypes: false });
+
+type Format = 'json' | 'msgpack';
+
+export class ApiConnection implements RoomMember {
+  private readonly session: ClientSession;
+  private readonly bucket: TokenBucket;
+  private format: Format;
+  private refused = 0;
+
+  constructor(private readonly socket: WebSocket, request: IncomingMessage, private readonly limits: ApiLimits) {
+    this.bucket = new TokenBucket(limits.callsPerSecond, limits.burst);
+    this.format = new URL(request.url ?? '/', 'http://x').searchParams.get('format') === 'msgpack' ? 'msgpack' : 'json';
+    this.session = new ClientSession(
+      { id: randomUUID(), transport: 'ws', remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers },
+      (box, room, client) => this.join(box, room, client),
+      (box, room) => leaveRoom(box.name, room, this),
+    );
+    socket.on('message', (raw, isBinary) => void this.onMessage(raw, isBinary));
+    socket.on('close', () => leaveAllRooms(this));
+    socket.on('error', (error) => log.debug('api.socket_error', { error }));
+  }
+
+  push(push: RoomPush): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      log.warn('api.slow_client_closed', { client: this.session.base.id, bufferedBytes: this.socket.bufferedAmount });
+      this.socket.close(1013, 'too slow reading pushes');
+      return;
+    }
+    this.write(push, this.format);
+  }
+
+  private async onMessage(raw: RawData, isBinary: boolean): Promise<void> {
+    const format: Format = isBinary ? 'msgpack' : 'json';
+    this.format = format;
+    let message: { id?: unknown; box?: unknown; method?: unknown; data?: unknown; join?: unknown; leave?: unknown };
+    try {
+      const buffer = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
+      message = isBinary ? clientPackr.unpack(buffer) : JSON.parse(buffer.toString('utf8'));
+      if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new TypeError('not an object');
+    } catch {
+      this.reply(null, format, undefined, new ApiError(400, 'BAD_MESSAGE', `messages are ${format === 'json' ? 'JSON' : 'msgpack'} objects { id, box, method, data }`));
+      return;
+    }
+    const id = typeof message.id === 'number' || typeof message.id === 'string' ? message.id : null;
+    if (!this.bucket.take()) {
+      // A client that keeps hammering after being told is cut off rather than answered forever.
+      if (++this.refused > this.limits.burst * 10) this.socket.close(1008, 'rate limit exceeded');
+      this.reply(id, format, undefined, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second on this connection; slow down`));
+      return;
+    }
+    this.refused = 0;
+    try {
+      let result: unknown;
+      if (message.join !== undefined || message.leave !== undefined) {
+        const box = findBox(message.box);
+        const client = await this.session.clientFor(box);
+        if (message.join !== undefined) await client.join(message.join as string);
+        else client.leave(String(message.leave));
+        result = true;
+      } else {
+        result = await callMethod(this.session, message.box, message.method, message.data);
+      }
+      if (id !== null) this.reply(id, format, result === undefined ? null : result);
+    } catch (error) {
+      this.reply(id, format, undefined, error);
+    }
+  }
+
+  private async join(box: Box, room: string, client: ClientInfo): Promise<void> {
+    const name = await checkJoin(box, room, client);
+    joinRoom(box.name, name, this);
+  }
+
+  private reply(id: unknown, format: Format, result: unknown, error?: unknown): void {
+    if (error === undefined) return this.write({ id, result }, format);
+    const wire = toApiError(error);
+    if (wire.status >= 500) log.warn('api.method_failed', { client: this.session.base.id, error: wire });
+    this.write({ id, error: wire }, format);
+  }
+
+  private write(value: unknown, format: Format): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    try {
+      this.socket.send(format === 'json' ? JSON.stringify(value) : clientPackr.pack(value));
+    } catch (error) {
+      // A result that cannot be encoded (a cycle, a BigInt in JSON) becomes an error reply.
+      const id = (value as { id?: unknown }).id ?? null;
+      const fallback = { id, error: { status: 500, code: 'UNENCODABLE_RESULT', message: `the result cannot be sent as ${format}: ${(error as Error).message}` } };
+      this.socket.send(format === 'json' ? JSON.stringify(fallback) : clientPackr.pack(fallback));
+    }
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * `GET /__RF/<box>/<id>[/<name>]` on any server: the owner streams the file (Content-Type,
+ * Content-Disposition, HTTP Range); any other server answers 302 to the owner, or 503 when the
+ * owner is down. `?download=1` asks for an attachment instead of inline display.
+ */
+import { createReadStream, promises as fs } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { log } from '../core/logger.js';
+import { filePaths, isFileId, type FileIndex } from './file-meta.js';
+import { contentDisposition } from './filename.js';
+import { sendError } from './http-reply.js';
+import { parseRange } from './http-range.js';
+import { hostPort, serverByName } from './topology.js';
+
+export const DOWNLOAD_PREFIX = '/__RF/';
+
+export interface DownloadOptions {
+  serverName: string;
+  /** Set when this server holds the upload role (and so may own files). */
+  dataDir?: string;
+  index: FileIndex;
+}
+
+export class Download {
+  constructor(private readonly options: DownloadOptions) {}
+
+  handleRequest(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    if (!url.pathname.startsWith(DOWNLOAD_PREFIX)) return false;
+    void this.serve(req, res, url).catch((error) => {
+      log.error('download.failed', { error });
+      sendError(res, 500, 'DOWNLOAD_FAILED', 'the file could not be read; try again');
+    });
+    return true;
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'download with GET');
+    const [box, id] = url.pathname.slice(DOWNLOAD_PREFIX.length).split('/');
+    if (!box || !id || !isFileId(id)) return sendError(res, 404, 'NO_SUCH_FILE', 'the path is /__RF/<box>/<id>');
+    const meta = await this.options.index.get(box, id);
+    if (!meta) return sendError(res, 404, 'NO_SUCH_FILE', `no file ${id} in box '${box}'`);
+    if (meta.server !== this.options.serverName) {
+      const owner = serverByName(meta.server);
+      if (!owner?.live) return sendError(res, 503, 'OWNER_DOWN', `the server holding this file (${meta.server}) is not reachable right now; try again later`);
+      res.writeHead(302, { Location: `http://${hostPort(owner)}${url.pathname}${url.search}`, 'Cache-Control': 'no-store', 'Content-Length': 0 }).end();
+      return;
+    }
+    if (!this.options.dataDir) return sendError(res, 404, 'NO_SUCH_FILE', `this server has no dataDir to hold file ${id}`);
+    const path = filePaths(this.options.dataDir, meta.box, meta.id).bytes;
+    const stat = await fs.stat(path).catch(() => undefined);
+    if (!stat?.isFile()) return sendError(res, 410, 'FILE_GONE', `file ${id} is recorded but its bytes are missing on ${meta.server}`);
+    const range = parseRange(req.headers.range, stat.size);
+    const headers: Record<string, string | number> = {
+      'Content-Type': meta.type,
+      'Content-Disposition': contentDisposition(meta.name, url.searchParams.has('download') ? 'attachment' : 'inline'),
+      'Accept-Ranges': 'bytes',
+      'Last-Modified': stat.mtime.toUTCString(),
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'private, max-age=3600',
+    };
+    if (range.kind === 'unsatisfiable') {
+      res.writeHead(416, { ...headers, 'Content-Range': `bytes */${stat.size}`, 'Content-Length': 0 }).end();
+      return;
+    }
+    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, stat.size - 1];
+    res.writeHead(range.kind === 'partial' ? 206 : 200, {
+      ...headers,
+      'Content-Length': stat.size === 0 ? 0 : end - start + 1,
+      ...(range.kind === 'partial' ? { 'Content-Range': `bytes ${start}-${end}/${stat.size}` } : {}),
+    });
+    if (req.method === 'HEAD' || stat.size === 0) {
+      res.end();
+      return;
+    }
+    // A download counts once: a whole-file GET or the first range of a resumable one.
+    if (start === 0) void this.options.index.countDownload(meta).catch((error) => log.warn('download.count_failed', { error }));
+    createReadStream(path, { start, end }).on('error', () => res.destroy()).pipe(res);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Metadata of an uploaded file, and where it is kept. The bytes always stay on the upload
+ * server that received them (its `dataDir`); the metadata must be findable from every server so
+ * any of them can redirect a download to the owner:
+ *   - with `mongo` configured: one document per file in the `boxwire_files` collection;
+ *   - otherwise: a JSON file beside the bytes (the owner's durable copy) announced into the
+ *     SHARED_STORE `boxwire.files` on upload and again at every boot of the owner.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { MongoClient, Collection } from 'mongodb';
+import { boxStore, type BoxStore } from '../boxes/box-store.js';
+import { log } from '../core/logger.js';
+
+export interface FileMeta {
+  id: string;
+  box: string;
+  name: string;
+  type: string;
+  size: number;
+  /** Name of the upload server holding the bytes. */
+  server: string;
+  /** ISO 8601. */
+  created: string;
+  downloads: number;
+}
+
+export interface FileIndex {
+  add(meta: FileMeta): Promise<void>;
+  get(box: string, id: string): Promise<FileMeta | undefined>;
+  countDownload(meta: FileMeta): Promise<void>;
+  /** The owner re-announces what its disk holds (the store index needs it after a full restart). */
+  announce(dataDir: string, server: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const FILES_STORE = 'boxwire.files';
+const ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+export function isFileId(id: string): boolean {
+  return ID.test(id);
+}
+
+/** Where the bytes and the sidecar JSON of a file live on its owner. */
+export function filePaths(dataDir: string, box: string, id: string): { bytes: string; meta: string } {
+  return { bytes: join(dataDir, box, id), meta: join(dataDir, box, `${id}.json`) };
+}
+
+function key(box: string, id: string): string {
+  return `${box}.${id}`;
+}
+
+export class StoreFileIndex implements FileIndex {
+  private readonly store: BoxStore = boxStore(FILES_STORE);
+
+  constructor(private readonly dataDir?: string) {}
+
+  async add(meta: FileMeta): Promise<void> {
+    if (this.dataDir) await fs.writeFile(filePaths(this.dataDir, meta.box, meta.id).meta, JSON.stringify(meta));
+    await this.store.save({ id: key(meta.box, meta.id), data: { ...meta } });
+  }
+
+  async get(box: string, id: string): Promise<FileMeta | undefined> {
+    return ((await this.store.get(key(box, id))) as FileMeta | undefined) ?? undefined;
+  }
+
+  async countDownload(meta: FileMeta): Promise<void> {
+    const updated = (await this.store.update({ id: key(meta.box, meta.id), data: { $inc: { downloads: 1 } } })) as FileMeta | undefined;
+    // The owner keeps its sidecar current so the count survives a restart of the whole cluster.
+    if (this.dataDir && updated) await fs.writeFile(filePaths(this.dataDir, meta.box, meta.id).meta, JSON.stringify(updated)).catch(() => undefined);
+  }
+
+  async announce(dataDir: string, server: string): Promise<number> {
+    let count = 0;
+    const boxes = await fs.readdir(dataDir, { withFileTypes: true }).catch(() => []);
+    for (const entry of boxes) {
+      if (!entry.isDirectory()) continue;
+      const dir = join(dataDir, entry.name);
+      for (const file of await fs.readdir(dir)) {
+        if (!file.endsWith('.json')) continue;
+        try {
+          const meta = JSON.parse(await fs.readFile(join(dir, file), 'utf8')) as FileMeta;
+          if (!isFileId(meta.id) || meta.box !== entry.name) continue;
+          await this.store.save({ id: key(meta.box, meta.id), data: { ...meta, server } });
+          count++;
+        } catch (error) {
+          log.warn('upload.bad_sidecar', { file: join(dir, file), error });
+        }
+      }
+    }
+    return count;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class MongoFileIndex implements FileIndex {
+  private client?: Promise<MongoClient>;
+
+  constructor(private readonly url: string) {}
+
+  private async collection(): Promise<Collection<FileMeta & { _id: string }>> {
+    this.client ??= import('mongodb').then(async ({ MongoClient }) => {
+      const client = new MongoClient(this.url, { appName: 'boxwire-upload' });
+      await client.connect();
+      return client;
+    });
+    // The database comes from the connection string (built from the config's mongo section).
+    return (await this.client).db().collection<FileMeta & { _id: string }>('boxwire_files');
+  }
+
+  async add(meta: FileMeta): Promise<void> {
+    await (await this.collection()).insertOne({ _id: key(meta.box, meta.id), ...meta });
+  }
+
+  async get(box: string, id: string): Promise<FileMeta | undefined> {
+    const doc = await (await this.collection()).findOne({ _id: key(box, id) }, { projection: { _id: 0 } });
+    return (doc as FileMeta | null) ?? undefined;
+  }
+
+  async countDownload(meta: FileMeta): Promise<void> {
+    await (await this.collection()).updateOne({ _id: key(meta.box, meta.id) }, { $inc: { downloads: 1 } });
+  }
+
+  /** MongoDB is the durable record; nothing to announce. */
+  async announce(): Promise<number> {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.client) await (await this.client).close();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Small response helpers shared by the roles: JSON bodies, JSON errors with a stable code, CORS
+ * (pages on the front door call API and upload servers on other origins), JSONP.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export function allowCors(res: ServerResponse): void {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+  res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Range, Authorization');
+  res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Range, Content-Disposition, Accept-Ranges');
+}
+
+/** Answers a CORS preflight; returns true when the request was one. */
+export function answerPreflight(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'OPTIONS') return false;
+  allowCors(res);
+  res.setHeader('Access-Control-Max-Age', '600');
+  res.writeHead(204).end();
+  return true;
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers });
+  res.end(body);
+}
+
+/** `{ error: { code, message } }`: the shape every role uses for failures. */
+export function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, { error: { code, message } });
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(text);
+}
+
+/** A JavaScript identifier path such as `cb` or `App.on_host`: anything else could inject script. */
+const CALLBACK = /^[A-Za-z_$][\w$]{0,63}(\.[A-Za-z_$][\w$]{0,63}){0,4}$/;
+
+export function isValidCallbackName(name: string): boolean {
+  return CALLBACK.test(name);
+}
+
+/**
+ * Plain value, or JSONP when `callback` is given (UPPERCASE-era pages load discovery answers
+ * with a script tag). An invalid callback name is a 400, never echoed into script.
+ */
+export function sendMaybeJsonp(req: IncomingMessage, res: ServerResponse, url: URL, value: unknown, plain: () => void): void {
+  const callback = url.searchParams.get('callback');
+  if (callback === null) return plain();
+  if (!isValidCallbackName(callback)) {
+    sendError(res, 400, 'BAD_CALLBACK', 'callback must be a JavaScript identifier (letters, digits, _ and $, dotted paths allowed)');
+    return;
+  }
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  sendText(res, 200, `/**/${callback}(${JSON.stringify(value)});`, 'application/javascript; charset=utf-8');
+  void req;
+}
+
+/** Reads a request body up to `limit` bytes; rejects with a `TooLarge` marker past it. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLarge(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`request body is larger than ${limit} bytes`);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The upload role: `POST /__UPLOAD?box=<box>[&progress=<token>]`, multipart/form-data streamed
+ * by busboy straight to disk under `<dataDir>/<box>/<random id>`. A file over `maxUploadFileMB`
+ * fails the whole request with 413 and every file of that request is removed, partial ones
+ * included. Progress (bytes received) is pushed to the box room `__upload.<token>`.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import busboy from 'busboy';
+import { getBox } from '../boxes/box-registry.js';
+import { log } from '../core/logger.js';
+import { filePaths, type FileIndex, type FileMeta } from './file-meta.js';
+import { sanitizeFilename } from './filename.js';
+import { sendError, sendJson } from './http-reply.js';
+import { pushToRoom } from './rooms.js';
+
+export const UPLOAD_PATH = '/__UPLOAD';
+const PROGRESS_EVERY_MS = 200;
+const TOKEN = /^[A-Za-z0-9_-]{8,64}$/;
+
+export interface UploadRoleOptions {
+  serverName: string;
+  dataDir: string;
+  maxUploadFileMB: number;
+  index: FileIndex;
+}
+
+interface Pending {
+  meta: FileMeta;
+  part: string;
+  done: Promise<void>;
+  tooLarge: boolean;
+}
+
+export class UploadRole {
+  private readonly maxBytes: number;
+
+  constructor(private readonly options: UploadRoleOptions) {
+    this.maxBytes = Math.floor(options.maxUploadFileMB * 1024 * 1024);
+  }
+
+  handleRequest(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    if (url.pathname !== UPLOAD_PATH) return false;
+    void this.upload(req, res, url).catch((error) => {
+      log.error('upload.failed', { error });
+      sendError(res, 500, 'UPLOAD_FAILED', 'the upload could not be stored; try again');
+    });
+    return true;
+  }
+
+  private async upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'POST') return sendError(res, 405, 'METHOD_NOT_ALLOWED', `upload with POST ${UPLOAD_PATH}?box=<box> (multipart/form-data)`);
+    const boxName = url.searchParams.get('box') ?? '';
+    if (!getBox(boxName)) return sendError(res, 404, 'UNKNOWN_BOX', `there is no box ${JSON.stringify(boxName)} on this server (add ?box=<name>)`);
+    const token = url.searchParams.get('progress');
+    if (token !== null && !TOKEN.test(token)) return sendError(res, 400, 'BAD_PROGRESS_TOKEN', 'progress must be 8–64 letters, digits, _ or -');
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { fileSize: this.maxBytes, files: 20, fields: 50, parts: 70 } });
+    } catch {
+      return sendError(res, 400, 'NOT_MULTIPART', 'send the files as multipart/form-data');
+    }
+    const dir = join(this.options.dataDir, boxName);
+    await fs.mkdir(dir, { recursive: true });
+    const files: Pending[] = [];
+    let parseError: Error | undefined;
+    parser.on('file', (_field, stream, info) => files.push(this.receiveFile(dir, boxName, stream, info)));
+    parser.on('error', (error) => (parseError = error as Error));
+    parser.on('filesLimit', () => (parseError = new Error('more than 20 files in one request')));
+    if (token) this.trackProgress(req, boxName, token);
+    const finished = new Promise<void>((resolve) => {
+      parser.on('close', resolve);
+      parser.on('error', () => resolve());
+    });
+    req.on('aborted', () => parser.destroy(new Error('client aborted')));
+    req.pipe(parser);
+    await finished;
+    await Promise.allSettled(files.map((f) => f.done));
+    const failed = parseError ?? (await Promise.all(files.map((f) => f.done.then(() => undefined, (e: Error) => e)))).find(Boolean);
+    const tooLarge = files.find((f) => f.tooLarge);
+    if (tooLarge || failed || files.length === 0) {
+      await Promise.all(files.map((f) => fs.rm(f.part, { force: true })));
+      if (tooLarge) return sendError(res, 413, 'TOO_LARGE', `'${tooLarge.meta.name}' is larger than the limit of ${this.options.maxUploadFileMB} MB (maxUploadFileMB); nothing was stored`);
+      if (failed) return sendError(res, 400, 'BAD_UPLOAD', `the upload could not be read: ${failed.message}; nothing was stored`);
+      return sendError(res, 400, 'NO_FILES', 'the request holds no file part');
+    }
+    for (const file of files) {
+      const paths = filePaths(this.options.dataDir, file.meta.box, file.meta.id);
+      await fs.rename(file.part, paths.bytes);
+      await this.options.index.add(file.meta);
+    }
+    log.info('upload.stored', { box: boxName, files: files.map((f) => ({ id: f.meta.id, size: f.meta.size })) });
+    sendJson(res, 201, { files: files.map((f) => f.meta) }, { 'Access-Control-Allow-Origin': '*' });
+  }
+
+  private receiveFile(dir: string, box: string, stream: NodeJS.ReadableStream & { truncated?: boolean }, info: busboy.FileInfo): Pending {
+    const id = randomBytes(12).toString('base64url');
+    const part = join(dir, `.${id}.part`);
+    const meta: FileMeta = {
+      id, box, name: sanitizeFilename(info.filename), type: info.mimeType || 'application/octet-stream',
+      size: 0, server: this.options.serverName, created: new Date().toISOString(), downloads: 0,
+    };
+    const pending: Pending = { meta, part, tooLarge: false, done: Promise.resolve() };
+    stream.on('data', (chunk: Buffer) => (meta.size += chunk.length));
+    stream.on('limit', () => (pending.tooLarge = true));
+    pending.done = pipeline(stream, createWriteStream(part, { flags: 'wx' }));
+    pending.done.catch(() => undefined);
+    return pending;
+  }
+
+  /** Pushes `{ received, total }` to the upload's room, at most every 200 ms, and once at the end. */
+  private trackProgress(req: IncomingMessage, box: string, token: string): void {
+    const total = Number(req.headers['content-length']) || null;
+    let received = 0;
+    let last = 0;
+    const push = () => pushToRoom({ box, room: `__upload.${token}`, event: 'progress', data: { received, total } });
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      const now = Date.now();
+      if (now - last >= PROGRESS_EVERY_MS) {
+        last = now;
+        push();
+      }
+    });
+    req.on('end', push);
+  }
+}

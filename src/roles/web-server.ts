@@ -1,0 +1,89 @@
+/**
+ * The HTTP server of one worker: every worker of a server listens on the same `host:webPort`
+ * (node:cluster shares the socket), and requests go to the roles this server holds. Health,
+ * downloads and the browser client are served by every server.
+ */
+import { readFileSync } from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { ServerConfig } from '../boot/config.js';
+import { log } from '../core/logger.js';
+import type { ApiRole } from './api-role.js';
+import type { Download } from './download.js';
+import type { FrontDoor } from './front-door.js';
+import { handleHealth } from './health.js';
+import { allowCors, answerPreflight, sendError, sendText } from './http-reply.js';
+import type { UploadRole } from './upload-role.js';
+
+export const CLIENT_PATH = '/__boxwire/client.js';
+const clientModule = readFileSync(join(import.meta.dirname, 'client', 'boxwire-client.js'), 'utf8');
+
+export interface WebRoles {
+  frontDoor?: FrontDoor;
+  api?: ApiRole;
+  upload?: UploadRole;
+  download: Download;
+}
+
+export class WebServer {
+  readonly server: http.Server;
+
+  constructor(private readonly config: ServerConfig, private readonly roles: WebRoles) {
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.onRequest(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.server.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.webPort, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting; open keep-alive connections close when idle. */
+  close(): Promise<void> {
+    this.roles.api?.close();
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://boxwire');
+    } catch {
+      return sendError(res, 400, 'BAD_URL', 'the request URL is malformed');
+    }
+    // Pages on the front door call API and upload servers on other origins.
+    allowCors(res);
+    if (answerPreflight(req, res)) return;
+    try {
+      if (handleHealth(req, res, url, this.config.name)) return;
+      if (url.pathname === CLIENT_PATH && (this.roles.frontDoor || this.roles.api)) {
+        return sendText(res, 200, clientModule, 'text/javascript; charset=utf-8');
+      }
+      if (this.roles.download.handleRequest(req, res, url)) return;
+      if (this.roles.api?.handleRequest(req, res, url)) return;
+      if (this.roles.upload?.handleRequest(req, res, url)) return;
+      if (this.roles.frontDoor && (await this.roles.frontDoor.handleRequest(req, res, url))) return;
+      sendError(res, 404, 'NOT_FOUND', `nothing at ${url.pathname} on ${this.config.name} (roles: ${this.config.roles.join(', ')})`);
+    } catch (error) {
+      log.error('http.failed', { path: url.pathname, error });
+      sendError(res, 500, 'INTERNAL', 'the server failed to answer; see its log');
+    }
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://boxwire');
+    if (this.roles.api?.handleUpgrade(req, socket, head, url)) return;
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  }
+}
