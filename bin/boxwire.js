@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// The boxwire command. Runs the built CLI when present (installed package), otherwise the
-// TypeScript sources through tsx (a checkout).
+// The boxwire command. In a checkout (src/ present) it runs the TypeScript sources through tsx;
+// in an installed package (only dist/ is shipped) it runs the compiled CLI.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const built = new URL('../dist/src/boot/cli.js', import.meta.url);
-if (existsSync(fileURLToPath(built))) {
-  await import(built.href);
-} else {
+const source = new URL('../src/boot/cli.ts', import.meta.url);
+if (existsSync(fileURLToPath(source))) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(new URL('../src/boot/cli.ts', import.meta.url).href);
+  await import(source.href);
+} else {
+  await import(new URL('../dist/src/boot/cli.js', import.meta.url).href);
 }
