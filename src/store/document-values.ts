@@ -1,0 +1,49 @@
+/**
+ * Copying and comparing stored values. Stored documents are plain data (what the codec carries):
+ * objects, arrays, strings, numbers, booleans, null, bigint, Date, Buffer/Uint8Array, Map, Set.
+ */
+
+/** Deep copy, so callers can never reach the store's own objects. Faster than structuredClone for small documents. */
+export function copyValue<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyValue) as T;
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (value instanceof Uint8Array) return (Buffer.isBuffer(value) ? Buffer.from(value) : value.slice()) as T;
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [copyValue(k), copyValue(v)])) as T;
+  if (value instanceof Set) return new Set([...value].map(copyValue)) as T;
+  const out: Record<string, unknown> = {};
+  for (const key in value) out[key] = copyValue((value as Record<string, unknown>)[key]);
+  return out as T;
+}
+
+/** Structural equality ($addToSet, $pull): key order does not matter, NaN equals NaN. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (Array.isArray(b)) return false;
+  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0;
+  }
+  if (a instanceof Map || b instanceof Map) {
+    if (!(a instanceof Map && b instanceof Map) || a.size !== b.size) return false;
+    for (const [k, v] of a) if (!b.has(k) || !deepEqual(v, b.get(k))) return false;
+    return true;
+  }
+  if (a instanceof Set || b instanceof Set) {
+    if (!(a instanceof Set && b instanceof Set) || a.size !== b.size) return false;
+    const rest = [...b];
+    return [...a].every((x) => rest.some((y) => deepEqual(x, y)));
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual((a as any)[k], (b as any)[k]));
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}

@@ -1,0 +1,298 @@
+import { HybridLogicalClock, ZERO_STAMP, compareStamps, maxStamp, type Stamp } from '../core/hlc.js';
+import { OverflowError } from '../core/errors.js';
+import { log } from '../core/logger.js';
+import type { FeedItem } from './feed.js';
+import { compareOperations, describeOperation, type Operation } from './operation.js';
+import { StoreTables, type ApplyOutcome, type Entry } from './store-tables.js';
+
+export type LocalWrite = Pick<Operation, 'store' | 'kind' | 'id' | 'data' | 'expiresAt'>;
+
+/** Everything a replica holds, as sent to a replica that lost its memory (restart) or fell behind. */
+export interface ReplicaSnapshot {
+  frontier: Stamp;
+  base: Array<[string, Array<[string, Entry]>]>;
+  log: Operation[];
+  seen: Array<[string, number]>;
+  folded: Array<[string, number]>;
+  watermarks: Array<[string, Stamp]>;
+}
+
+export interface ReplicaOptions {
+  /** This replica's name (the server name, or 'local'). */
+  name: string;
+  /** Every replica of the cluster, this one included (the configured servers). */
+  members: () => string[];
+  clock: HybridLogicalClock;
+  /** Bound of the not-yet-stable operation log. */
+  maxPending?: () => number;
+}
+
+/**
+ * One replica of every store: a base (all operations up to the stable frontier, folded) plus a
+ * log of later operations kept in the protocol's total order (HLC, origin). The current state is
+ * base + log. An operation that arrives late (ordered before ones already applied) is inserted
+ * and its id replayed from the base (`clear`: the whole store), so every replica that received
+ * the same operations holds the same state whatever order they arrived in. Duplicates are
+ * recognised by (origin, seq); operations that arrive ahead of a gap wait until it is filled.
+ *
+ * Stability: each replica reports a watermark (it holds every operation at or below it); the
+ * minimum over all members is the stable frontier, below which no operation can still arrive, so
+ * the log folds into the base there.
+ */
+export class Replica {
+  readonly name: string;
+  readonly state = new StoreTables();
+  private readonly base = new StoreTables();
+  private readonly logs = new Map<string, Operation[]>();
+  private pending = 0;
+  private frontierStamp: Stamp = ZERO_STAMP;
+  /** origin → highest seq received without gaps. */
+  private readonly seen = new Map<string, number>();
+  /** origin → highest seq folded into the base. */
+  private readonly folded = new Map<string, number>();
+  /** origin → stamp up to which every operation of that origin is here. */
+  private readonly heard = new Map<string, Stamp>();
+  /** member → the watermark it last reported. */
+  private readonly watermarks = new Map<string, Stamp>();
+  private readonly held = new Map<string, Map<number, Operation>>();
+  private nextSeq = 1;
+
+  constructor(private readonly options: ReplicaOptions) {
+    this.name = options.name;
+  }
+
+  get clock(): HybridLogicalClock {
+    return this.options.clock;
+  }
+
+  get frontier(): Stamp {
+    return this.frontierStamp;
+  }
+
+  get pendingOperations(): number {
+    return this.pending;
+  }
+
+  /** Stamps a write made here. Throws OverflowError when the unstable log is full. */
+  stamp(write: LocalWrite): Operation {
+    const max = this.options.maxPending?.() ?? Infinity;
+    if (this.pending >= max) {
+      const behind = this.options.members().filter((m) => m !== this.name && compareStamps(this.watermarks.get(m) ?? ZERO_STAMP, this.frontierStamp) <= 0);
+      throw new OverflowError(`the replication log of '${this.name}' (${this.pending} operations not yet acknowledged by ${behind.join(', ') || 'every server'})`, `${max} operations; reconnect those servers, or raise maxPendingOperations`);
+    }
+    const { wall, counter } = this.clock.now();
+    const op: Operation = { store: write.store, kind: write.kind, origin: this.name, seq: this.nextSeq++, wall, counter };
+    if (write.id !== undefined) op.id = write.id;
+    if (write.data !== undefined) op.data = write.data;
+    if (write.expiresAt !== undefined) op.expiresAt = write.expiresAt;
+    return op;
+  }
+
+  /**
+   * Takes one operation (local or remote) and returns what changed for mirrors, plus the outcome
+   * when it was applied in order (always the case for operations stamped here).
+   */
+  receive(op: Operation): { items: FeedItem[]; outcome?: ApplyOutcome } {
+    const seen = this.seen.get(op.origin) ?? 0;
+    if (op.seq <= seen) return { items: [] };
+    if (op.seq > seen + 1) {
+      let held = this.held.get(op.origin);
+      if (!held) this.held.set(op.origin, (held = new Map()));
+      held.set(op.seq, op);
+      return { items: [] };
+    }
+    const first = this.accept(op);
+    const items = [...first.items];
+    const held = this.held.get(op.origin);
+    if (held) {
+      for (let next = held.get(op.seq + 1); next; next = held.get(next.seq + 1)) {
+        held.delete(next.seq);
+        items.push(...this.accept(next).items);
+      }
+      if (held.size === 0) this.held.delete(op.origin);
+    }
+    return { items, outcome: first.outcome };
+  }
+
+  private accept(op: Operation): { items: FeedItem[]; outcome?: ApplyOutcome } {
+    this.seen.set(op.origin, op.seq);
+    this.heard.set(op.origin, maxStamp(this.heard.get(op.origin) ?? ZERO_STAMP, op));
+    this.clock.observe(op);
+    if (op.origin === this.name && op.seq >= this.nextSeq) this.nextSeq = op.seq + 1;
+    if (compareStamps(op, this.frontierStamp) <= 0) {
+      // Cannot happen when every member follows the protocol; keep the op rather than lose it.
+      log.warn('store.operation_below_frontier', { op: describeOperation(op), note: 'applied to the base; replicas may differ until the next snapshot' });
+      this.base.apply(op);
+      return { items: this.replayTable(op.store) };
+    }
+    let list = this.logs.get(op.store);
+    if (!list) this.logs.set(op.store, (list = []));
+    this.pending++;
+    let at = list.length;
+    while (at > 0 && compareOperations(list[at - 1], op) > 0) at--;
+    list.splice(at, 0, op);
+    if (at === list.length - 1) {
+      return { items: [{ t: 'op', op }], outcome: this.state.apply(op) };
+    }
+    // Late: ordered before operations already applied. Replay what it can affect.
+    return { items: op.kind === 'clear' ? this.replayTable(op.store) : [this.replayEntry(op.store, op.id!)] };
+  }
+
+  private replayEntry(store: string, id: string): FeedItem {
+    const scratch = new StoreTables();
+    const entry = this.base.peek(store)?.get(id);
+    if (entry) scratch.set(store, id, entry);
+    for (const op of this.logs.get(store) ?? []) if (op.kind === 'clear' || op.id === id) scratch.apply(op);
+    const result = scratch.peek(store)?.get(id);
+    this.state.set(store, id, result);
+    return { t: 'entry', store, id, entry: result };
+  }
+
+  private replayTable(store: string): FeedItem[] {
+    const table = new Map(this.base.peek(store) ?? []);
+    const scratch = new StoreTables();
+    scratch.replaceTable(store, table);
+    for (const op of this.logs.get(store) ?? []) scratch.apply(op);
+    this.state.replaceTable(store, scratch.table(store));
+    return [{ t: 'table', store, entries: [...scratch.table(store)] }];
+  }
+
+  // ---- stability ----------------------------------------------------------------------------
+
+  /** An origin says: "my sequence is at `seq` and my clock at `stamp`". */
+  noteBeat(origin: string, seq: number, stamp: Stamp): void {
+    this.clock.observe(stamp);
+    if ((this.seen.get(origin) ?? 0) >= seq) this.heard.set(origin, maxStamp(this.heard.get(origin) ?? ZERO_STAMP, stamp));
+  }
+
+  /** A member says: "I hold every operation at or below `stamp`". */
+  noteWatermark(member: string, stamp: Stamp): void {
+    this.watermarks.set(member, maxStamp(this.watermarks.get(member) ?? ZERO_STAMP, stamp));
+  }
+
+  /** This replica's own watermark; consumes a clock tick so its later operations are above it. */
+  watermark(): Stamp {
+    let low = this.clock.now();
+    for (const member of this.options.members()) {
+      if (member !== this.name) low = minStamp(low, this.heard.get(member) ?? ZERO_STAMP);
+    }
+    this.noteWatermark(this.name, low);
+    return low;
+  }
+
+  /** This origin's sequence (for beats). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Recomputes the stable frontier and folds the log below it; returns prune items for mirrors. */
+  advance(): FeedItem[] {
+    this.watermark();
+    let stable: Stamp | undefined;
+    for (const member of this.options.members()) {
+      const mark = this.watermarks.get(member) ?? ZERO_STAMP;
+      stable = stable ? minStamp(stable, mark) : mark;
+    }
+    if (!stable || compareStamps(stable, this.frontierStamp) <= 0) return [];
+    this.frontierStamp = stable;
+    for (const [store, list] of this.logs) {
+      let count = 0;
+      while (count < list.length && compareStamps(list[count], stable) <= 0) {
+        const op = list[count++];
+        this.base.apply(op);
+        if (op.seq > (this.folded.get(op.origin) ?? 0)) this.folded.set(op.origin, op.seq);
+      }
+      if (count) {
+        list.splice(0, count);
+        this.pending -= count;
+      }
+      if (list.length === 0) this.logs.delete(store);
+    }
+    this.base.prune(stable.wall);
+    return this.state.prune(stable.wall).length ? [{ t: 'prune', wall: stable.wall }] : [];
+  }
+
+  // ---- anti-entropy -------------------------------------------------------------------------
+
+  /** origin → highest contiguous seq held here. */
+  digest(): Record<string, number> {
+    return Object.fromEntries(this.seen);
+  }
+
+  /**
+   * What a peer with `digest` lacks: the operations, in per-origin order, or 'snapshot' when some
+   * of them are already folded into the base (the peer lost its memory).
+   */
+  missingFor(digest: Record<string, number>): Operation[] | 'snapshot' {
+    for (const [origin, seq] of this.folded) if ((digest[origin] ?? 0) < seq) return 'snapshot';
+    const missing: Operation[] = [];
+    for (const list of this.logs.values()) for (const op of list) if (op.seq > (digest[op.origin] ?? 0)) missing.push(op);
+    return missing.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq));
+  }
+
+  snapshot(): ReplicaSnapshot {
+    return {
+      frontier: this.frontierStamp,
+      base: [...this.base.tables].map(([store, table]) => [store, [...table]]),
+      log: [...this.logs.values()].flat(),
+      seen: [...this.seen],
+      folded: [...this.folded],
+      watermarks: [...this.watermarks],
+    };
+  }
+
+  /**
+   * Merges a peer's snapshot: the higher frontier's base wins (it contains everything below it),
+   * logs are united, and every store is replayed. Safe to call with any snapshot, any time.
+   */
+  merge(snapshot: ReplicaSnapshot): FeedItem[] {
+    const stores = new Set([...this.state.tables.keys(), ...snapshot.base.map(([s]) => s), ...snapshot.log.map((op) => op.store)]);
+    const ops = new Map<string, Operation>();
+    const keep = (op: Operation) => ops.set(`${op.origin}#${op.seq}`, op);
+    if (compareStamps(snapshot.frontier, this.frontierStamp) > 0) {
+      for (const list of this.logs.values()) for (const op of list) if (compareStamps(op, snapshot.frontier) > 0) keep(op);
+      for (const op of snapshot.log) keep(op);
+      this.base.tables.clear();
+      for (const [store, entries] of snapshot.base) this.base.replaceTable(store, new Map(entries));
+      this.frontierStamp = snapshot.frontier;
+    } else {
+      for (const list of this.logs.values()) for (const op of list) keep(op);
+      for (const op of snapshot.log) if (compareStamps(op, this.frontierStamp) > 0) keep(op);
+    }
+    this.logs.clear();
+    this.pending = 0;
+    for (const op of [...ops.values()].sort(compareOperations)) {
+      let list = this.logs.get(op.store);
+      if (!list) this.logs.set(op.store, (list = []));
+      list.push(op);
+      this.pending++;
+      this.clock.observe(op);
+    }
+    const raise = (map: Map<string, number>, entries: Array<[string, number]>) => {
+      for (const [key, value] of entries) if (value > (map.get(key) ?? 0)) map.set(key, value);
+    };
+    raise(this.seen, snapshot.seen);
+    raise(this.folded, snapshot.folded);
+    for (const [member, stamp] of snapshot.watermarks) this.noteWatermark(member, stamp);
+    for (const op of ops.values()) this.heard.set(op.origin, maxStamp(this.heard.get(op.origin) ?? ZERO_STAMP, op));
+    this.nextSeq = Math.max(this.nextSeq, (this.seen.get(this.name) ?? 0) + 1);
+    const items = [...stores].flatMap((store) => this.replayTable(store));
+    // Operations that waited for a gap the snapshot filled.
+    for (const [origin, held] of [...this.held]) {
+      for (const op of [...held.values()].sort((a, b) => a.seq - b.seq)) {
+        if (op.seq <= (this.seen.get(origin) ?? 0)) held.delete(op.seq);
+      }
+      const next = held.get((this.seen.get(origin) ?? 0) + 1);
+      if (held.size === 0) this.held.delete(origin);
+      if (next) {
+        held.delete(next.seq);
+        items.push(...this.receive(next).items);
+      }
+    }
+    return items;
+  }
+}
+
+function minStamp(a: Stamp, b: Stamp): Stamp {
+  return compareStamps(a, b) <= 0 ? a : b;
+}

@@ -1,0 +1,22 @@
+import { BoxwireError } from '../core/errors.js';
+
+/** An update that cannot apply to the stored document (e.g. `$push` on a number). Nothing changed. */
+export class StoreOperationError extends BoxwireError {
+  constructor(message: string) {
+    super('BOXWIRE_STORE_OPERATION', message);
+  }
+}
+
+/** A filter that could run code (`$where`, function values) or is malformed. It was not run. */
+export class StoreFilterError extends BoxwireError {
+  constructor(message: string) {
+    super('BOXWIRE_STORE_FILTER', message);
+  }
+}
+
+/** A document or store past its configured size; nothing was written. */
+export class StoreLimitError extends BoxwireError {
+  constructor(message: string) {
+    super('BOXWIRE_STORE_LIMIT', message);
+  }
+}

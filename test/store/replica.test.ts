@@ -1,0 +1,202 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { HybridLogicalClock } from '../../src/core/hlc.js';
+import { compareOperations, type Operation } from '../../src/store/operation.js';
+import { Replica } from '../../src/store/replica.js';
+import { StoreTables, isLive, type Entry } from '../../src/store/store-tables.js';
+
+const ORIGINS = ['a', 'b', 'c'];
+
+function replica(name: string, members = ORIGINS, clockAt = { now: 1_000_000 }) {
+  return new Replica({ name, members: () => members, clock: new HybridLogicalClock(() => clockAt.now) });
+}
+
+/** What reads would see at time `at`: live entries only, per store. */
+function visible(tables: StoreTables, at: number): Record<string, Record<string, Entry>> {
+  const out: Record<string, Record<string, Entry>> = {};
+  for (const [store, table] of tables.tables) {
+    const live = [...table].filter(([, e]) => isLive(e, at));
+    if (live.length) out[store] = Object.fromEntries(live.sort(([x], [y]) => (x < y ? -1 : 1)));
+  }
+  return out;
+}
+
+function sequential(ops: Operation[]): StoreTables {
+  const tables = new StoreTables();
+  for (const op of [...ops].sort(compareOperations)) tables.apply(op);
+  return tables;
+}
+
+const write = fc.record({
+  store: fc.constantFrom('s1', 's2'),
+  id: fc.constantFrom('x', 'y', 'z'),
+  kind: fc.constantFrom('save', 'update', 'update', 'update', 'remove', 'clear'),
+  amount: fc.integer({ min: -5, max: 5 }),
+  element: fc.constantFrom(1, 2, 'a', { o: 1 }),
+  ttl: fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }),
+  flavour: fc.constantFrom('inc', 'addToSet', 'push', 'pull', 'merge', 'bad'),
+});
+
+/** Random histories: each origin stamps its writes with increasing HLC times; walls collide often. */
+const history = fc.array(fc.record({ origin: fc.constantFrom(...ORIGINS), step: fc.integer({ min: 0, max: 3 }), w: write }), { minLength: 1, maxLength: 60, size: 'large' }).map((rows) => {
+  const seq: Record<string, number> = {};
+  const wall: Record<string, number> = {};
+  return rows.map(({ origin, step, w }): Operation => {
+    wall[origin] = (wall[origin] ?? 100) + step;
+    seq[origin] = (seq[origin] ?? 0) + 1;
+    const op: Operation = { store: w.store, origin, seq: seq[origin], wall: wall[origin], counter: seq[origin], kind: w.kind as Operation['kind'] };
+    if (w.kind !== 'clear') op.id = w.id;
+    if (w.kind === 'save') op.data = { n: w.amount, list: [w.element] };
+    if (w.kind === 'update') {
+      op.data = w.flavour === 'inc' ? { $inc: { n: w.amount } }
+        : w.flavour === 'addToSet' ? { $addToSet: { list: w.element } }
+        : w.flavour === 'push' ? { $push: { list: { $each: [w.amount], $position: 0 } } }
+        : w.flavour === 'pull' ? { $pull: { list: w.element } }
+        : w.flavour === 'merge' ? { m: w.amount }
+        : { $push: { n: 1 } }; // fails when n is a number: must be skipped identically everywhere
+    }
+    if ((w.kind === 'save' || w.kind === 'update') && w.ttl !== undefined) op.expiresAt = op.wall + w.ttl;
+    return op;
+  });
+});
+
+/** A delivery: every operation at least once, in random order, with random duplicates. */
+const deliveries = (ops: Operation[]) => fc.tuple(fc.shuffledSubarray(ops, { minLength: ops.length, maxLength: ops.length }), fc.array(fc.integer({ min: 0, max: ops.length - 1 }), { maxLength: 20 }), fc.array(fc.nat(), { minLength: 1, maxLength: 30 }))
+  .map(([order, dupes, positions]) => {
+    const list = [...order];
+    dupes.forEach((d, i) => list.splice(positions[i % positions.length] % (list.length + 1), 0, ops[d]));
+    return list;
+  });
+
+test('property: random histories in random order with duplicates → every replica equals the sequential replay in (HLC, origin) order', () => {
+  fc.assert(
+    fc.property(history.chain((ops) => fc.tuple(fc.constant(ops), deliveries(ops), deliveries(ops), deliveries(ops))), ([ops, ...orders]) => {
+      const expected = sequential(ops);
+      const lastWall = Math.max(...ops.map((o) => o.wall));
+      for (const [index, order] of orders.entries()) {
+        const r = replica(ORIGINS[index]);
+        for (const op of order) r.receive(op);
+        for (const at of [100, lastWall, lastWall + 20, lastWall + 100]) assert.equal(visible(r.state, at), visible(expected, at));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+type Message = { to: number; kind: 'op'; op: Operation } | { to: number; kind: 'beat'; from: string; seq: number; stamp: { wall: number; counter: number }; mark: { wall: number; counter: number } };
+
+let runsThatFolded = 0;
+let midRunFolds = 0;
+const action = fc.oneof(
+  fc.record({ type: fc.constant('write' as const), who: fc.integer({ min: 0, max: 2 }), w: write }),
+  { arbitrary: fc.record({ type: fc.constant('deliver' as const), pick: fc.nat(), dup: fc.integer({ min: 0, max: 5 }).map((n) => n === 0) }), weight: 8 },
+  fc.record({ type: fc.constant('beat' as const), who: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({ type: fc.constant('advance' as const), who: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({ type: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 15 }) }),
+);
+
+test('property: a simulated cluster (writes, beats, folding at the stable frontier, random delivery with duplicates, a restart from a snapshot) ends equal to the sequential replay', () => {
+  fc.assert(
+    fc.property(fc.array(action, { minLength: 1, maxLength: 300, size: 'large' }), fc.array(fc.integer({ min: -20, max: 20 }), { minLength: 3, maxLength: 3 }), (actions, skews) => {
+      const time = { now: 1000 };
+      const replicas = ORIGINS.map((name, i) => new Replica({ name, members: () => ORIGINS, clock: new HybridLogicalClock(() => time.now + skews[i]) }));
+      const issued: Operation[] = [];
+      const inflight: Message[] = [];
+      let belowFrontier = 0;
+      const deliver = (m: Message) => {
+        const r = replicas[m.to];
+        if (m.kind === 'op') {
+          if (m.op.wall < r.frontier.wall || (m.op.wall === r.frontier.wall && m.op.counter <= r.frontier.counter)) {
+            if ((r.digest()[m.op.origin] ?? 0) < m.op.seq) belowFrontier++;
+          }
+          r.receive(m.op);
+        } else {
+          r.noteBeat(m.from, m.seq, m.stamp);
+          r.noteWatermark(m.from, m.mark);
+        }
+      };
+      for (const a of actions) {
+        if (a.type === 'write') {
+          const r = replicas[a.who];
+          const w = a.w;
+          const data = w.kind === 'save' ? { n: w.amount, list: [w.element] } : w.kind === 'update' ? (w.flavour === 'inc' ? { $inc: { n: w.amount } } : w.flavour === 'addToSet' ? { $addToSet: { list: w.element } } : { $pull: { list: w.element } }) : undefined;
+          const op = r.stamp({ store: w.store, kind: w.kind as Operation['kind'], id: w.kind === 'clear' ? undefined : w.id, data, expiresAt: w.ttl !== undefined && w.kind !== 'remove' && w.kind !== 'clear' ? time.now + w.ttl : undefined });
+          r.receive(op);
+          issued.push(op);
+          replicas.forEach((_, to) => to !== a.who && inflight.push({ to, kind: 'op', op }));
+        } else if (a.type === 'deliver' && inflight.length) {
+          const at = a.pick % inflight.length;
+          const m = inflight[at];
+          if (!a.dup) inflight.splice(at, 1);
+          deliver(m);
+        } else if (a.type === 'beat') {
+          const r = replicas[a.who];
+          const mark = r.watermark();
+          const stamp = r.clock.now();
+          replicas.forEach((_, to) => to !== a.who && inflight.push({ to, kind: 'beat', from: r.name, seq: r.lastSeq, stamp, mark }));
+        } else if (a.type === 'advance') {
+          replicas[a.who].advance();
+        } else if (a.type === 'tick') {
+          time.now += a.ms;
+        }
+      }
+      while (inflight.length) deliver(inflight.shift()!);
+      if (replicas.some((r) => r.frontier.wall > 0)) midRunFolds++;
+      // Settle: two rounds of beats and folding, as the periodic beat would do.
+      for (let round = 0; round < 2; round++) {
+        replicas.forEach((r, from) => {
+          const mark = r.watermark();
+          const stamp = r.clock.now();
+          replicas.forEach((_, to) => to !== from && inflight.push({ to, kind: 'beat', from: r.name, seq: r.lastSeq, stamp, mark }));
+        });
+        while (inflight.length) deliver(inflight.shift()!);
+        replicas.forEach((r) => r.advance());
+      }
+      if (replicas.some((r) => r.frontier.wall > 0 && issued.length > 0)) runsThatFolded++;
+      assert.is(belowFrontier, 0, 'no operation may arrive below a frontier');
+      const expected = sequential(issued);
+      const end = time.now + 100;
+      // Reads are judged at or after the stable frontier (pruning below it is safe by construction).
+      const settled = Math.max(...replicas.map((r) => r.frontier.wall));
+      for (const at of [settled, settled + 5, end]) for (const r of replicas) assert.equal(visible(r.state, at), visible(expected, at));
+      // A replica that lost its memory is rebuilt from a peer's snapshot plus what the others lack-check.
+      const fresh = new Replica({ name: 'b', members: () => ORIGINS, clock: new HybridLogicalClock(() => time.now) });
+      fresh.merge(replicas[0].snapshot());
+      const missing = replicas[2].missingFor(fresh.digest());
+      assert.ok(Array.isArray(missing) && missing.length === 0, 'after the snapshot nothing is missing');
+      for (const at of [settled, end]) assert.equal(visible(fresh.state, at), visible(expected, at));
+    }),
+    { numRuns: 300 },
+  );
+  assert.ok(runsThatFolded > 100 && midRunFolds > 10, `folding happened in ${runsThatFolded} runs (${midRunFolds} before the end)`);
+  assert.ok(true);
+});
+
+test('late operation below later ones replays its id; clear replays the store; duplicates are ignored', () => {
+  const r = replica('a');
+  const op = (o: Partial<Operation>): Operation => ({ store: 's', origin: 'b', seq: 1, wall: 10, counter: 0, kind: 'update', id: 'x', ...o });
+  r.receive(op({ origin: 'a', seq: 1, wall: 5, kind: 'save', data: { n: 1 } }));
+  r.receive(op({ origin: 'a', seq: 2, wall: 20, data: { $inc: { n: 10 } } }));
+  const late = r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 } } }));
+  assert.is(late.items[0].t, 'entry');
+  assert.equal(r.state.table('s').get('x')!.doc, { n: 111 });
+  r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 } } }));
+  assert.equal(r.state.table('s').get('x')!.doc, { n: 111 }, 'a duplicate changes nothing');
+  const clear = r.receive(op({ origin: 'c', seq: 1, wall: 15, kind: 'clear', id: undefined }));
+  assert.is(clear.items[0].t, 'table');
+  assert.equal(r.state.table('s').get('x'), undefined, 'the update at 20 found no document after the clear at 15');
+});
+
+test('an operation ahead of a gap waits until the gap is filled; the digest shows contiguous sequences', () => {
+  const r = replica('a');
+  const op = (seq: number): Operation => ({ store: 's', origin: 'b', seq, wall: seq, counter: 0, kind: 'update', id: 'x', data: { $inc: { n: seq } } });
+  r.receive({ ...op(1), kind: 'save', data: { n: 0 } });
+  r.receive(op(3));
+  assert.equal(r.digest(), { b: 1 });
+  r.receive(op(2));
+  assert.equal(r.digest(), { b: 3 });
+  assert.equal(r.state.table('s').get('x')!.doc, { n: 5 });
+});
+
+test.run();
