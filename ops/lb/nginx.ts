@@ -47,6 +47,9 @@ export function generateNginx(config: ClusterConfig, options: NginxOptions = {})
 function upstreamBlock(upstream: Upstream, sticky: boolean): string[] {
   return [
     `upstream ${upstream.name} {`,
+    // Shared memory: every worker sees the same failure counts, so a dead backend is left out
+    // by all of them after max_fails, not by each one separately.
+    `    zone ${upstream.name} 64k;`,
     ...(sticky ? ['    ip_hash;'] : []),
     ...upstream.servers.map((s) => `    server ${s.address} max_fails=${MAX_FAILS} fail_timeout=${FAIL_TIMEOUT};  # ${s.name}`),
     '    keepalive 32;',
