@@ -52,6 +52,8 @@ function start(optionsOrWork: CpuClusteringOptions | Work, maybeWork?: Work): Pr
 
 async function startWorker(work: Work): Promise<void> {
   const runtime = new WorkerRuntime(Number(process.env.BOXWIRE_WORKER_ID), Number(process.env.BOXWIRE_WORKER_COUNT), sharedRegistries());
+  // SERVER_CLUSTERING(config, () => CPU_CLUSTERING(work)) named the server before this runtime existed.
+  runtime.serverName = currentEndpoint().serverName;
   installEndpoint(runtime, 'worker');
   try {
     await work();

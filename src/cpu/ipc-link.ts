@@ -2,7 +2,7 @@ import { BatchingLink } from '../core/link.js';
 
 /** The minimal IPC surface shared by a cluster.Worker (master side) and `process` (worker side). */
 export interface IpcChannel {
-  send(message: unknown): boolean;
+  send(message: unknown, sendHandle?: undefined, options?: undefined, callback?: (error: Error | null) => void): boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   off(event: 'message', listener: (message: unknown) => void): unknown;
 }
@@ -25,7 +25,9 @@ export class IpcLink extends BatchingLink {
   protected writeFrame(frame: Buffer): void {
     if (this.closed) return;
     try {
-      this.channel.send({ [FRAME_KEY]: frame });
+      // With a callback, a write to a channel that closed meanwhile reports here instead of as an
+      // unhandled 'error' event that would take this process down.
+      this.channel.send({ [FRAME_KEY]: frame }, undefined, undefined, this.onSent);
     } catch {
       // The channel closed under us (the peer died); supervision handles the consequences.
       this.close();
@@ -38,6 +40,10 @@ export class IpcLink extends BatchingLink {
     this.dropQueued();
     this.channel.off('message', this.onMessage);
   }
+
+  private readonly onSent = (error: Error | null) => {
+    if (error) this.close();
+  };
 
   private readonly onMessage = (message: unknown) => {
     if (message === null || typeof message !== 'object') return;

@@ -1,0 +1,29 @@
+/**
+ * System-channel method names used by SERVER_CLUSTERING and DISTRIBUTE_PROCESS, between a
+ * server's master and its workers and between masters of different servers.
+ */
+export const ServerControl = {
+  /** worker → master (request): these are my SERVER_CLUSTERING options; reply: membership snapshot. */
+  config: 'bw.server.config',
+  /** worker → master: my work() is done (the master opens the links once every worker said so). */
+  workDone: 'bw.server.workDone',
+  /** master → workers: a server's link came up ({ server }). */
+  up: 'bw.server.up',
+  /** master → workers: a server went down; reject requests pending on it ({ server }). */
+  down: 'bw.server.down',
+  /** worker → master (request): the clock offsets the mesh measured. */
+  offsets: 'bw.server.offsets',
+  /** worker → master: I can run job `tag` ({ tag, complexity, pid }). */
+  jobOffer: 'bw.job.offer',
+  /** master → worker: run job `tag` now ({ tag }). */
+  jobRun: 'bw.job.run',
+  /** master → coordinator master: this server's jobs (a JobReport). */
+  jobReport: 'bw.job.report',
+  /** coordinator → master: place job `tag` on one of your workers ({ tag }). */
+  jobPlace: 'bw.job.place',
+} as const;
+
+/** What a master tells a worker about membership when the worker joins. */
+export interface MembershipSnapshot {
+  connected: string[];
+}

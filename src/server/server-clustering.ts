@@ -1,0 +1,425 @@
+/**
+ * SERVER_CLUSTERING: the public API, and where the mesh lives in each arrangement of processes.
+ *
+ *   - solo process:                         this process owns the links;
+ *   - SERVER_CLUSTERING(cfg, () => CPU_CLUSTERING(work)): the master owns them (it ran the call
+ *     before becoming master); workers run the same call, and only check their options with it;
+ *   - CPU_CLUSTERING(() => SERVER_CLUSTERING(cfg, work)): workers forward their options to the
+ *     master, which starts the mesh once, when every worker's work() is done.
+ *
+ * In every case `work()` finishes before the port opens, so its handlers see every message.
+ */
+import cluster from 'node:cluster';
+import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
+import { ConfigError, OverflowError, RemoteError, UnknownPeerError, toWireError } from '../core/errors.js';
+import { log } from '../core/logger.js';
+import type { Handler } from '../core/registry.js';
+import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
+import { sendTo, type ReplyCallback } from '../cpu/cpu-clustering.js';
+import { Master } from '../cpu/master.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { onShutdown } from '../cpu/shutdown-hooks.js';
+import { SoloRuntime } from '../cpu/solo-runtime.js';
+import { validateServerConfig, warnIfUnauthenticated, type NormalizedServerConfig, type ServerClusteringConfig } from './config.js';
+import { ServerControl, type MembershipSnapshot } from './control.js';
+import { reportLoad, sampleLoad, type ServerLoad } from './load.js';
+import { Membership, type ServerListener } from './membership.js';
+import { Mesh } from './mesh.js';
+
+export type { ServerClusteringConfig } from './config.js';
+
+/** `sourceWorker` for records that came from another server (no local worker to skip or blame). */
+const FROM_ANOTHER_SERVER = -1;
+
+interface OwnerState {
+  kind: 'owner';
+  config: NormalizedServerConfig;
+  mesh: Mesh;
+  /** Set once the port is open and dialing began. */
+  networking?: Promise<void>;
+  /** Workers whose work() finished (when the options came from workers). */
+  workDone: Set<number>;
+  started: Promise<void>;
+}
+
+interface WorkerState {
+  kind: 'worker';
+  config: NormalizedServerConfig;
+  started: Promise<void>;
+}
+
+let state: OwnerState | WorkerState | undefined;
+const membership = new Membership();
+const meshListeners = new Set<(view: ServerMeshView) => void>();
+
+function isWorkerProcess(): boolean {
+  return cluster.isWorker && process.env.BOXWIRE_WORKER_ID !== undefined;
+}
+
+// ---- starting --------------------------------------------------------------------------------
+
+function start(options: ServerClusteringConfig, work?: () => unknown): Promise<void> {
+  if (work !== undefined && typeof work !== 'function') throw new ConfigError('SERVER_CLUSTERING(options, work?): work must be a function');
+  const config = validateServerConfig(options);
+  if (state) throw new ConfigError('SERVER_CLUSTERING was already started in this process; call it once');
+  if (isWorkerProcess()) return startInWorker(options, config, work);
+  const owner = createOwner(config);
+  owner.started = (async () => {
+    await work?.();
+    await openNetwork(owner);
+  })();
+  return owner.started;
+}
+
+/** The process that owns the links: install the router, wire mesh events to this process. */
+function createOwner(config: NormalizedServerConfig): OwnerState {
+  warnIfUnauthenticated(config);
+  const mesh = new Mesh(config, deliverFromServer);
+  const owner: OwnerState = { kind: 'owner', config, mesh, workDone: new Set(), started: Promise.resolve() };
+  state = owner;
+  const endpoint = currentEndpoint();
+  endpoint.serverName = config.thisServerName;
+  endpoint.serverRouter = mesh;
+  mesh.on('up', (server) => {
+    tellWorkers(ServerControl.up, { server });
+    membership.markUp(server);
+  });
+  mesh.on('down', (server) => {
+    currentEndpoint().peerDown((peer) => peer.startsWith(server + '/'), `server '${server}'`);
+    tellWorkers(ServerControl.down, { server });
+    membership.markDown(server);
+  });
+  mesh.on('oversized', (envelope, bytes, server) => {
+    const error = new OverflowError(`a message of ${bytes} bytes to server '${server}'`, `frames are capped at ${config.maxFrameBytes} bytes`);
+    log.error('server.message_too_large', { method: envelope.method, bytes, server });
+    failLocally(envelope, error);
+  });
+  onShutdown(() => mesh.stop());
+  const view = meshView(owner);
+  for (const listener of meshListeners) listener(view);
+  return owner;
+}
+
+function openNetwork(owner: OwnerState): Promise<void> {
+  owner.networking ??= owner.mesh.start();
+  return owner.networking;
+}
+
+/**
+ * In a worker: options go to the master (which checks them, and starts the mesh if it has none).
+ * Nothing here waits for the master's answer: the master holds what it sends a worker until that
+ * worker is ready, which is after work() — so the answer is handled whenever it arrives.
+ */
+function startInWorker(options: ServerClusteringConfig, config: NormalizedServerConfig, work?: () => unknown): Promise<void> {
+  currentEndpoint().serverName = config.thisServerName;
+  const worker: WorkerState = { kind: 'worker', config, started: Promise.resolve() };
+  state = worker;
+  worker.started = (async () => {
+    // Nested inside CPU_CLUSTERING, join first so the master can route what work() sends; around
+    // it, the worker runtime exists only once work() (which calls CPU_CLUSTERING) has run.
+    const nestedInCpu = processRole() === 'worker';
+    if (nestedInCpu) joinMaster(options);
+    await work?.();
+    if (!nestedInCpu) {
+      if (processRole() !== 'worker') {
+        log.warn('server.worker_without_cpu_clustering', { note: 'SERVER_CLUSTERING ran in a forked worker whose work() did not call CPU_CLUSTERING' });
+        return;
+      }
+      joinMaster(options);
+    }
+    currentEndpoint().message({ worker: MASTER }, Channel.System, ServerControl.workDone, { workerId: currentEndpoint().workerId });
+  })();
+  return worker.started;
+}
+
+/** A worker whose options differ from its server's must not run: one clear line, exit 1. */
+function joinMaster(options: ServerClusteringConfig): void {
+  currentEndpoint().request<MembershipSnapshot>({ worker: MASTER }, Channel.System, ServerControl.config, options, 120_000).then(
+    (snapshot) => membership.reset(snapshot.connected),
+    (error: Error) => {
+      const message = error instanceof RemoteError ? error.remoteMessage : error.message;
+      log.error('server.config_rejected', { workerId: currentEndpoint().workerId, error: message });
+      if (error instanceof RemoteError && error.remoteName === 'ConfigError') {
+        console.error(message);
+        process.exit(1);
+      }
+    },
+  );
+}
+
+// ---- master side of workers' calls ------------------------------------------------------------
+
+const system = sharedRegistries()[Channel.System];
+
+system.on(ServerControl.config, (options: ServerClusteringConfig) => {
+  if (processRole() !== 'master') throw new ConfigError('SERVER_CLUSTERING options can only be forwarded to a master');
+  const config = validateServerConfig(options);
+  if (!state) {
+    const owner = createOwner(config);
+    owner.started = waitForWorkers(owner);
+  } else if (state.config.fingerprint !== config.fingerprint) {
+    throw new ConfigError(`SERVER_CLUSTERING: worker options differ from this server's (${describeDifference(state.config.fingerprint, config.fingerprint)}); every worker must pass the same options`);
+  }
+  return { connected: membership.connectedNames() } satisfies MembershipSnapshot;
+});
+
+system.on(ServerControl.workDone, (notice: { workerId: number }) => {
+  if (state?.kind !== 'owner' || state.networking) return;
+  state.workDone.add(notice.workerId);
+  const master = currentEndpoint();
+  if (master instanceof Master && state.workDone.size >= master.workerCount) void openNetwork(state).catch(reportNetworkFailure);
+});
+
+system.on(ServerControl.offsets, () => (state?.kind === 'owner' ? state.mesh.clockOffsets() : {}));
+
+/** Opens the port once every worker finished work() — or, should some never call us, once all are ready. */
+function waitForWorkers(owner: OwnerState): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const master = currentEndpoint();
+      if (!owner.networking && master instanceof Master && master.readyWorkerIds().length === master.workerCount) void openNetwork(owner).catch(() => {});
+      if (owner.networking) {
+        clearInterval(timer);
+        owner.networking.then(resolve, (error) => {
+          reportNetworkFailure(error);
+          reject(error);
+        });
+      }
+    }, 100);
+    timer.unref();
+  });
+}
+
+function reportNetworkFailure(error: unknown): void {
+  log.error('server.start_failed', { error: (error as Error).message });
+}
+
+function describeDifference(a: string, b: string): string {
+  const left = JSON.parse(a) as Record<string, unknown>;
+  const right = JSON.parse(b) as Record<string, unknown>;
+  const keys = Object.keys(left).filter((key) => JSON.stringify(left[key]) !== JSON.stringify(right[key]));
+  return keys.length ? `differs in ${keys.join(', ')}` : 'differs';
+}
+
+// ---- worker side of the master's notices ------------------------------------------------------
+
+system.on(ServerControl.up, ({ server }: { server: string }) => membership.markUp(server));
+system.on(ServerControl.down, ({ server }: { server: string }) => {
+  currentEndpoint().peerDown((peer) => peer.startsWith(server + '/'), `server '${server}'`);
+  membership.markDown(server);
+});
+
+function tellWorkers(method: string, data: unknown): void {
+  if (processRole() !== 'master') return;
+  try {
+    currentEndpoint().message({ worker: ALL_WORKERS }, Channel.System, method, data);
+  } catch (error) {
+    log.warn('server.notice_undeliverable', { method, error });
+  }
+}
+
+// ---- delivery of what other servers send ------------------------------------------------------
+
+/** A record from another server: the master routes it to its workers; a solo process handles it. */
+function deliverFromServer(from: string, target: number, body: Uint8Array, count: number): void {
+  const endpoint = currentEndpoint();
+  try {
+    if (endpoint instanceof Master) endpoint.deliverLocal(target, body, FROM_ANOTHER_SERVER, count);
+    else if (endpoint instanceof SoloRuntime) {
+      if (target !== MASTER && target !== 1 && target !== ANY_WORKER && target !== ALL_WORKERS) {
+        throw new UnknownPeerError(`there is no worker ${target} on server '${endpoint.serverName}' (it runs without workers: worker 1 only)`);
+      }
+      endpoint.deliverLocal(body);
+    } else throw new UnknownPeerError('a worker process cannot take server links');
+  } catch (error) {
+    failRemotely(from, body, error as Error);
+  }
+}
+
+/** Envelopes from another server that cannot be delivered here: fail each request back. */
+function failRemotely(from: string, body: Uint8Array, error: Error): void {
+  let envelopes: Envelope[];
+  try {
+    envelopes = decodeEnvelopes(body);
+  } catch {
+    log.warn('envelope.malformed', { from });
+    return;
+  }
+  for (const envelope of envelopes) {
+    if (envelope.kind !== Kind.Request || state?.kind !== 'owner') {
+      log.warn('message.dropped', { method: envelope.method, from, error });
+      continue;
+    }
+    const failure = failureFor(envelope, error);
+    try {
+      state.mesh.forward(envelope.fromServer ?? from, envelope.fromWorker, failure);
+    } catch (sendError) {
+      log.warn('reply.undeliverable', { method: envelope.method, to: from, error: sendError });
+    }
+  }
+}
+
+/** An envelope of ours that could not leave (too large): its requester here gets the error. */
+function failLocally(envelope: Envelope, error: Error): void {
+  if (envelope.kind === Kind.Reply && state?.kind === 'owner' && envelope.toServer) {
+    // A reply too large: the remote requester gets the failure instead of a timeout.
+    const failure: Envelope = { ...failureFor(envelope, error), fromServer: state.config.thisServerName, toServer: envelope.toServer, toWorker: envelope.toWorker };
+    state.mesh.forward(envelope.toServer, envelope.toWorker ?? MASTER, failure);
+    return;
+  }
+  if (envelope.kind !== Kind.Request) return;
+  const body = encodeEnvelope(failureFor(envelope, error));
+  const endpoint = currentEndpoint();
+  if (endpoint instanceof Master) endpoint.deliverLocal(envelope.fromWorker, body, FROM_ANOTHER_SERVER, 1);
+  else if (endpoint instanceof SoloRuntime) endpoint.deliverLocal(body);
+}
+
+function failureFor(envelope: Envelope, error: Error): Envelope {
+  return {
+    kind: Kind.Failure, channel: envelope.channel, method: envelope.method, id: envelope.id,
+    data: toWireError(error, currentEndpoint().origin), fromWorker: MASTER,
+  };
+}
+
+// ---- the public API ---------------------------------------------------------------------------
+
+export interface ServerSendParams<D = unknown> {
+  serverName: string;
+  methodName: string;
+  data?: D;
+  /** A worker of that server; by default one worker that registered the method (round-robin). */
+  workerId?: number;
+}
+
+function configured(): NormalizedServerConfig {
+  if (!state) throw new UnknownPeerError('SERVER_CLUSTERING is not configured in this process: call SERVER_CLUSTERING({ hosts, thisServerName, port }) first');
+  return state.config;
+}
+
+function addressOf(params: ServerSendParams): { server: string; worker: number } {
+  const config = configured();
+  if (typeof params?.serverName !== 'string' || !config.hosts.has(params.serverName)) {
+    throw new UnknownPeerError(`there is no server ${JSON.stringify(params?.serverName)} (known: ${[...config.hosts.keys()].join(', ')})`);
+  }
+  const worker = params.workerId ?? ANY_WORKER;
+  if (params.workerId !== undefined && (!Number.isInteger(worker) || worker < 0 || worker > 0xfff0)) throw new UnknownPeerError(`workerId must be a worker id (0 for the master), got ${String(params.workerId)}`);
+  return { server: params.serverName, worker };
+}
+
+export const SERVER_CLUSTERING = Object.assign(start, {
+  /** Registers a handler for messages other servers (or this one) send with `methodName`. */
+  on(methodName: string, handler: Handler): void {
+    sharedRegistries()[Channel.Server].on(methodName, handler);
+  },
+  off(methodName: string, handler?: Handler): void {
+    sharedRegistries()[Channel.Server].off(methodName, handler);
+  },
+  /** Fire-and-forget, or with a callback (UPPERCASE style) that gets the reply. */
+  send<R = any>(params: ServerSendParams, callback?: ReplyCallback<R>): void {
+    sendTo(addressOf(params), Channel.Server, params, callback);
+  },
+  /** Returns a Promise of the reply; rejects with TimeoutError, PeerDownError, RemoteError or OverflowError. */
+  request<R = any>(params: ServerSendParams, options: { timeoutMs?: number } = {}): Promise<R> {
+    try {
+      return currentEndpoint().request<R>(addressOf(params), Channel.Server, params.methodName, params.data, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
+  /**
+   * Every other server, handled once per server by one worker that registered the method. Servers
+   * not connected get it when they connect (bounded outbox); throws the first OverflowError after
+   * trying every server.
+   */
+  broadcast(params: { methodName: string; data?: unknown }): void {
+    const config = configured();
+    let failure: unknown;
+    for (const server of config.hosts.keys()) {
+      if (server === config.thisServerName) continue;
+      try {
+        currentEndpoint().message({ server, worker: ANY_WORKER }, Channel.Server, params?.methodName, params?.data);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure) throw failure;
+  },
+  /** `{ serverName: 'host:port' }` for every server, this one included. */
+  getHosts(): Record<string, string> {
+    return Object.fromEntries([...configured().hosts].map(([name, a]) => [name, `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`]));
+  },
+  getThisServerName(): string | undefined {
+    return state?.config.thisServerName;
+  },
+  /** Servers with a live link right now (sorted), not this one. */
+  getConnectedServerNames(): string[] {
+    return membership.connectedNames();
+  },
+  /** `listener(serverName)` when a server's link comes up. Returns an unsubscribe function. */
+  onServerUp(listener: ServerListener): () => void {
+    return membership.onUp(listener);
+  },
+  /** `listener(serverName)` when a server goes down (its pending requests were rejected). */
+  onServerDown(listener: ServerListener): () => void {
+    return membership.onDown(listener);
+  },
+  /** `{ serverName: ms }`: how far each connected server's clock is ahead of this one's (negative: behind). */
+  async getClockOffsets(): Promise<Record<string, number>> {
+    if (state?.kind === 'owner') return state.mesh.clockOffsets();
+    if (state?.kind === 'worker') return currentEndpoint().request({ worker: MASTER }, Channel.System, ServerControl.offsets, null);
+    return {};
+  },
+});
+
+// ---- the internal view for other subsystems (store, roles, DISTRIBUTE_PROCESS) ---------------
+
+/**
+ * What the store, the roles and DISTRIBUTE_PROCESS use, in the process that owns the links (a
+ * master, or a solo process). To message another server's master, use the endpoint directly:
+ * `currentEndpoint().message({ server, worker: MASTER }, Channel.System, method, data)` (or
+ * `.request(…)`); its pending requests reject with PeerDownError when that server goes down.
+ */
+export interface ServerMeshView {
+  readonly thisServerName: string;
+  /** Every server in hosts, this one included, sorted. */
+  serverNames(): string[];
+  /** Servers with a live link now, sorted (not this one). */
+  connectedServerNames(): string[];
+  onServerUp(listener: ServerListener): () => void;
+  onServerDown(listener: ServerListener): () => void;
+  /** `{ server: ms }`, positive when that server's clock is ahead. */
+  clockOffsets(): Record<string, number>;
+  /** The load figure a connected server (or this one) reported last; undefined when unknown. */
+  loadOf(server: string): ServerLoad | undefined;
+  /** Random id of a server's current process; changes when it restarts. */
+  instanceOf(server: string): string | undefined;
+  /** Publishes figures of this server's load (e.g. `{ connections: 12 }`) on the next heartbeats. */
+  reportLoad(figures: Record<string, number>): void;
+}
+
+function meshView(owner: OwnerState): ServerMeshView {
+  const { mesh, config } = owner;
+  return {
+    thisServerName: config.thisServerName,
+    serverNames: () => [...config.hosts.keys()].sort(),
+    connectedServerNames: () => membership.connectedNames(),
+    onServerUp: (listener) => membership.onUp(listener),
+    onServerDown: (listener) => membership.onDown(listener),
+    clockOffsets: () => mesh.clockOffsets(),
+    loadOf: (server) => (server === config.thisServerName ? sampleLoad() : mesh.loadOf(server)),
+    instanceOf: (server) => mesh.instanceOf(server),
+    reportLoad,
+  };
+}
+
+/** The mesh of this process, or undefined when it owns no links (not configured, or a worker). */
+export function serverMesh(): ServerMeshView | undefined {
+  return state?.kind === 'owner' ? meshView(state) : undefined;
+}
+
+/** Calls `listener` when this process gets its mesh (at once if it has one). Returns an unsubscribe function. */
+export function onServerMesh(listener: (view: ServerMeshView) => void): () => void {
+  meshListeners.add(listener);
+  if (state?.kind === 'owner') listener(meshView(state));
+  return () => void meshListeners.delete(listener);
+}
