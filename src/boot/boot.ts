@@ -37,14 +37,10 @@ export interface BootOptions {
   serverName: string;
   /** Where box folders live; default `./boxes` of the working directory. */
   boxesDir?: string;
+  /** Relative `dataDir`s are resolved from here (the config file's folder); default the working directory. */
+  baseDir?: string;
   /** Called in each worker once it serves (tests and the demo print the URL from it). */
   onListening?: (info: { url: string; server: ServerConfig; workerId: number }) => void;
-}
-
-/** Mesh factory: installed by server-mesh.ts so single-server boots never load the mesh. */
-let meshFactory: ((config: ClusterConfig, serverName: string) => Promise<MeshView>) | undefined;
-export function installMeshFactory(factory: typeof meshFactory): void {
-  meshFactory = factory;
 }
 
 export async function boot(options: BootOptions): Promise<void> {
@@ -60,11 +56,8 @@ export async function boot(options: BootOptions): Promise<void> {
 async function startMaster(config: ClusterConfig, server: ServerConfig): Promise<void> {
   await installStoreEngine();
   const others = Object.keys(config.servers).filter((name) => name !== server.name);
-  let mesh = noMesh;
-  if (others.length > 0) {
-    if (!meshFactory) await import('./server-mesh.js');
-    mesh = await meshFactory!(config, server.name);
-  }
+  // Single-server boots (npm start) never load the mesh.
+  const mesh: MeshView = others.length > 0 ? (await import('./server-mesh.js')).masterMeshView() : noMesh;
   const topology = new TopologySource(config, server.name, mesh);
   topology.start();
   new StatusSource(topology, mesh).start();
@@ -72,12 +65,18 @@ async function startMaster(config: ClusterConfig, server: ServerConfig): Promise
 }
 
 async function startWorker(config: ClusterConfig, server: ServerConfig, boxesDir: string, options: BootOptions): Promise<void> {
-  const has = (role: Role) => server.roles.includes(role);
   if (processRole() === 'worker') await followTopology();
   await installStoreEngine();
-  if (Object.keys(config.servers).length > 1) await import('./server-mesh.js').then((m) => m.joinMeshInWorker(config, server.name));
+  const work = () => setUpRoles(config, server, boxesDir, options);
+  if (Object.keys(config.servers).length === 1) return work();
+  const { runInMesh } = await import('./server-mesh.js');
+  await runInMesh(config, server.name, work);
+}
+
+async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDir: string, options: BootOptions): Promise<void> {
+  const has = (role: Role) => server.roles.includes(role);
   const boxes = await loadBoxes(boxesDir, config.boxes ?? (config.defaultBox ? [config.defaultBox] : []));
-  const dataDir = has('upload') ? resolve(server.dataDir ?? join('data', server.name)) : undefined;
+  const dataDir = has('upload') ? resolve(options.baseDir ?? process.cwd(), server.dataDir ?? join('data', server.name)) : undefined;
   const index: FileIndex = config.mongo ? new MongoFileIndex(config.mongo.url) : new StoreFileIndex(dataDir);
   const web = new WebServer(server, {
     frontDoor: has('front-door') ? new FrontDoor(config.defaultBox ?? boxes[0]?.name) : undefined,

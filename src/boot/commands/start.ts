@@ -56,7 +56,8 @@ export const startCommand: Command = {
       const { loadClusterConfig } = await import('../config.js');
       const { boot } = await import('../boot.js');
       const config = loadClusterConfig(values.config);
-      await boot({ config, serverName, boxesDir: values.boxes });
+      const { dirname } = await import('node:path');
+      await boot({ config, serverName, boxesDir: values.boxes, baseDir: dirname(values.config) });
       return 0;
     } catch (error) {
       if (error instanceof BoxwireError) {
