@@ -10,6 +10,7 @@ import { ClientPool } from './connect.js';
 import { redact, type MongoPlan, type PlannedCommand } from './plan.js';
 import { splitAddress, STEP_RUNNERS, type StepContext } from './steps.js';
 import type { HostMatcher } from './this-host.js';
+import { startLocalRouters } from './up.js';
 
 export interface InitOptions {
   hosts: HostMatcher;
@@ -20,6 +21,8 @@ export interface InitOptions {
   pollIntervalMs?: number;
   primaryTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** For starting this host's routers (MONGOS_BIN); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type StepOutcome = 'done' | 'skipped' | 'planned';
@@ -45,6 +48,8 @@ export async function runInit(mongo: MongoConfig, plan: MongoPlan, options: Init
   };
   try {
     for (const [i, command] of plan.commands.entries()) {
+      // mongos starts only once the config replica set has a primary: now it has.
+      if (command.kind === 'createRootUser') await startLocalRouters(mongo, plan, options.hosts, { log, env: options.env });
       const outcome = await runStep(command, i, total, ctx, options.configPath ?? 'cluster.json');
       log(`[${i + 1}/${total}] ${command.step}: ${outcome === 'skipped' ? 'already done' : 'done'}`);
       result.steps.push({ step: command.step, outcome });
