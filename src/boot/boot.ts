@@ -24,7 +24,7 @@ import { Download } from '../roles/download.js';
 import { MongoFileIndex, StoreFileIndex, FILES_STORE, type FileIndex } from '../roles/file-meta.js';
 import { FrontDoor } from '../roles/front-door.js';
 import { announceStores } from '../roles/status.js';
-import { setTopology, TOPOLOGY_GET, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
+import { setTopology, topology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
 import { UploadRole } from '../roles/upload-role.js';
 import { WebServer } from '../roles/web-server.js';
 import { noMesh, type MeshView } from './mesh-view.js';
@@ -101,8 +101,21 @@ async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDir:
   options.onListening?.({ url, server, workerId: CPU_CLUSTERING.getWorkerId() });
 }
 
-/** A worker keeps the master's latest topology view; it asks once at start for the current one. */
+/**
+ * A worker keeps the master's latest topology view. A worker is not "ready" until work() ends, and
+ * the master holds ordinary messages for a worker that is not ready, so the worker cannot just
+ * ask: it says hello with its pid and the master sends the view straight to that process.
+ */
 async function followTopology(): Promise<void> {
-  sharedRegistries()[Channel.System].on(TOPOLOGY_PUSH, (snapshot: TopologySnapshot) => setTopology(snapshot));
-  setTopology(await currentEndpoint().request<TopologySnapshot>({ worker: MASTER }, Channel.System, TOPOLOGY_GET, null, 10_000));
+  let first: (() => void) | undefined;
+  const arrived = new Promise<void>((resolve) => (first = resolve));
+  sharedRegistries()[Channel.System].on(TOPOLOGY_PUSH, (snapshot: TopologySnapshot) => {
+    setTopology(snapshot);
+    first?.();
+  });
+  currentEndpoint().message({ worker: MASTER }, Channel.System, TOPOLOGY_HELLO, { workerId: currentEndpoint().workerId, pid: process.pid });
+  const timer = setTimeout(() => first?.(), 5_000);
+  await arrived;
+  clearTimeout(timer);
+  if (!topology()) log.warn('topology.late', { note: 'no topology from the master yet; discovery answers 503 until it arrives' });
 }

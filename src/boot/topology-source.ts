@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { ALL_WORKERS, Channel } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
-import { setTopology, TOPOLOGY_GET, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
+import { setTopology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
+import { Kind, MASTER } from '../core/envelope.js';
 import type { ClusterConfig } from './config.js';
 import type { MeshView } from './mesh-view.js';
 
@@ -21,7 +22,7 @@ export class TopologySource {
   constructor(private readonly config: ClusterConfig, private readonly thisServer: string, private readonly mesh: MeshView) {}
 
   start(): void {
-    sharedRegistries()[Channel.System].on(TOPOLOGY_GET, () => this.snapshot());
+    sharedRegistries()[Channel.System].on(TOPOLOGY_HELLO, (hello: { workerId: number; pid: number }) => this.sendTo(hello));
     this.mesh.onChange(() => this.publish());
     this.timer = setInterval(() => this.publish(), PUSH_EVERY_MS);
     this.timer.unref();
@@ -56,6 +57,14 @@ export class TopologySource {
     const elu = performance.eventLoopUtilization(now, this.lastElu).utilization;
     this.lastElu = now;
     return Math.round((loadavg()[0] / availableParallelism() + elu) * 1000) / 1000;
+  }
+
+  /** Straight to one starting worker process (the master holds ordinary messages until it is ready). */
+  private sendTo(hello: { workerId: number; pid: number }): void {
+    const master = currentEndpoint() as unknown as { sendToProcess?: (workerId: number, pid: number, envelope: object) => boolean };
+    const envelope = { kind: Kind.Message, channel: Channel.System, method: TOPOLOGY_PUSH, data: this.snapshot(), id: 0, fromWorker: MASTER };
+    if (master.sendToProcess?.(hello.workerId, hello.pid, envelope)) return;
+    this.publish();
   }
 
   private publish(): void {

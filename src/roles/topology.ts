@@ -32,8 +32,8 @@ const listeners = new Set<(snapshot: TopologySnapshot) => void>();
 
 /** System-channel method the master uses to push a new view to its workers. */
 export const TOPOLOGY_PUSH = 'boxwire.topology';
-/** System-channel request a (re)started worker sends its master for the current view. */
-export const TOPOLOGY_GET = 'boxwire.topology.get';
+/** System-channel message a (re)started worker sends its master ({ workerId, pid }) to get the view. */
+export const TOPOLOGY_HELLO = 'boxwire.topology.hello';
 
 export function setTopology(snapshot: TopologySnapshot): void {
   current = snapshot;

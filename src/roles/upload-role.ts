@@ -15,6 +15,7 @@ import { log } from '../core/logger.js';
 import { filePaths, type FileIndex, type FileMeta } from './file-meta.js';
 import { sanitizeFilename } from './filename.js';
 import { sendError, sendJson } from './http-reply.js';
+import { typeOf } from './static-files.js';
 import { pushToRoom } from './rooms.js';
 
 export const UPLOAD_PATH = '/__UPLOAD';
@@ -99,8 +100,11 @@ export class UploadRole {
   private receiveFile(dir: string, box: string, stream: NodeJS.ReadableStream & { truncated?: boolean }, info: busboy.FileInfo): Pending {
     const id = randomBytes(12).toString('base64url');
     const part = join(dir, `.${id}.part`);
+    const name = sanitizeFilename(info.filename);
+    // Browsers send a real type; tools often send octet-stream, where the name says more.
+    const type = info.mimeType && info.mimeType !== 'application/octet-stream' ? info.mimeType : typeOf(name);
     const meta: FileMeta = {
-      id, box, name: sanitizeFilename(info.filename), type: info.mimeType || 'application/octet-stream',
+      id, box, name, type,
       size: 0, server: this.options.serverName, created: new Date().toISOString(), downloads: 0,
     };
     const pending: Pending = { meta, part, tooLarge: false, done: Promise.resolve() };
