@@ -4,7 +4,7 @@ import { requireConfigPath, type CommandGroup, type SubCommand, type Values } fr
 import { OpsError } from '../errors.js';
 import { DOWN_PHASES, runDown, type DownPhase } from './down.js';
 import { runInit } from './init.js';
-import { checkKeyfile, generateKeyfile } from './keyfile.js';
+import { checkKeyfile, generateKeyfile, keyfileFingerprint } from './keyfile.js';
 import { runMigrate } from './migrate.js';
 import { buildMongoPlan, redact, type MongoPlan } from './plan.js';
 import { formatStatus, readStatus } from './status.js';
@@ -132,7 +132,7 @@ const keyfile: SubCommand = {
     if (values.check) {
       const problems = checkKeyfile(path);
       for (const problem of problems) console.error(problem);
-      if (problems.length === 0) console.log(`${path}: ok`);
+      if (problems.length === 0) console.log(`${path}: ok, fingerprint ${keyfileFingerprint(path)}`);
       return problems.length === 0 ? 0 : 1;
     }
     if (values['dry-run']) {

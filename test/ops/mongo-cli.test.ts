@@ -30,6 +30,8 @@ test('keyfile: 1008 base64 characters, mode 0400, content never printed, no sile
   assert.is.not(readFileSync(path, 'utf8').trim(), key, 'a new key');
   const check = await runCli(['ops', 'mongo', 'keyfile', '--config', oneHost, '--out', path, '--check']);
   assert.is(check.code, 0, check.stderr);
+  assert.match(check.stdout, /: ok, fingerprint sha256:[0-9a-f]{16}/);
+  assert.not.ok(check.stdout.includes(readFileSync(path, 'utf8').trim().slice(0, 40)));
 });
 
 test('keyfile --check: too open, too short, not base64, missing', () => {
