@@ -4,7 +4,7 @@
  */
 import * as boxwire from './index.js';
 
-const names = ['CPU_CLUSTERING', 'MASTER', 'onShutdown'] as const;
+const names = ['CPU_CLUSTERING', 'MASTER', 'onShutdown', 'SHARED_STORE', 'TO_DELETE'] as const;
 for (const name of names) {
   Object.defineProperty(globalThis, name, { value: boxwire[name], configurable: true, writable: false });
 }
@@ -13,4 +13,6 @@ declare global {
   var CPU_CLUSTERING: typeof boxwire.CPU_CLUSTERING;
   var MASTER: typeof boxwire.MASTER;
   var onShutdown: typeof boxwire.onShutdown;
+  var SHARED_STORE: typeof boxwire.SHARED_STORE;
+  var TO_DELETE: typeof boxwire.TO_DELETE;
 }

@@ -4,3 +4,4 @@ export { SERVER_CLUSTERING, type ServerClusteringConfig, type ServerSendParams }
 export { boot, type BootOptions } from './boot/boot.js';
 export { loadClusterConfig, parseClusterConfig, ConfigValidationError, type ClusterConfig, type ServerConfig, type Role } from './boot/config.js';
 export * from './boxes/index.js';
+export * from './store/index.js';

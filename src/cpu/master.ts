@@ -95,6 +95,20 @@ export class Master extends Endpoint {
     }
   }
 
+  /**
+   * Sends straight to one process serving `workerId` (matched by pid), even before it reports
+   * ready, bypassing the outbox. SHARED_STORE feeds a worker's read replica this way, because
+   * `work()` may await store calls before the worker is ready. Returns false when that process
+   * is gone (the caller forgets it).
+   */
+  sendToProcess(workerId: number, pid: number, envelope: Envelope): boolean {
+    const slot = this.slots.get(workerId);
+    const incarnation = slot?.current?.worker.process.pid === pid ? slot.current : slot?.replacement?.worker.process.pid === pid ? slot.replacement : undefined;
+    if (!incarnation || incarnation.worker.isDead()) return false;
+    incarnation.link.sendEnvelope(workerId, envelope);
+    return true;
+  }
+
   private slotFor(target: number): WorkerSlot {
     const slot = this.slots.get(target);
     if (!slot) throw new UnknownPeerError(`there is no worker ${target} (this server runs workers 1..${this.workerCount})`);

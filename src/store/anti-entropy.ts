@@ -1,0 +1,40 @@
+import { log } from '../core/logger.js';
+import type { Replica } from './replica.js';
+import type { ReplicationMessage, ReplicationTransport } from './replication.js';
+
+/**
+ * Anti-entropy: on every (re)connect, and every few seconds while connected, peers exchange
+ * per-origin sequence digests; each sends what the other lacks (operations from its log, or a
+ * snapshot when they are already folded into its base). This repairs partitions, restarts,
+ * dropped sends and partial partitions (operations of any origin are relayed).
+ */
+export class AntiEntropy {
+  constructor(
+    private readonly replica: Replica,
+    private readonly transport: ReplicationTransport,
+    private readonly send: (peer: string, message: ReplicationMessage) => void,
+  ) {}
+
+  /** Starts an exchange with `peer`: tell it what we hold and ask for its digest. */
+  open(peer: string): void {
+    this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: true });
+  }
+
+  /** A peer told us what it holds: send what it lacks, and answer with our digest if asked. */
+  onDigest(peer: string, digest: Record<string, number>, answer: boolean): void {
+    const missing = this.replica.missingFor(digest);
+    if (missing === 'snapshot') {
+      log.info('store.send_snapshot', { to: peer });
+      this.send(peer, { t: 'snapshot', snapshot: this.replica.snapshot() });
+    } else if (missing.length) {
+      log.debug('store.send_missing', { to: peer, operations: missing.length });
+      this.send(peer, { t: 'ops', ops: missing });
+    }
+    if (answer) this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: false });
+  }
+
+  /** Periodic repair with every connected peer. */
+  sweep(): void {
+    for (const peer of this.transport.connected()) this.open(peer);
+  }
+}

@@ -1,0 +1,55 @@
+import { log } from '../core/logger.js';
+import { copyValue } from './document-values.js';
+import type { FeedItem } from './feed.js';
+import type { StoreTables } from './store-tables.js';
+import type { Document } from './update-operators.js';
+
+/**
+ * What `onChange` listeners hear, in the order this process applied it. `replay` means a late
+ * operation (from another server) changed the entry's history; `reset` that the whole store was
+ * rebuilt (a late `clear`, or a snapshot). Expiry emits nothing: entries stop being visible when
+ * their time passes.
+ */
+export interface StoreChange {
+  type: 'save' | 'update' | 'remove' | 'clear' | 'replay' | 'reset';
+  id?: string;
+  /** A copy of the document after the change (absent when removed). */
+  document?: Document;
+}
+
+export type ChangeListener = (change: StoreChange) => void;
+
+export class ChangeNotifier {
+  private readonly listeners = new Map<string, Set<ChangeListener>>();
+
+  on(store: string, listener: ChangeListener): () => void {
+    let set = this.listeners.get(store);
+    if (!set) this.listeners.set(store, (set = new Set()));
+    set.add(listener);
+    return () => void set!.delete(listener);
+  }
+
+  /** Call after `item` was applied to `tables`. */
+  notify(item: FeedItem, tables: StoreTables): void {
+    if (this.listeners.size === 0 || item.t === 'prune') return;
+    const store = item.t === 'op' ? item.op.store : item.store;
+    const set = this.listeners.get(store);
+    if (!set?.size) return;
+    let change: StoreChange;
+    if (item.t === 'op') {
+      const entry = item.op.id !== undefined ? tables.peek(store)?.get(item.op.id) : undefined;
+      change = { type: item.op.kind, id: item.op.id, document: entry ? copyValue(entry.doc) : undefined };
+    } else if (item.t === 'entry') {
+      change = { type: 'replay', id: item.id, document: item.entry ? copyValue(item.entry.doc) : undefined };
+    } else {
+      change = { type: 'reset' };
+    }
+    for (const listener of set) {
+      try {
+        listener(change);
+      } catch (error) {
+        log.warn('store.listener_failed', { store, error });
+      }
+    }
+  }
+}

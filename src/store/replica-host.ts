@@ -1,0 +1,254 @@
+import { encode } from '../core/codec.js';
+import { HybridLogicalClock, physicalNow } from '../core/hlc.js';
+import { log } from '../core/logger.js';
+import { AntiEntropy } from './anti-entropy.js';
+import { ChangeNotifier } from './change-events.js';
+import { ClusterClock } from './cluster-clock.js';
+import { copyValue } from './document-values.js';
+import type { FeedItem } from './feed.js';
+import { checkDocumentSize, checkEntryCount, storeLimits } from './limits.js';
+import type { Operation } from './operation.js';
+import { Replica } from './replica.js';
+import type { ReplicationMessage, ReplicationTransport } from './replication.js';
+import { snapshotTables, type TablesSnapshot } from './snapshot.js';
+import { isLive } from './store-tables.js';
+import { applyUpdate } from './update-operators.js';
+import type { WriteRequest, WriteResult } from './write-request.js';
+import type { WireError } from '../core/errors.js';
+
+/** What a master sends its workers' read replicas. */
+export type WorkerFeedItem =
+  | FeedItem
+  | { t: 'ack'; pid: number; req: number; result?: WriteResult; error?: WireError }
+  | { t: 'clock'; offset: number };
+
+export interface WorkerFeed {
+  seq: number;
+  snapshot?: TablesSnapshot;
+  offset?: number;
+  items?: WorkerFeedItem[];
+}
+
+/** Where the host's feed to its workers goes (the master's direct per-process send). */
+export type FeedSink = (workerId: number, pid: number, feed: WorkerFeed) => boolean;
+
+const TICK_MS = 100;
+const BEAT_EVERY_TICKS = 2;
+const SWEEP_EVERY_TICKS = 20;
+/** How long a (re)started server waits to catch up with a peer before accepting writes alone. */
+const SYNC_WAIT_MS = 5_000;
+
+/**
+ * The replica of one server, in its master (or in a process without clustering): stamps the
+ * writes of this server's processes, applies every operation in total order, feeds the workers'
+ * read replicas in that order, and replicates to the other servers' replicas through a transport.
+ */
+export class ReplicaHost {
+  readonly clusterClock = new ClusterClock();
+  readonly changes = new ChangeNotifier();
+  replica: Replica;
+  private transport?: ReplicationTransport;
+  private antiEntropy?: AntiEntropy;
+  private readonly subscribers = new Map<number, number>();
+  private feed: WorkerFeedItem[] = [];
+  private feedSeq = 0;
+  private feedScheduled = false;
+  private sentOffset = 0;
+  private readonly outgoing: Operation[] = [];
+  private outgoingScheduled = false;
+  private ticks = 0;
+  private readonly timer: NodeJS.Timeout;
+  private synced = true;
+  private syncWaiters: Array<() => void> = [];
+  private feedSink?: FeedSink;
+
+  constructor(name = 'local') {
+    this.replica = this.createReplica(name, () => [name]);
+    this.timer = setInterval(() => this.tick(), TICK_MS).unref();
+  }
+
+  private createReplica(name: string, members: () => string[]): Replica {
+    return new Replica({ name, members, clock: new HybridLogicalClock(() => this.clusterClock.now()), maxPending: () => storeLimits().maxPendingOperations });
+  }
+
+  setFeedSink(sink: FeedSink): void {
+    this.feedSink = sink;
+  }
+
+  /** Joins the servers' replication. Called once SERVER_CLUSTERING gives this process its mesh. */
+  attachTransport(transport: ReplicationTransport): void {
+    if (this.transport) return;
+    if (this.replica.lastSeq > 0) {
+      log.error('store.used_before_server_clustering', { note: 'writes made before SERVER_CLUSTERING started keep origin "local"; start SERVER_CLUSTERING first' });
+    }
+    const old = this.replica;
+    this.replica = this.createReplica(transport.self, () => transport.members());
+    if (old.lastSeq > 0 || old.state.tables.size) this.replica.merge(old.snapshot());
+    this.transport = transport;
+    this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => this.sendTo(peer, message));
+    transport.onMessage((from, message) => this.onReplication(from, message));
+    transport.onPeerUp((peer) => this.antiEntropy!.open(peer));
+    const peers = transport.members().filter((m) => m !== transport.self);
+    if (peers.length) {
+      this.synced = false;
+      setTimeout(() => this.markSynced('no peer answered in time'), SYNC_WAIT_MS).unref();
+      for (const peer of transport.connected()) this.antiEntropy.open(peer);
+    }
+  }
+
+  /** Resolves once this replica caught up with a peer (or waited long enough), so its sequence continues where it left off. */
+  whenSynced(): Promise<void> | undefined {
+    if (this.synced) return undefined;
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  private markSynced(reason: string): void {
+    if (this.synced) return;
+    this.synced = true;
+    log.info('store.synced', { replica: this.replica.name, reason });
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  /**
+   * Stamps and applies a write made on this server. Checks what can be known here first (update
+   * operators against the stored field, document size, entry count), so a bad write fails for its
+   * caller and never reaches the other replicas.
+   */
+  write(request: WriteRequest): WriteResult {
+    const table = this.replica.state.table(request.store);
+    const now = this.replica.clock.peek().wall;
+    const current = request.id !== undefined ? table.get(request.id) : undefined;
+    const live = isLive(current, now) ? current : undefined;
+    let removed: WriteResult['removed'];
+    if (request.kind === 'update') {
+      if (!live) return { outcome: 'notExists' };
+      checkDocumentSize(request.store, request.id!, encode(applyUpdate(live.doc, request.data!)).length);
+    } else if (request.kind === 'save' && !table.has(request.id!)) {
+      checkEntryCount(request.store, table.size, request.maxEntries);
+    } else if (request.kind === 'remove') {
+      if (!live) return { outcome: 'notExists' };
+      removed = copyValue(live.doc);
+    }
+    const op = this.replica.stamp({ store: request.store, kind: request.kind, id: request.id, data: request.data });
+    if (request.removeAfterSeconds !== undefined && (request.kind === 'save' || request.kind === 'update')) {
+      op.expiresAt = op.wall + Math.round(request.removeAfterSeconds * 1000);
+    }
+    const { items, outcome } = this.replica.receive(op);
+    this.publish(items);
+    this.replicate(op);
+    return { outcome: outcome === 'notExists' ? 'notExists' : 'applied', removed };
+  }
+
+  // ---- workers ------------------------------------------------------------------------------
+
+  /** A worker's read replica starts: it gets everything so far, then every change in order. */
+  subscribe(workerId: number, pid: number): void {
+    this.flushFeed();
+    this.subscribers.set(pid, workerId);
+    this.sendFeed(pid, workerId, { seq: this.feedSeq, snapshot: snapshotTables(this.replica.state), offset: this.clusterClock.offset });
+  }
+
+  /** Queues an answer to a worker's write behind the changes it caused. */
+  acknowledge(pid: number, req: number, result?: WriteResult, error?: WireError): void {
+    this.queueFeed({ t: 'ack', pid, req, result, error });
+  }
+
+  private publish(items: FeedItem[]): void {
+    for (const item of items) {
+      this.changes.notify(item, this.replica.state);
+      if (this.subscribers.size) this.queueFeed(item);
+    }
+  }
+
+  private queueFeed(item: WorkerFeedItem): void {
+    this.feed.push(item);
+    if (!this.feedScheduled) {
+      this.feedScheduled = true;
+      setImmediate(() => this.flushFeed());
+    }
+  }
+
+  private flushFeed(): void {
+    this.feedScheduled = false;
+    if (this.feed.length === 0) return;
+    const items = this.feed;
+    this.feed = [];
+    const feed: WorkerFeed = { seq: ++this.feedSeq, items };
+    for (const [pid, workerId] of this.subscribers) this.sendFeed(pid, workerId, feed);
+  }
+
+  private sendFeed(pid: number, workerId: number, feed: WorkerFeed): void {
+    if (!this.feedSink?.(workerId, pid, feed)) this.subscribers.delete(pid);
+  }
+
+  // ---- replication --------------------------------------------------------------------------
+
+  private replicate(op: Operation): void {
+    if (!this.transport) return;
+    this.outgoing.push(op);
+    if (!this.outgoingScheduled) {
+      this.outgoingScheduled = true;
+      setImmediate(() => this.flushOutgoing());
+    }
+  }
+
+  private flushOutgoing(): void {
+    this.outgoingScheduled = false;
+    const ops = this.outgoing.splice(0);
+    if (!ops.length || !this.transport) return;
+    // Only connected peers: anti-entropy sends the rest when a link comes (back) up.
+    for (const peer of this.transport.connected()) this.sendTo(peer, { t: 'ops', ops });
+  }
+
+  private sendTo(peer: string, message: ReplicationMessage): void {
+    try {
+      this.transport!.send(peer, message);
+    } catch (error) {
+      log.warn('store.replication_send_failed', { peer, kind: message.t, error, note: 'anti-entropy repairs it' });
+    }
+  }
+
+  private onReplication(from: string, message: ReplicationMessage): void {
+    switch (message.t) {
+      case 'ops':
+        for (const op of message.ops) this.publish(this.replica.receive(op).items);
+        return;
+      case 'beat':
+        this.clusterClock.sample(from, message.physical);
+        this.replica.noteBeat(from, message.seq, message.stamp);
+        this.replica.noteWatermark(from, message.mark);
+        return;
+      case 'digest':
+        this.antiEntropy?.onDigest(from, message.digest, message.answer);
+        if (!message.answer) this.markSynced(`caught up with ${from}`);
+        return;
+      case 'snapshot':
+        log.info('store.snapshot_received', { from });
+        this.publish(this.replica.merge(message.snapshot));
+        return;
+    }
+  }
+
+  private tick(): void {
+    this.ticks++;
+    this.publish(this.replica.advance());
+    if (this.subscribers.size && Math.abs(this.clusterClock.offset - this.sentOffset) >= 1) {
+      this.sentOffset = this.clusterClock.offset;
+      this.queueFeed({ t: 'clock', offset: this.sentOffset });
+    }
+    if (!this.transport) return;
+    if (this.ticks % BEAT_EVERY_TICKS === 0) {
+      const beat: ReplicationMessage = { t: 'beat', seq: this.replica.lastSeq, stamp: this.replica.clock.now(), mark: this.replica.watermark(), physical: physicalNow() };
+      for (const peer of this.transport.connected()) this.sendTo(peer, beat);
+    }
+    if (this.ticks % SWEEP_EVERY_TICKS === 0) this.antiEntropy?.sweep();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,32 @@
+import type { Stamp } from '../core/hlc.js';
+import type { Operation } from './operation.js';
+import type { ReplicaSnapshot } from './replica.js';
+
+/** What replicas (one per server) say to each other. */
+export type ReplicationMessage =
+  /** New operations, in per-origin order. */
+  | { t: 'ops'; ops: Operation[] }
+  /** Periodic: my sequence and clock (for stability), my watermark, my physical time (for cluster time). */
+  | { t: 'beat'; seq: number; stamp: Stamp; mark: Stamp; physical: number }
+  /** Anti-entropy: what I hold per origin; `answer` asks the peer to send its own digest back. */
+  | { t: 'digest'; digest: Record<string, number>; answer: boolean }
+  /** Everything, for a peer that lost its memory or is behind my folded base. */
+  | { t: 'snapshot'; snapshot: ReplicaSnapshot };
+
+/**
+ * The replication seam: how a replica reaches the others. SERVER_CLUSTERING's mesh is one
+ * transport; a single server (no clustering, or CPU clustering only) has none.
+ */
+export interface ReplicationTransport {
+  /** This replica's name (the server name). */
+  readonly self: string;
+  /** Every replica in the cluster, this one included. */
+  members(): string[];
+  /** Peers with a live link now. */
+  connected(): string[];
+  /** Sends to one peer; may throw (OverflowError when its outbox is full); anti-entropy repairs the loss. */
+  send(peer: string, message: ReplicationMessage): void;
+  onMessage(handler: (from: string, message: ReplicationMessage) => void): void;
+  onPeerUp(handler: (peer: string) => void): void;
+  onPeerDown(handler: (peer: string) => void): void;
+}

@@ -1,0 +1,198 @@
+import { encode } from '../core/codec.js';
+import { ConfigError } from '../core/errors.js';
+import { log } from '../core/logger.js';
+import type { ChangeListener } from './change-events.js';
+import { isPlainObject } from './document-values.js';
+import { compileFilter } from './filter.js';
+import { checkDocumentSize, configureStoreLimits, type StoreLimits } from './limits.js';
+import { storeEngine } from './store-node.js';
+import { validateUpdateData, type Document } from './update-operators.js';
+import type { WriteRequest } from './write-request.js';
+
+/** UPPERCASE's handler forms: a callback, or `{ success, notExists, error }`. */
+export type StoreCallback<T> = ((value: T) => void) | { success?: (value: T) => void; notExists?: () => void; error?: (error: Error) => void };
+
+export interface SaveParams<D extends Document = Document> {
+  id: string;
+  data: D;
+  removeAfterSeconds?: number;
+}
+
+export interface StoreOptions {
+  /** Most entries this store may hold (default: the process limit, 1,000,000). */
+  maxEntries?: number;
+}
+
+const NAME = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
+
+/**
+ * A named store, replicated to every process of the cluster. Every method returns a Promise and
+ * also takes UPPERCASE's callback (or `{ success, notExists, error }`) as its last argument.
+ */
+export class SharedStore<D extends Document = Document> {
+  constructor(readonly name: string, private readonly options: StoreOptions = {}) {}
+
+  /** Replaces the document (and its expiry). Resolves to the saved document. */
+  save(params: SaveParams<D>, callback?: StoreCallback<D>): Promise<D | undefined> {
+    return this.run(callback, async () => {
+      const id = checkId(params?.id);
+      if (!isPlainObject(params.data)) throw new TypeError(`save: data must be a plain object, got ${typeof params.data}`);
+      checkDocumentSize(this.name, id, encode(params.data).length);
+      await this.write({ kind: 'save', id, data: params.data, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries });
+      return (await storeEngine().get(this.name, id)) as D | undefined;
+    });
+  }
+
+  /**
+   * Merges fields and applies `$inc`, `$push`, `$addToSet`, `$pull`, `TO_DELETE`. Resolves to the
+   * updated document, or undefined (and `notExists`) when the id is missing. Without
+   * `removeAfterSeconds` an existing expiry is kept; with it the expiry restarts.
+   */
+  update(params: SaveParams<Partial<D> & Document>, callback?: StoreCallback<D>): Promise<D | undefined> {
+    return this.run(callback, async () => {
+      const id = checkId(params?.id);
+      validateUpdateData(params.data);
+      const result = await this.write({ kind: 'update', id, data: params.data as Document, removeAfterSeconds: checkTtl(params.removeAfterSeconds) });
+      if (result.outcome === 'notExists') return undefined;
+      return (await storeEngine().get(this.name, id)) as D | undefined;
+    });
+  }
+
+  /** Resolves to a copy of the document, or undefined (and `notExists`). */
+  get(id: string, callback?: StoreCallback<D>): Promise<D | undefined> {
+    return this.run(callback, async () => {
+      checkId(id);
+      const engine = storeEngine();
+      await engine.whenReady();
+      return (await engine.get(this.name, id)) as D | undefined;
+    });
+  }
+
+  /** Removes the document; resolves to it, or undefined (and `notExists`). */
+  remove(id: string, callback?: StoreCallback<D>): Promise<D | undefined> {
+    return this.run(callback, async () => {
+      const result = await this.write({ kind: 'remove', id: checkId(id) });
+      return result.outcome === 'applied' ? (result.removed as D) : undefined;
+    });
+  }
+
+  /** `{ [id]: document }` for every live entry matching the filter (MongoDB query language). */
+  all(filterOrCallback?: object | StoreCallback<Record<string, D>>, callback?: StoreCallback<Record<string, D>>): Promise<Record<string, D> | undefined> {
+    const [filter, cb] = splitFilter(filterOrCallback, callback);
+    return this.run(cb, async () => {
+      const test = compileFilter(filter);
+      const engine = storeEngine();
+      await engine.whenReady();
+      return Object.fromEntries(await engine.entries(this.name, filter ? test : undefined)) as Record<string, D>;
+    }, false);
+  }
+
+  count(filterOrCallback?: object | StoreCallback<number>, callback?: StoreCallback<number>): Promise<number | undefined> {
+    const [filter, cb] = splitFilter(filterOrCallback, callback);
+    return this.run(cb, async () => {
+      const test = compileFilter(filter);
+      const engine = storeEngine();
+      await engine.whenReady();
+      return engine.count(this.name, filter ? test : undefined);
+    }, false);
+  }
+
+  /** True when the id (a string) or any document matching the filter (an object) exists. */
+  checkExists(idOrFilter: string | object, callback?: StoreCallback<boolean>): Promise<boolean | undefined> {
+    return this.run(callback, async () => {
+      const engine = storeEngine();
+      await engine.whenReady();
+      if (typeof idOrFilter === 'string') return (await engine.get(this.name, checkId(idOrFilter))) !== undefined;
+      return (await engine.count(this.name, compileFilter(idOrFilter))) > 0;
+    }, false);
+  }
+
+  /** Removes every entry of this store, everywhere. */
+  clear(callback?: StoreCallback<void>): Promise<void> {
+    return this.run(callback, async () => {
+      await this.write({ kind: 'clear' });
+    }, false) as Promise<void>;
+  }
+
+  /** Hears every change this process applies to this store. Returns an unsubscribe function. */
+  onChange(listener: ChangeListener): () => void {
+    if (typeof listener !== 'function') throw new TypeError('onChange(listener): listener must be a function');
+    return storeEngine().onChange(this.name, listener);
+  }
+
+  private async write(request: Omit<WriteRequest, 'store'>) {
+    const engine = storeEngine();
+    await engine.whenReady();
+    return engine.write({ store: this.name, ...request });
+  }
+
+  /**
+   * Promise and callback in one: with a callback, the value goes to it (`undefined` goes to
+   * `notExists` when given), errors go to `error` when given or are logged, and the Promise
+   * never rejects — UPPERCASE code does not handle Promises.
+   */
+  private run<T>(callback: StoreCallback<T> | undefined, body: () => Promise<T | undefined>, undefinedMeansNotExists = true): Promise<T | undefined> {
+    const promise = body();
+    if (!callback) return promise;
+    const handlers = typeof callback === 'function' ? { success: callback } : callback;
+    return promise.then(
+      (value) => {
+        if (value === undefined && undefinedMeansNotExists && handlers.notExists) handlers.notExists();
+        else handlers.success?.(value as T);
+        return value;
+      },
+      (error: Error) => {
+        if (handlers.error) handlers.error(error);
+        else log.error('store.call_failed', { store: this.name, error });
+        return undefined;
+      },
+    );
+  }
+}
+
+function checkId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) throw new TypeError(`a store id must be a non-empty string, got ${typeof id === 'string' ? "''" : typeof id}`);
+  return id;
+}
+
+function checkTtl(seconds: unknown): number | undefined {
+  if (seconds === undefined) return undefined;
+  if (typeof seconds !== 'number' || !(seconds > 0) || !Number.isFinite(seconds)) throw new TypeError(`removeAfterSeconds must be a positive number of seconds, got ${String(seconds)}`);
+  return seconds;
+}
+
+function splitFilter<T>(a: object | StoreCallback<T> | undefined, b: StoreCallback<T> | undefined): [object | undefined, StoreCallback<T> | undefined] {
+  if (typeof a === 'function') return [undefined, a as StoreCallback<T>];
+  if (a && !b && isHandlerObject(a)) return [undefined, a as StoreCallback<T>];
+  return [a as object | undefined, b];
+}
+
+function isHandlerObject(value: object): boolean {
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((k) => (k === 'success' || k === 'notExists' || k === 'error') && typeof (value as Record<string, unknown>)[k] === 'function');
+}
+
+const stores = new Map<string, SharedStore<any>>();
+
+/**
+ * `SHARED_STORE(name)`: the store with that name (dotted names such as `'box.sessions'` are
+ * fine). The same name gives the same store in every process of the cluster.
+ */
+function openStore<D extends Document = Document>(name: string, options?: StoreOptions): SharedStore<D> {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new ConfigError(`SHARED_STORE(name): '${String(name)}' is not a valid store name (letters, digits, _ $ -, dot-separated)`);
+  }
+  if (options?.maxEntries !== undefined && !(Number.isInteger(options.maxEntries) && options.maxEntries > 0)) {
+    throw new ConfigError(`SHARED_STORE('${name}', { maxEntries }): maxEntries must be a positive integer`);
+  }
+  let store = stores.get(name);
+  if (!store || options) stores.set(name, (store = new SharedStore<D>(name, options ?? {})));
+  return store as SharedStore<D>;
+}
+
+export const SHARED_STORE = Object.assign(openStore, {
+  /** Sets this process's store limits (see README, "Limits"). */
+  configure(limits: Partial<StoreLimits>): void {
+    configureStoreLimits(limits);
+  },
+});

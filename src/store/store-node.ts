@@ -1,0 +1,105 @@
+import cluster from 'node:cluster';
+import { Channel, Kind, MASTER, type Envelope } from '../core/envelope.js';
+import { toWireError } from '../core/errors.js';
+import { log } from '../core/logger.js';
+import { Master } from '../cpu/master.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { onServerMesh } from '../server/index.js';
+import { InMemoryReplicatedEngine, type StoreEngine } from './engine.js';
+import { ReplicaHost, type WorkerFeed } from './replica-host.js';
+import type { ReplicationMessage } from './replication.js';
+import { ServerMeshTransport } from './server-transport.js';
+import { StoreMethods } from './store-methods.js';
+import { WorkerMirror } from './worker-mirror.js';
+import type { WriteRequest } from './write-request.js';
+
+/**
+ * Which replica this process holds: a master (or a process without clustering) holds its
+ * server's replica (ReplicaHost); a worker holds a read replica fed by its master (WorkerMirror).
+ */
+let host: ReplicaHost | undefined;
+let mirror: WorkerMirror | undefined;
+let transport: ServerMeshTransport | undefined;
+let engine: StoreEngine | undefined;
+
+function isWorkerProcess(): boolean {
+  return processRole() === 'worker' || (cluster.isWorker && process.env.BOXWIRE_WORKER_ID !== undefined);
+}
+
+export function replicaHost(): ReplicaHost {
+  if (host) return host;
+  host = new ReplicaHost();
+  host.setFeedSink((workerId, pid, feed) => {
+    const endpoint = currentEndpoint();
+    return endpoint instanceof Master && endpoint.sendToProcess(workerId, pid, feedEnvelope(feed));
+  });
+  return host;
+}
+
+function feedEnvelope(feed: WorkerFeed): Envelope {
+  return { kind: Kind.Message, channel: Channel.System, method: StoreMethods.feed, data: feed, id: 0, fromWorker: MASTER };
+}
+
+/** The engine serving this process's SHARED_STORE calls. */
+export function storeEngine(): StoreEngine {
+  if (engine) return engine;
+  if (isWorkerProcess()) {
+    const m = (mirror = new WorkerMirror());
+    engine = new InMemoryReplicatedEngine({ tables: () => m.tables, now: () => m.now(), whenReady: () => m.whenReady(), write: (r) => m.write(r), changes: m.changes });
+  } else {
+    const h = replicaHost();
+    engine = new InMemoryReplicatedEngine({
+      tables: () => h.replica.state,
+      now: () => h.clusterClock.now(),
+      whenReady: () => h.whenSynced(),
+      write: async (request) => {
+        await h.whenSynced();
+        return h.write(request);
+      },
+      changes: h.changes,
+    });
+  }
+  return engine;
+}
+
+// Handlers exist in every process from import on, so a master serves its workers' stores without
+// running any user code.
+const system = sharedRegistries()[Channel.System];
+
+system.on(StoreMethods.subscribe, async (data: { worker: number; pid: number }) => {
+  if (isWorkerProcess()) return;
+  const h = replicaHost();
+  await h.whenSynced();
+  h.subscribe(data.worker, data.pid);
+});
+
+system.on(StoreMethods.write, async (data: { worker: number; pid: number; req: number; request: WriteRequest }) => {
+  if (isWorkerProcess()) return;
+  const h = replicaHost();
+  try {
+    await h.whenSynced();
+    h.acknowledge(data.pid, data.req, h.write(data.request));
+  } catch (error) {
+    h.acknowledge(data.pid, data.req, undefined, toWireError(error, currentEndpoint().origin));
+  }
+});
+
+system.on(StoreMethods.feed, (feed: WorkerFeed) => {
+  if (!mirror) storeEngine();
+  mirror?.onFeed(feed);
+});
+
+system.on(StoreMethods.replicate, (data: { from: string; message: ReplicationMessage }) => {
+  if (!transport) {
+    log.debug('store.replication_before_mesh', { from: data.from });
+    return;
+  }
+  transport.deliver(data.from, data.message);
+});
+
+// The server's replica joins replication as soon as SERVER_CLUSTERING gives this process its mesh.
+onServerMesh((view) => {
+  if (transport) return;
+  transport = new ServerMeshTransport(view);
+  replicaHost().attachTransport(transport);
+});

@@ -1,0 +1,19 @@
+import type { OperationKind } from './operation.js';
+import type { Document } from './update-operators.js';
+
+/** A write as the API asks for it, before a replica stamps it. */
+export interface WriteRequest {
+  store: string;
+  kind: OperationKind;
+  id?: string;
+  data?: Document;
+  removeAfterSeconds?: number;
+  /** The store's entry limit (checked where the write is stamped). */
+  maxEntries?: number;
+}
+
+export interface WriteResult {
+  outcome: 'applied' | 'notExists';
+  /** For `remove`: the removed document. */
+  removed?: Document;
+}
