@@ -1,0 +1,97 @@
+// The front door sends clients to live servers: discovery answers (text and JSONP), the live
+// cluster view, `boxwire status`, and a killed API server dropped from the answers within 5 s.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/process-harness.js';
+import { CLUSTER_KEY, ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
+
+const WEB = 18520;
+const servers = {
+  door: { host: '127.0.0.2', webPort: WEB, roles: ['front-door'] },
+  api1: { host: '127.0.0.3', webPort: WEB, roles: ['api'] },
+  api2: { host: '127.0.0.4', webPort: WEB, roles: ['api'] },
+  upload1: { host: '127.0.0.5', webPort: WEB, roles: ['upload'], dataDir: 'upload1' },
+};
+const { path } = writeConfig({ clusteringPort: 18521, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], servers });
+const cluster = new ClusterServers(path);
+const door = `http://127.0.0.2:${WEB}`;
+
+test.before(async () => {
+  for (const name of Object.keys(servers)) cluster.start(name);
+  await waitClusterUp(door, Object.values(servers), 4);
+});
+test.after(() => cluster.stopAll());
+
+test('discovery answers a live server of each role as host:port', async () => {
+  const api = await (await fetch(`${door}/__SOCKET_SERVER_HOST`)).text();
+  assert.ok([`127.0.0.3:${WEB}`, `127.0.0.4:${WEB}`].includes(api), api);
+  assert.is(await (await fetch(`${door}/__UPLOAD_SERVER_HOST`)).text(), `127.0.0.5:${WEB}`);
+  assert.is(await (await fetch(`${door}/__WEB_SERVER_HOST`)).text(), `127.0.0.2:${WEB}`);
+  assert.equal(await (await fetch(`${door}/__WEB_SERVER_HOSTS`)).json(), [`127.0.0.2:${WEB}`]);
+});
+
+test('JSONP: a valid callback wraps the answer; an invalid one is refused, never echoed', async () => {
+  const ok = await fetch(`${door}/__UPLOAD_SERVER_HOST?callback=App.onHost`);
+  assert.match(ok.headers.get('content-type')!, /javascript/);
+  assert.is(await ok.text(), `/**/App.onHost("127.0.0.5:${WEB}");`);
+  const hosts = await (await fetch(`${door}/__WEB_SERVER_HOSTS?callback=cb`)).text();
+  assert.is(hosts, `/**/cb(["127.0.0.2:${WEB}"]);`);
+  for (const bad of ['alert(1)//', 'a b', '1abc', '<script>', 'a'.repeat(70)]) {
+    const response = await fetch(`${door}/__SOCKET_SERVER_HOST?callback=${encodeURIComponent(bad)}`);
+    assert.is(response.status, 400, bad);
+    assert.not.match(await response.text(), bad.replace(/[()[\]\\^$.|?*+{}]/g, '\\$&'));
+  }
+});
+
+test('health: /__CHECK_ALIVE and /__VERSION on every server; /__STATUS shows roles, workers, links, load', async () => {
+  for (const s of Object.values(servers)) {
+    const alive = await fetch(`http://${s.host}:${WEB}/__CHECK_ALIVE`);
+    assert.is(alive.status, 200);
+    assert.is(await alive.text(), 'ok');
+  }
+  const version = await (await fetch(`${door}/__VERSION`)).json();
+  assert.is(version.server, 'door');
+  assert.match(version.boxwire, /^\d+\.\d+\.\d+/);
+  const status = await (await fetch(`${door}/__STATUS`)).json();
+  assert.is(status.thisServer, 'door');
+  const api2 = status.servers.find((s: { name: string }) => s.name === 'api2');
+  assert.equal(api2.roles, ['api']);
+  assert.ok(api2.live);
+  assert.is(typeof api2.load, 'number');
+  assert.is(api2.detail.workers.count, 1);
+  assert.equal(api2.detail.links.sort(), ['api1', 'door', 'upload1']);
+  const page = await fetch(`${door}/__CLUSTER`);
+  assert.match(page.headers.get('content-type')!, /text\/html/);
+  assert.match(await page.text(), /setInterval\(refresh/);
+});
+
+test('boxwire status --config prints the live topology', () => {
+  const result = spawnSync(process.execPath, [join(repoRoot, 'bin/boxwire.js'), 'status', '--config', path], { encoding: 'utf8', env: { ...process.env, BOXWIRE_CLUSTER_KEY: CLUSTER_KEY } });
+  assert.is(result.status, 0, result.stderr);
+  assert.match(result.stdout, /cluster as seen by door/);
+  for (const name of Object.keys(servers)) assert.match(result.stdout, new RegExp(`\\n${name}\\*?\\s+127\\.0\\.0\\.\\d:${WEB}\\s+\\S+\\s+live`));
+});
+
+test('a killed API server is no longer handed out within 5 s; the other one is', async () => {
+  const victim = cluster.servers.get('api1')!;
+  // Make sure the door currently considers both API servers live.
+  const status = await (await fetch(`${door}/__STATUS`)).json();
+  assert.ok(status.servers.filter((s: { live: boolean; roles: string[] }) => s.live && s.roles.includes('api')).length === 2);
+  victim.kill('SIGKILL');
+  const killedAt = Date.now();
+  await waitHttp(`${door}/__STATUS`, (code, body) => (code === 200 && !JSON.parse(body).servers.find((s: { name: string }) => s.name === 'api1').live ? true : undefined), 10_000);
+  const elapsed = Date.now() - killedAt;
+  assert.ok(elapsed < 5000, `noticed after ${elapsed} ms`);
+  for (let i = 0; i < 20; i++) assert.is(await (await fetch(`${door}/__SOCKET_SERVER_HOST`)).text(), `127.0.0.4:${WEB}`);
+});
+
+test('no live server of a role → 503 with a clear error', async () => {
+  await cluster.servers.get('upload1')!.stop();
+  const body = await waitHttp(`${door}/__UPLOAD_SERVER_HOST`, (code, text) => (code === 503 ? JSON.parse(text) : undefined), 10_000);
+  assert.is(body.error.code, 'NO_LIVE_SERVER');
+  assert.match(body.error.message, /upload role/);
+});
+
+test.run();
