@@ -45,6 +45,8 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
   private httpServer?: http.Server;
   private wss?: WebSocketServer;
   private stopping = false;
+  /** When the port opened and dialing began (undefined before). */
+  startedAt?: number;
 
   constructor(readonly config: NormalizedServerConfig, private readonly sink: RecordSink) {
     super();
@@ -92,6 +94,7 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
   /** Listens, then dials every other server. */
   async start(): Promise<void> {
     await this.listen();
+    this.startedAt = Date.now();
     log.info('server.listening', { server: this.me, host: this.config.listen.host, port: this.config.listen.port, tls: Boolean(this.config.tls) });
     for (const peer of this.peers.values()) this.scheduleDial(peer, 0);
   }

@@ -96,7 +96,7 @@ function createOwner(config: NormalizedServerConfig): OwnerState {
   });
   onShutdown(() => mesh.stop());
   const view = meshView(owner);
-  for (const listener of meshListeners) listener(view);
+  for (const listener of [...meshListeners]) listener(view);
   return owner;
 }
 
@@ -127,9 +127,19 @@ function startInWorker(options: ServerClusteringConfig, config: NormalizedServer
       }
       joinMaster(options);
     }
-    currentEndpoint().message({ worker: MASTER }, Channel.System, ServerControl.workDone, { workerId: currentEndpoint().workerId });
+    notifyMaster(ServerControl.workDone, { workerId: currentEndpoint().workerId });
   })();
   return worker.started;
+}
+
+/**
+ * Worker → master notice, sent as a request: a master treats one-way `bw.` messages from workers
+ * as its own control traffic, while requests reach the System handlers registered here.
+ */
+export function notifyMaster(method: string, data: unknown): void {
+  currentEndpoint().request({ worker: MASTER }, Channel.System, method, data, 120_000).catch((error) => {
+    log.debug('server.notice_failed', { method, error });
+  });
 }
 
 /** A worker whose options differ from its server's must not run: one clear line, exit 1. */
@@ -393,6 +403,12 @@ export interface ServerMeshView {
   loadOf(server: string): ServerLoad | undefined;
   /** Random id of a server's current process; changes when it restarts. */
   instanceOf(server: string): string | undefined;
+  /**
+   * True once this server has had its chance to link to every other one: all are connected, or
+   * the links have been trying for the failure-detection window. Before that, "not connected"
+   * may just mean "not linked yet" — decisions that assume a peer is down should wait.
+   */
+  settled(): boolean;
   /** Publishes figures of this server's load (e.g. `{ connections: 12 }`) on the next heartbeats. */
   reportLoad(figures: Record<string, number>): void;
 }
@@ -408,6 +424,7 @@ function meshView(owner: OwnerState): ServerMeshView {
     clockOffsets: () => mesh.clockOffsets(),
     loadOf: (server) => (server === config.thisServerName ? sampleLoad() : mesh.loadOf(server)),
     instanceOf: (server) => mesh.instanceOf(server),
+    settled: () => mesh.startedAt !== undefined && (membership.connectedNames().length === config.hosts.size - 1 || Date.now() - mesh.startedAt >= config.deadAfterMs),
     reportLoad,
   };
 }
