@@ -60,7 +60,8 @@ export class UploadRole {
     if (token !== null && !TOKEN.test(token)) return sendError(res, 400, 'BAD_PROGRESS_TOKEN', 'progress must be 8–64 letters, digits, _ or -');
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { fileSize: this.maxBytes, files: 20, fields: 50, parts: 70 } });
+      // One byte over the limit is enough to know a file is too large (busboy flags reaching it).
+      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: this.maxBytes + 1, files: 20, fields: 50, parts: 70 } });
     } catch {
       return sendError(res, 400, 'NOT_MULTIPART', 'send the files as multipart/form-data');
     }
@@ -110,6 +111,9 @@ export class UploadRole {
     const pending: Pending = { meta, part, tooLarge: false, done: Promise.resolve() };
     stream.on('data', (chunk: Buffer) => (meta.size += chunk.length));
     stream.on('limit', () => (pending.tooLarge = true));
+    stream.on('end', () => {
+      if (meta.size > this.maxBytes) pending.tooLarge = true;
+    });
     pending.done = pipeline(stream, createWriteStream(part, { flags: 'wx' }));
     pending.done.catch(() => undefined);
     return pending;
