@@ -2,7 +2,7 @@ import { encode } from '../core/codec.js';
 import { ConfigError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { ChangeListener } from './change-events.js';
-import { isPlainObject } from './document-values.js';
+import { copyValue, isPlainObject } from './document-values.js';
 import { compileFilter } from './filter.js';
 import { checkDocumentSize, configureStoreLimits, type StoreLimits } from './limits.js';
 import { storeEngine } from './store-node.js';
@@ -38,7 +38,7 @@ export class SharedStore<D extends Document = Document> {
       const id = checkId(params?.id);
       if (!isPlainObject(params.data)) throw new TypeError(`save: data must be a plain object, got ${typeof params.data}`);
       checkDocumentSize(this.name, id, encode(params.data).length);
-      await this.write({ kind: 'save', id, data: params.data, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries });
+      await this.write({ kind: 'save', id, data: copyValue(params.data), removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries });
       return (await storeEngine().get(this.name, id)) as D | undefined;
     });
   }
@@ -52,7 +52,7 @@ export class SharedStore<D extends Document = Document> {
     return this.run(callback, async () => {
       const id = checkId(params?.id);
       validateUpdateData(params.data);
-      const result = await this.write({ kind: 'update', id, data: params.data as Document, removeAfterSeconds: checkTtl(params.removeAfterSeconds) });
+      const result = await this.write({ kind: 'update', id, data: copyValue(params.data) as Document, removeAfterSeconds: checkTtl(params.removeAfterSeconds) });
       if (result.outcome === 'notExists') return undefined;
       return (await storeEngine().get(this.name, id)) as D | undefined;
     });
