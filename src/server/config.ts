@@ -96,7 +96,7 @@ export function validateServerConfig(raw: unknown, env: NodeJS.ProcessEnv = proc
     fail(`thisServerName ${JSON.stringify(options.thisServerName)} is not in hosts (known: ${[...hosts.keys()].join(', ')})`);
   }
   const listen = options.listen === undefined ? hosts.get(options.thisServerName)! : parseHostPort(options.listen, port, 'listen');
-  const clusterKey = options.clusterKey ?? env.BOXWIRE_CLUSTER_KEY;
+  const clusterKey = options.clusterKey ?? (env.BOXWIRE_CLUSTER_KEY || undefined);
   if (clusterKey !== undefined && (typeof clusterKey !== 'string' || clusterKey.length < 16)) {
     fail('clusterKey (or BOXWIRE_CLUSTER_KEY) must be a string of at least 16 characters; generate one with `openssl rand -hex 32`');
   }
