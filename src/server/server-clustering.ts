@@ -239,7 +239,7 @@ function deliverFromServer(from: string, target: number, body: Uint8Array, count
       if (target !== MASTER && target !== 1 && target !== ANY_WORKER && target !== ALL_WORKERS) {
         throw new UnknownPeerError(`there is no worker ${target} on server '${endpoint.serverName}' (it runs without workers: worker 1 only)`);
       }
-      endpoint.deliverLocal(body);
+      endpoint.receive(body); // already asynchronous to the sender: no extra turn of the loop
     } else throw new UnknownPeerError('a worker process cannot take server links');
   } catch (error) {
     failRemotely(from, body, error as Error);

@@ -14,6 +14,7 @@ const payload = Buffer.alloc(64, 7);
 const hosts = { A: '127.0.0.2', B: '127.0.0.3' };
 const print = (value: unknown) => console.log(JSON.stringify(value));
 const ready = () => console.log('READY');
+process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
 
 async function rawReceiver(echo: boolean): Promise<void> {
   const wss = new WebSocketServer({ host: '127.0.0.3', port, perMessageDeflate: false });
