@@ -4,7 +4,7 @@
  */
 import * as boxwire from './index.js';
 
-const names = ['CPU_CLUSTERING', 'MASTER', 'onShutdown', 'SHARED_STORE', 'TO_DELETE'] as const;
+const names = ['CPU_CLUSTERING', 'MASTER', 'onShutdown', 'SHARED_STORE', 'TO_DELETE', 'SERVER_CLUSTERING', 'DISTRIBUTE_PROCESS'] as const;
 for (const name of names) {
   Object.defineProperty(globalThis, name, { value: boxwire[name], configurable: true, writable: false });
 }
@@ -13,6 +13,8 @@ declare global {
   var CPU_CLUSTERING: typeof boxwire.CPU_CLUSTERING;
   var MASTER: typeof boxwire.MASTER;
   var onShutdown: typeof boxwire.onShutdown;
+  var SERVER_CLUSTERING: typeof boxwire.SERVER_CLUSTERING;
+  var DISTRIBUTE_PROCESS: typeof boxwire.DISTRIBUTE_PROCESS;
   var SHARED_STORE: typeof boxwire.SHARED_STORE;
   var TO_DELETE: typeof boxwire.TO_DELETE;
 }
