@@ -9,7 +9,7 @@
  * SIGTERM/SIGINT stop gracefully (CPU_CLUSTERING's graceful stop; each worker closes its HTTP
  * server and WebSockets in a shutdown hook), SIGUSR2 rolls the workers.
  */
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import type { ClusterConfig, Role, ServerConfig } from './config.js';
 import { ConfigError } from '../core/errors.js';
 import { Channel, MASTER } from '../core/envelope.js';
@@ -35,7 +35,7 @@ import { TopologySource } from './topology-source.js';
 export interface BootOptions {
   config: ClusterConfig;
   serverName: string;
-  /** Where box folders live; default `./boxes` of the working directory. */
+  /** Where box folders live (several joined by the path delimiter, first match wins); default `./boxes`. */
   boxesDir?: string;
   /** Relative `dataDir`s are resolved from here (the config file's folder); default the working directory. */
   baseDir?: string;
@@ -49,8 +49,8 @@ export async function boot(options: BootOptions): Promise<void> {
   if (!server) {
     throw new ConfigError(`there is no server '${serverName}' in the config (servers: ${Object.keys(config.servers).join(', ')}); pass --server NAME or set BOXWIRE_SERVER`);
   }
-  const boxesDir = resolve(options.boxesDir ?? join(process.cwd(), 'boxes'));
-  await CPU_CLUSTERING({ workers: server.workers, master: () => startMaster(config, server) }, () => startWorker(config, server, boxesDir, options));
+  const boxesDirs = (options.boxesDir ?? join(process.cwd(), 'boxes')).split(delimiter).filter(Boolean).map((dir) => resolve(dir));
+  await CPU_CLUSTERING({ workers: server.workers, master: () => startMaster(config, server) }, () => startWorker(config, server, boxesDirs, options));
 }
 
 async function startMaster(config: ClusterConfig, server: ServerConfig): Promise<void> {
@@ -64,18 +64,18 @@ async function startMaster(config: ClusterConfig, server: ServerConfig): Promise
   log.info('server.master_ready', { server: server.name, roles: server.roles, peers: others });
 }
 
-async function startWorker(config: ClusterConfig, server: ServerConfig, boxesDir: string, options: BootOptions): Promise<void> {
+async function startWorker(config: ClusterConfig, server: ServerConfig, boxesDirs: string[], options: BootOptions): Promise<void> {
   if (processRole() === 'worker') await followTopology();
   await installStoreEngine();
-  const work = () => setUpRoles(config, server, boxesDir, options);
+  const work = () => setUpRoles(config, server, boxesDirs, options);
   if (Object.keys(config.servers).length === 1) return work();
   const { runInMesh } = await import('./server-mesh.js');
   await runInMesh(config, server.name, work);
 }
 
-async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDir: string, options: BootOptions): Promise<void> {
+async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDirs: string[], options: BootOptions): Promise<void> {
   const has = (role: Role) => server.roles.includes(role);
-  const boxes = await loadBoxes(boxesDir, config.boxes ?? (config.defaultBox ? [config.defaultBox] : []));
+  const boxes = await loadBoxes(boxesDirs, config.boxes ?? (config.defaultBox ? [config.defaultBox] : []));
   const dataDir = has('upload') ? resolve(options.baseDir ?? process.cwd(), server.dataDir ?? join('data', server.name)) : undefined;
   const index: FileIndex = config.mongo ? new MongoFileIndex(config.mongo.url) : new StoreFileIndex(dataDir);
   const web = new WebServer(server, {

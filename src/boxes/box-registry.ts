@@ -3,7 +3,7 @@
  * build step) or `index.ts`; the module's default export is a box definition (or `defineBox(…)`).
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { log } from '../core/logger.js';
@@ -20,17 +20,21 @@ export function loadedBoxes(): Box[] {
   return [...boxes.values()];
 }
 
-/** Loads each named box from `boxesDir`, in order. Throws a ConfigError naming what is wrong. */
-export async function loadBoxes(boxesDir: string, names: string[]): Promise<Box[]> {
+/**
+ * Loads each named box, in order, from the first of `boxesDirs` holding a folder of that name.
+ * Throws a ConfigError naming what is wrong.
+ */
+export async function loadBoxes(boxesDirs: string[], names: string[]): Promise<Box[]> {
   const loaded: Box[] = [];
   for (const name of names) {
     if (boxes.has(name)) {
       loaded.push(boxes.get(name)!);
       continue;
     }
-    const dir = resolve(boxesDir, name);
-    const entry = ['index.js', 'index.mjs', 'index.ts'].map((file) => join(dir, file)).find((file) => existsSync(file));
-    if (!entry) throw new ConfigError(`box '${name}': no ${join(dir, 'index.js')} (a box is a folder with an index.js whose default export is its definition)`);
+    const candidates = boxesDirs.flatMap((boxesDir) => ['index.js', 'index.mjs', 'index.ts'].map((file) => join(resolve(boxesDir, name), file)));
+    const entry = candidates.find((file) => existsSync(file));
+    if (!entry) throw new ConfigError(`box '${name}': no ${boxesDirs.map((d) => join(resolve(d, name), 'index.js')).join(' or ')} (a box is a folder with an index.js whose default export is its definition)`);
+    const dir = dirname(entry);
     const module = (await import(pathToFileURL(entry).href)) as { default?: BoxDefinition };
     if (!module.default) throw new ConfigError(`box '${name}': ${entry} has no default export (export default { name: '${name}', methods: { … } })`);
     const definition = defineBox(module.default);

@@ -15,6 +15,8 @@ export interface ClientInfo {
   remoteAddress: string;
   /** What `authenticate` returned (undefined when the box has no such hook). */
   user: unknown;
+  /** Query parameters of the WebSocket URL or the HTTP call (browsers cannot set upgrade headers). */
+  query: Record<string, string>;
   /** Request headers of the WebSocket upgrade or the HTTP call. */
   headers: Record<string, string | string[] | undefined>;
   /** Joins one of the box's rooms (WebSocket clients only); rooms are checked like client joins. */

@@ -37,9 +37,10 @@ export class ApiConnection implements RoomMember {
 
   constructor(private readonly socket: WebSocket, request: IncomingMessage, private readonly limits: ApiLimits) {
     this.bucket = new TokenBucket(limits.callsPerSecond, limits.burst);
-    this.format = new URL(request.url ?? '/', 'http://x').searchParams.get('format') === 'msgpack' ? 'msgpack' : 'json';
+    const query = new URL(request.url ?? '/', 'http://x').searchParams;
+    this.format = query.get('format') === 'msgpack' ? 'msgpack' : 'json';
     this.session = new ClientSession(
-      { id: randomUUID(), transport: 'ws', remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers },
+      { id: randomUUID(), transport: 'ws', remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers, query: Object.fromEntries(query) },
       (box, room, client) => this.join(box, room, client),
       (box, room) => leaveRoom(box.name, room, this),
     );

@@ -56,7 +56,7 @@ export class ApiRole {
       if (!this.httpBuckets.take(req.socket.remoteAddress ?? '')) throw new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address; slow down`);
       const data = await this.readData(req, msgpack);
       const session = new ClientSession(
-        { id: randomUUID(), transport: 'http', remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers },
+        { id: randomUUID(), transport: 'http', remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers, query: Object.fromEntries(url.searchParams) },
         () => Promise.reject(new ApiError(400, 'NOT_SUPPORTED', 'HTTP callers cannot join rooms; use the WebSocket API')),
         () => undefined,
       );

@@ -14,7 +14,8 @@ Starts one server of a cluster: CPU clustering, the server mesh, the roles the c
 Options:
   -c, --config FILE   the cluster config (JSON); required
   -s, --server NAME   which server of the config this is (default: env BOXWIRE_SERVER)
-  -b, --boxes DIR     folder holding the box folders (default: ./boxes)
+  -b, --boxes DIR     folder(s) holding the box folders, joined by ':' (default: env
+                      BOXWIRE_BOXES, else ./boxes)
   -h, --help          show this help
 
 Environment: BOXWIRE_SERVER, BOXWIRE_CLUSTER_KEY (for "clusterKey": "env:…"), BOXWIRE_WORKERS,
@@ -57,7 +58,7 @@ export const startCommand: Command = {
       const { boot } = await import('../boot.js');
       const config = loadClusterConfig(values.config);
       const { dirname } = await import('node:path');
-      await boot({ config, serverName, boxesDir: values.boxes, baseDir: dirname(values.config) });
+      await boot({ config, serverName, boxesDir: values.boxes ?? process.env.BOXWIRE_BOXES, baseDir: dirname(values.config) });
       return 0;
     } catch (error) {
       if (error instanceof BoxwireError) {
