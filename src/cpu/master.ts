@@ -99,13 +99,14 @@ export class Master extends Endpoint {
    * Sends straight to one process serving `workerId` (matched by pid), even before it reports
    * ready, bypassing the outbox. SHARED_STORE feeds a worker's read replica this way, because
    * `work()` may await store calls before the worker is ready. Returns false when that process
-   * is gone (the caller forgets it).
+   * is gone (the caller forgets it). `body` is one encoded envelope (`encodeEnvelope`), so a
+   * feed shared by several workers is encoded once.
    */
-  sendToProcess(workerId: number, pid: number, envelope: Envelope): boolean {
+  sendToProcess(workerId: number, pid: number, body: Uint8Array): boolean {
     const slot = this.slots.get(workerId);
     const incarnation = slot?.current?.worker.process.pid === pid ? slot.current : slot?.replacement?.worker.process.pid === pid ? slot.replacement : undefined;
     if (!incarnation || incarnation.worker.isDead()) return false;
-    incarnation.link.sendEnvelope(workerId, envelope);
+    incarnation.link.send(workerId, body, 1);
     return true;
   }
 

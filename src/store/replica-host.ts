@@ -29,8 +29,8 @@ export interface WorkerFeed {
   items?: WorkerFeedItem[];
 }
 
-/** Where the host's feed to its workers goes (the master's direct per-process send). */
-export type FeedSink = (workerId: number, pid: number, feed: WorkerFeed) => boolean;
+/** Where the host's feed goes: the same feed to each [workerId, pid]; says which sends reached a live process. */
+export type FeedSink = (targets: Array<[workerId: number, pid: number]>, feed: WorkerFeed) => boolean[];
 
 const TICK_MS = 100;
 const BEAT_EVERY_TICKS = 2;
@@ -135,7 +135,8 @@ export class ReplicaHost {
     }
     const op = this.replica.stamp({ store: request.store, kind: request.kind, id: request.id, data: request.data });
     if (request.removeAfterSeconds !== undefined && (request.kind === 'save' || request.kind === 'update')) {
-      op.expiresAt = op.wall + Math.round(request.removeAfterSeconds * 1000);
+      // Cluster time, not the HLC wall: the HLC can run ahead of it after seeing a fast clock.
+      op.expiresAt = this.clusterClock.now() + Math.round(request.removeAfterSeconds * 1000);
     }
     const { items, outcome } = this.replica.receive(op);
     this.publish(items);
@@ -149,7 +150,7 @@ export class ReplicaHost {
   subscribe(workerId: number, pid: number): void {
     this.flushFeed();
     this.subscribers.set(pid, workerId);
-    this.sendFeed(pid, workerId, { seq: this.feedSeq, snapshot: snapshotTables(this.replica.state), offset: this.clusterClock.offset });
+    this.sendFeed([[workerId, pid]], { seq: this.feedSeq, snapshot: snapshotTables(this.replica.state), offset: this.clusterClock.offset });
   }
 
   /** Queues an answer to a worker's write behind the changes it caused. */
@@ -178,11 +179,13 @@ export class ReplicaHost {
     const items = this.feed;
     this.feed = [];
     const feed: WorkerFeed = { seq: ++this.feedSeq, items };
-    for (const [pid, workerId] of this.subscribers) this.sendFeed(pid, workerId, feed);
+    this.sendFeed([...this.subscribers].map(([pid, workerId]) => [workerId, pid]), feed);
   }
 
-  private sendFeed(pid: number, workerId: number, feed: WorkerFeed): void {
-    if (!this.feedSink?.(workerId, pid, feed)) this.subscribers.delete(pid);
+  private sendFeed(targets: Array<[number, number]>, feed: WorkerFeed): void {
+    if (!targets.length) return;
+    const delivered = this.feedSink?.(targets, feed) ?? [];
+    targets.forEach(([, pid], i) => delivered[i] || this.subscribers.delete(pid));
   }
 
   // ---- replication --------------------------------------------------------------------------
@@ -215,7 +218,7 @@ export class ReplicaHost {
   private onReplication(from: string, message: ReplicationMessage): void {
     switch (message.t) {
       case 'ops':
-        for (const op of message.ops) this.publish(this.replica.receive(op).items);
+        this.publish(this.replica.receiveBatch(message.ops));
         return;
       case 'beat':
         this.clusterClock.sample(from, message.physical);
@@ -235,7 +238,7 @@ export class ReplicaHost {
 
   private tick(): void {
     this.ticks++;
-    this.publish(this.replica.advance());
+    this.publish(this.replica.advance(this.clusterClock.now()));
     if (this.subscribers.size && Math.abs(this.clusterClock.offset - this.sentOffset) >= 1) {
       this.sentOffset = this.clusterClock.offset;
       this.queueFeed({ t: 'clock', offset: this.sentOffset });

@@ -3,7 +3,7 @@ import { OverflowError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { FeedItem } from './feed.js';
 import { compareOperations, describeOperation, type Operation } from './operation.js';
-import { StoreTables, type ApplyOutcome, type Entry } from './store-tables.js';
+import { StoreTables, applyOperation, type ApplyOutcome, type Entry, type Table } from './store-tables.js';
 
 export type LocalWrite = Pick<Operation, 'store' | 'kind' | 'id' | 'data' | 'expiresAt'>;
 
@@ -56,6 +56,10 @@ export class Replica {
   private readonly watermarks = new Map<string, Stamp>();
   private readonly held = new Map<string, Map<number, Operation>>();
   private nextSeq = 1;
+  private prunedAt = 0;
+  private batch?: Batch;
+  /** The entry of an operation's id right after it applied (kept while the operation is in the log). */
+  private readonly after = new WeakMap<Operation, Entry | undefined>();
 
   constructor(private readonly options: ReplicaOptions) {
     this.name = options.name;
@@ -114,6 +118,30 @@ export class Replica {
     return { items, outcome: first.outcome };
   }
 
+  /**
+   * Takes a batch from another replica. Late operations are only inserted; each id they touch is
+   * replayed once at the end (from the earliest late one), instead of once per operation.
+   */
+  receiveBatch(ops: Operation[]): FeedItem[] {
+    const batch: Batch = { ids: new Map(), stores: new Set() };
+    this.batch = batch;
+    const items: FeedItem[] = [];
+    try {
+      for (const op of ops) items.push(...this.receive(op).items);
+    } finally {
+      this.batch = undefined;
+    }
+    for (const store of batch.stores) items.push(...this.replayTable(store));
+    for (const [key, first] of batch.ids) {
+      if (batch.stores.has(first.store)) continue;
+      const list = this.logs.get(first.store);
+      const at = list ? list.indexOf(first) : -1;
+      if (at >= 0) items.push(this.replayEntry(first.store, first.id!, at));
+      else log.warn('store.replay_lost_track', { key });
+    }
+    return items;
+  }
+
   private accept(op: Operation): { items: FeedItem[]; outcome?: ApplyOutcome } {
     this.seen.set(op.origin, op.seq);
     this.heard.set(op.origin, maxStamp(this.heard.get(op.origin) ?? ZERO_STAMP, op));
@@ -131,30 +159,76 @@ export class Replica {
     let at = list.length;
     while (at > 0 && compareOperations(list[at - 1], op) > 0) at--;
     list.splice(at, 0, op);
+    const batch = this.batch;
+    if (batch) {
+      // Inside a batch: defer anything whose id (or store) will be replayed anyway.
+      const key = `${op.store}\u0000${op.id}`;
+      if (batch.stores.has(op.store)) return { items: [] };
+      if (op.kind === 'clear' && at !== list.length - 1) {
+        batch.stores.add(op.store);
+        return { items: [] };
+      }
+      const first = batch.ids.get(key);
+      if (first) {
+        if (compareOperations(op, first) < 0) batch.ids.set(key, op);
+        return { items: [] };
+      }
+      if (at !== list.length - 1) {
+        batch.ids.set(key, op);
+        return { items: [] };
+      }
+    }
     if (at === list.length - 1) {
-      return { items: [{ t: 'op', op }], outcome: this.state.apply(op) };
+      const outcome = this.state.apply(op);
+      if (op.id !== undefined) this.after.set(op, this.state.peek(op.store)?.get(op.id));
+      return { items: [{ t: 'op', op }], outcome };
     }
     // Late: ordered before operations already applied. Replay what it can affect.
-    return { items: op.kind === 'clear' ? this.replayTable(op.store) : [this.replayEntry(op.store, op.id!)] };
+    return { items: op.kind === 'clear' ? this.replayTable(op.store) : [this.replayEntry(op.store, op.id!, at)] };
   }
 
-  private replayEntry(store: string, id: string): FeedItem {
-    const scratch = new StoreTables();
-    const entry = this.base.peek(store)?.get(id);
-    if (entry) scratch.set(store, id, entry);
-    for (const op of this.logs.get(store) ?? []) if (op.kind === 'clear' || op.id === id) scratch.apply(op);
-    const result = scratch.peek(store)?.get(id);
+  /**
+   * Recomputes one id from the operation at `at` on: it starts from the entry remembered after
+   * the previous operation on that id (or the base), so a slightly late operation costs only the
+   * operations ordered after it, not the whole log.
+   */
+  private replayEntry(store: string, id: string, at: number): FeedItem {
+    const list = this.logs.get(store)!;
+    let entry = this.base.peek(store)?.get(id);
+    for (let j = at - 1; j >= 0; j--) {
+      const previous = list[j];
+      if (previous.kind === 'clear') {
+        entry = undefined;
+        break;
+      }
+      if (previous.id === id) {
+        entry = this.after.get(previous);
+        break;
+      }
+    }
+    const scratch: Table = new Map();
+    if (entry) scratch.set(id, entry);
+    for (let k = at; k < list.length; k++) {
+      const op = list[k];
+      if (op.kind === 'clear') scratch.clear();
+      else if (op.id === id) {
+        applyOperation(scratch, op);
+        this.after.set(op, scratch.get(id));
+      }
+    }
+    const result = scratch.get(id);
     this.state.set(store, id, result);
     return { t: 'entry', store, id, entry: result };
   }
 
   private replayTable(store: string): FeedItem[] {
     const table = new Map(this.base.peek(store) ?? []);
-    const scratch = new StoreTables();
-    scratch.replaceTable(store, table);
-    for (const op of this.logs.get(store) ?? []) scratch.apply(op);
-    this.state.replaceTable(store, scratch.table(store));
-    return [{ t: 'table', store, entries: [...scratch.table(store)] }];
+    for (const op of this.logs.get(store) ?? []) {
+      applyOperation(table, op);
+      if (op.id !== undefined) this.after.set(op, table.get(op.id));
+    }
+    this.state.replaceTable(store, table);
+    return [{ t: 'table', store, entries: [...table] }];
   }
 
   // ---- stability ----------------------------------------------------------------------------
@@ -185,21 +259,36 @@ export class Replica {
     return this.nextSeq - 1;
   }
 
-  /** Recomputes the stable frontier and folds the log below it; returns prune items for mirrors. */
-  advance(): FeedItem[] {
+  /**
+   * Recomputes the stable frontier and folds the log below it. Entries that expired at or before
+   * both the frontier and `readTime` (cluster time, so nothing is dropped that reads would still
+   * show) are dropped; returns prune items for mirrors.
+   */
+  advance(readTime = Infinity): FeedItem[] {
     this.watermark();
     let stable: Stamp | undefined;
     for (const member of this.options.members()) {
       const mark = this.watermarks.get(member) ?? ZERO_STAMP;
       stable = stable ? minStamp(stable, mark) : mark;
     }
-    if (!stable || compareStamps(stable, this.frontierStamp) <= 0) return [];
+    if (stable && compareStamps(stable, this.frontierStamp) > 0) this.fold(stable);
+    const pruneAt = Math.min(this.frontierStamp.wall, readTime);
+    if (pruneAt <= this.prunedAt) return [];
+    this.prunedAt = pruneAt;
+    this.base.prune(pruneAt);
+    return this.state.prune(pruneAt).length ? [{ t: 'prune', wall: pruneAt }] : [];
+  }
+
+  private fold(stable: Stamp): void {
     this.frontierStamp = stable;
     for (const [store, list] of this.logs) {
       let count = 0;
       while (count < list.length && compareStamps(list[count], stable) <= 0) {
         const op = list[count++];
-        this.base.apply(op);
+        // The entry after `op` was computed when it was applied or replayed; reuse it.
+        if (op.kind === 'clear') this.base.table(store).clear();
+        else this.base.set(store, op.id!, this.after.get(op));
+        this.after.delete(op);
         if (op.seq > (this.folded.get(op.origin) ?? 0)) this.folded.set(op.origin, op.seq);
       }
       if (count) {
@@ -208,8 +297,6 @@ export class Replica {
       }
       if (list.length === 0) this.logs.delete(store);
     }
-    this.base.prune(stable.wall);
-    return this.state.prune(stable.wall).length ? [{ t: 'prune', wall: stable.wall }] : [];
   }
 
   // ---- anti-entropy -------------------------------------------------------------------------
@@ -291,6 +378,12 @@ export class Replica {
     }
     return items;
   }
+}
+
+/** Ids (by their earliest late operation) and stores to replay at the end of a batch. */
+interface Batch {
+  ids: Map<string, Operation>;
+  stores: Set<string>;
 }
 
 function minStamp(a: Stamp, b: Stamp): Stamp {

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { Channel, Kind, MASTER, type Envelope } from '../core/envelope.js';
+import { Channel, Kind, MASTER, encodeEnvelope } from '../core/envelope.js';
 import { toWireError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import { Master } from '../cpu/master.js';
@@ -29,15 +29,13 @@ function isWorkerProcess(): boolean {
 export function replicaHost(): ReplicaHost {
   if (host) return host;
   host = new ReplicaHost();
-  host.setFeedSink((workerId, pid, feed) => {
+  host.setFeedSink((targets, feed) => {
     const endpoint = currentEndpoint();
-    return endpoint instanceof Master && endpoint.sendToProcess(workerId, pid, feedEnvelope(feed));
+    if (!(endpoint instanceof Master)) return targets.map(() => false);
+    const body = encodeEnvelope({ kind: Kind.Message, channel: Channel.System, method: StoreMethods.feed, data: feed, id: 0, fromWorker: MASTER });
+    return targets.map(([workerId, pid]) => endpoint.sendToProcess(workerId, pid, body));
   });
   return host;
-}
-
-function feedEnvelope(feed: WorkerFeed): Envelope {
-  return { kind: Kind.Message, channel: Channel.System, method: StoreMethods.feed, data: feed, id: 0, fromWorker: MASTER };
 }
 
 /** The engine serving this process's SHARED_STORE calls. */

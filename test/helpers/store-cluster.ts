@@ -13,7 +13,7 @@ export type StoreMode = 'solo' | 'cpu' | 'server' | 'both';
 export class StoreNode extends FixtureProcess {
   private nextId = 1;
 
-  constructor(readonly name: string, readonly mode: StoreMode, env: Record<string, string>) {
+  constructor(readonly name: string, readonly mode: StoreMode, readonly env: Record<string, string>) {
     super('test/fixtures/store-app.ts', [], { STORE_MODE: mode, FIXTURE_SERVER: name, ...env });
   }
 
