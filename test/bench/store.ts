@@ -1,0 +1,135 @@
+// SHARED_STORE benchmark (issue 4), each figure beside a baseline measured in the same run:
+//   - get from a worker's read replica vs a plain Map.get and vs sequential ioredis GET on a local
+//     redis-server (started here on an unusual port, stopped by pid);
+//   - replicated save / $inc throughput, 2 workers with 100 writes in flight each, on one server
+//     (CPU clustering) and on 3 servers × 2 workers, vs ioredis pipelined SET;
+//   - convergence time after a partition {A} | {B, C} heals, with writes made on both sides.
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { Redis } from 'ioredis';
+import { startStoreCluster } from '../helpers/store-cluster.js';
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const rows: string[][] = [];
+const row = (...cells: string[]) => rows.push(cells);
+
+async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => String(chunk).includes('Ready to accept connections') && resolve());
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
+  });
+  return {
+    port,
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      process.kill(child.pid!, 'SIGTERM');
+    }),
+  };
+}
+
+function mapGetRate(n: number): { plain: number; awaited: Promise<number> } {
+  const map = new Map<string, unknown>([['bench', { name: 'ann', n: 1, tags: ['a', 'b'] }]]);
+  let sink = 0;
+  let started = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) if (map.get('bench')) sink++;
+  const plain = n / (Number(process.hrtime.bigint() - started) / 1e9);
+  const awaited = (async () => {
+    started = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) if (await map.get('bench')) sink++;
+    return n / (Number(process.hrtime.bigint() - started) / 1e9) + sink * 0;
+  })();
+  return { plain, awaited };
+}
+
+const redis = await startRedis();
+try {
+  const client = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
+  await client.connect();
+  await client.set('bench', JSON.stringify({ name: 'ann', n: 1, tags: ['a', 'b'] }));
+  const gets = 20_000;
+  let started = process.hrtime.bigint();
+  for (let i = 0; i < gets; i++) await client.get('bench');
+  const redisGet = gets / (Number(process.hrtime.bigint() - started) / 1e9);
+  const sets = 200_000;
+  started = process.hrtime.bigint();
+  for (let done = 0; done < sets; done += 1000) {
+    const pipeline = client.pipeline();
+    for (let i = 0; i < 1000; i++) pipeline.set(`k${(done + i) % 1000}`, JSON.stringify({ i: done + i, name: 'value' }));
+    await pipeline.exec();
+  }
+  const redisSet = sets / (Number(process.hrtime.bigint() - started) / 1e9);
+  client.disconnect();
+
+  const map = mapGetRate(5_000_000);
+  const mapAwaited = await map.awaited;
+
+  // One server, CPU clustering, 2 workers.
+  const cpu = await startStoreCluster('cpu');
+  let workerGet = 0;
+  let cpuInc = 0;
+  let cpuSave = 0;
+  try {
+    workerGet = await cpu.nodes[0].value({ from: 1, op: 'benchGet', store: 'bench.get', count: 1_000_000 }, 120_000);
+    const write = async (method: string) => (await Promise.all([1, 2].map((from) => cpu.nodes[0].value({ from, op: 'benchWrite', store: 'bench.w', method, count: 50_000, ms: 100 }, 300_000)))).reduce((a, b) => a + b, 0);
+    cpuInc = await write('inc');
+    cpuSave = await write('save');
+  } finally {
+    await cpu.stop();
+  }
+
+  // Three servers × 2 workers: every write replicated to every server.
+  const both = await startStoreCluster('both');
+  let bothInc = 0;
+  let bothSave = 0;
+  try {
+    const write = async (method: string) => (await Promise.all(both.processes.map(([node, from]) => node.value({ from, op: 'benchWrite', store: 'bench.w3', method, count: 10_000, ms: 100 }, 300_000)))).reduce((a, b) => a + b, 0);
+    bothInc = await write('inc');
+    bothSave = await write('save');
+  } finally {
+    await both.stop();
+  }
+
+  // Convergence after a partition heals: 1,000 writes on each side while cut.
+  const part = await startStoreCluster('server', { partitionable: true });
+  const convergence: number[] = [];
+  try {
+    const [A, B, C] = part.nodes;
+    await A.waitFor((e) => e.event === 'server-up', 2);
+    for (let round = 0; round < 3; round++) {
+      const store = `bench.p${round}`;
+      for (const proxy of part.proxies) proxy.cut('reset');
+      await A.waitFor((e) => e.event === 'server-down', 2 * (round + 1), 15_000);
+      await Promise.all([A.value({ from: 0, op: 'benchWrite', store, method: 'inc', count: 1000, ms: 50 }), B.value({ from: 0, op: 'benchWrite', store, method: 'save', count: 500, ms: 50 }), C.value({ from: 0, op: 'benchWrite', store, method: 'inc', count: 500, ms: 50 })]);
+      const expected = await A.value({ from: 0, op: 'dump', store });
+      const sideBC = await B.value({ from: 0, op: 'dump', store });
+      for (const proxy of part.proxies) proxy.heal();
+      const healedAt = Date.now();
+      const merged = { ...expected, ...sideBC };
+      const outcomes = await Promise.all(part.nodes.map((node) => node.value({ from: 0, op: 'until', store, expect: merged, timeoutMs: 10_000 })));
+      if (!outcomes.every((o) => o.equal)) throw new Error(`round ${round}: replicas did not converge`);
+      convergence.push(Date.now() - healedAt);
+      await A.waitFor((e) => e.event === 'server-up', 2 * (round + 2), 15_000);
+    }
+  } finally {
+    await part.stop();
+  }
+
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+  row('measurement', 'boxwire', 'baseline', 'ratio');
+  row('get from a worker, ops/s (sequential await)', fmt(workerGet), `ioredis GET ${fmt(redisGet)}`, `${(workerGet / redisGet).toFixed(0)}× (target ≥ 100×)`);
+  row('get from a worker vs Map.get, ops/s', fmt(workerGet), `Map.get ${fmt(map.plain)}`, `${(map.plain / workerGet).toFixed(1)}× slower (target ≤ 5×)`);
+  row('get from a worker vs awaited Map.get, ops/s', fmt(workerGet), `await Map.get ${fmt(mapAwaited)}`, `${(mapAwaited / workerGet).toFixed(1)}× slower`);
+  row('$inc, 1 server, 2 workers × 100 in flight, ops/s', fmt(cpuInc), `ioredis pipelined SET ${fmt(redisSet)}`, `${(cpuInc / redisSet).toFixed(2)}× (target ≥ 1×)`);
+  row('save, 1 server, 2 workers × 100 in flight, ops/s', fmt(cpuSave), `ioredis pipelined SET ${fmt(redisSet)}`, `${(cpuSave / redisSet).toFixed(2)}× (target ≥ 1×)`);
+  row('$inc, 3 servers × 2 workers × 100 in flight, ops/s', fmt(bothInc), `ioredis pipelined SET ${fmt(redisSet)}`, `${(bothInc / redisSet).toFixed(2)}× (target ≥ 0.3×)`);
+  row('save, 3 servers × 2 workers × 100 in flight, ops/s', fmt(bothSave), `ioredis pipelined SET ${fmt(redisSet)}`, `${(bothSave / redisSet).toFixed(2)}× (target ≥ 0.3×)`);
+  row('convergence after a partition heals, ms (3 rounds)', convergence.join(', '), '—', `max ${Math.max(...convergence)} ms (target < 1000)`);
+  const [head, ...body] = rows;
+  console.log(`| ${head.join(' | ')} |`);
+  console.log(`| ${head.map(() => '---').join(' | ')} |`);
+  for (const r of body) console.log(`| ${r.join(' | ')} |`);
+} finally {
+  await redis.stop();
+}
