@@ -11,8 +11,8 @@ import type { Operation } from './operation.js';
 import { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
 import { snapshotTables, type TablesSnapshot } from './snapshot.js';
-import { isLive } from './store-tables.js';
-import { applyUpdate } from './update-operators.js';
+import { isLive, type Entry } from './store-tables.js';
+import { applyUpdate, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 import type { WireError } from '../core/errors.js';
 
@@ -124,9 +124,12 @@ export class ReplicaHost {
     const current = request.id !== undefined ? table.get(request.id) : undefined;
     const live = isLive(current, now) ? current : undefined;
     let removed: WriteResult['removed'];
+    let updated: Entry | undefined;
     if (request.kind === 'update') {
       if (!live) return { outcome: 'notExists' };
-      checkDocumentSize(request.store, request.id!, encode(applyUpdate(live.doc, request.data!)).length);
+      const doc = applyUpdate(live.doc, request.data!);
+      this.checkUpdatedSize(request.store, request.id!, live.doc, doc, request.data!);
+      updated = { doc };
     } else if (request.kind === 'save' && !table.has(request.id!)) {
       checkEntryCount(request.store, table.size, request.maxEntries);
     } else if (request.kind === 'remove') {
@@ -138,10 +141,32 @@ export class ReplicaHost {
       // Cluster time, not the HLC wall: the HLC can run ahead of it after seeing a fast clock.
       op.expiresAt = this.clusterClock.now() + Math.round(request.removeAfterSeconds * 1000);
     }
-    const { items, outcome } = this.replica.receive(op);
+    if (updated) {
+      const expiresAt = op.expiresAt ?? live!.expiresAt;
+      if (expiresAt !== undefined) updated.expiresAt = expiresAt;
+    }
+    const { items, outcome } = this.replica.receive(op, updated);
     this.publish(items);
     this.replicate(op);
     return { outcome: outcome === 'notExists' ? 'notExists' : 'applied', removed };
+  }
+
+  /** Upper bounds of documents' encoded sizes, so most updates need no full encode to check the limit. */
+  private readonly sizeBounds = new WeakMap<Document, number>();
+
+  /**
+   * An update can grow a document by at most about twice its own encoded size (new values, array
+   * elements, wider numbers). The full document is encoded only when that bound nears the limit.
+   */
+  private checkUpdatedSize(store: string, id: string, before: Document, after: Document, data: Document): void {
+    const limit = storeLimits().maxDocumentBytes;
+    const previous = this.sizeBounds.get(before);
+    let bound = previous === undefined ? Infinity : previous + 2 * encode(data).length + 16;
+    if (bound > limit) {
+      bound = encode(after).length;
+      checkDocumentSize(store, id, bound);
+    }
+    this.sizeBounds.set(after, bound);
   }
 
   // ---- workers ------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ export class Replica {
    * Takes one operation (local or remote) and returns what changed for mirrors, plus the outcome
    * when it was applied in order (always the case for operations stamped here).
    */
-  receive(op: Operation): { items: FeedItem[]; outcome?: ApplyOutcome } {
+  receive(op: Operation, precomputed?: Entry): { items: FeedItem[]; outcome?: ApplyOutcome } {
     const seen = this.seen.get(op.origin) ?? 0;
     if (op.seq <= seen) return { items: [] };
     if (op.seq > seen + 1) {
@@ -105,7 +105,7 @@ export class Replica {
       held.set(op.seq, op);
       return { items: [] };
     }
-    const first = this.accept(op);
+    const first = this.accept(op, precomputed);
     const items = [...first.items];
     const held = this.held.get(op.origin);
     if (held) {
@@ -142,7 +142,8 @@ export class Replica {
     return items;
   }
 
-  private accept(op: Operation): { items: FeedItem[]; outcome?: ApplyOutcome } {
+  /** `precomputed`: the entry the origin already computed for this (in-order, local) update. */
+  private accept(op: Operation, precomputed?: Entry): { items: FeedItem[]; outcome?: ApplyOutcome } {
     this.seen.set(op.origin, op.seq);
     this.heard.set(op.origin, maxStamp(this.heard.get(op.origin) ?? ZERO_STAMP, op));
     this.clock.observe(op);
@@ -179,7 +180,13 @@ export class Replica {
       }
     }
     if (at === list.length - 1) {
-      const outcome = this.state.apply(op);
+      let outcome: ApplyOutcome;
+      if (precomputed) {
+        this.state.set(op.store, op.id!, precomputed);
+        outcome = 'applied';
+      } else {
+        outcome = this.state.apply(op);
+      }
       if (op.id !== undefined) this.after.set(op, this.state.peek(op.store)?.get(op.id));
       return { items: [{ t: 'op', op }], outcome };
     }

@@ -60,6 +60,14 @@ export class SharedStore<D extends Document = Document> {
 
   /** Resolves to a copy of the document, or undefined (and `notExists`). */
   get(id: string, callback?: StoreCallback<D>): Promise<D | undefined> {
+    if (!callback && typeof id === 'string' && id.length > 0) {
+      // Hot path: a ready local replica answers without an async function or extra awaits.
+      const engine = storeEngine();
+      if (!engine.whenReady()) {
+        const found = engine.get(this.name, id);
+        return found instanceof Promise ? (found as Promise<D | undefined>) : Promise.resolve(found as D | undefined);
+      }
+    }
     return this.run(callback, async () => {
       checkId(id);
       const engine = storeEngine();

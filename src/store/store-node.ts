@@ -50,9 +50,14 @@ export function storeEngine(): StoreEngine {
       tables: () => h.replica.state,
       now: () => h.clusterClock.now(),
       whenReady: () => h.whenSynced(),
-      write: async (request) => {
-        await h.whenSynced();
-        return h.write(request);
+      write: (request) => {
+        const waiting = h.whenSynced();
+        if (waiting) return waiting.then(() => h.write(request));
+        try {
+          return Promise.resolve(h.write(request));
+        } catch (error) {
+          return Promise.reject(error);
+        }
       },
       changes: h.changes,
     });
@@ -71,15 +76,19 @@ system.on(StoreMethods.subscribe, async (data: { worker: number; pid: number }) 
   h.subscribe(data.worker, data.pid);
 });
 
-system.on(StoreMethods.write, async (data: { worker: number; pid: number; req: number; request: WriteRequest }) => {
+system.on(StoreMethods.write, (data: { worker: number; pid: number; req: number; request: WriteRequest }) => {
   if (isWorkerProcess()) return;
   const h = replicaHost();
-  try {
-    await h.whenSynced();
-    h.acknowledge(data.pid, data.req, h.write(data.request));
-  } catch (error) {
-    h.acknowledge(data.pid, data.req, undefined, toWireError(error, currentEndpoint().origin));
-  }
+  const apply = () => {
+    try {
+      h.acknowledge(data.pid, data.req, h.write(data.request));
+    } catch (error) {
+      h.acknowledge(data.pid, data.req, undefined, toWireError(error, currentEndpoint().origin));
+    }
+  };
+  const waiting = h.whenSynced();
+  if (waiting) void waiting.then(apply);
+  else apply();
 });
 
 system.on(StoreMethods.feed, (feed: WorkerFeed) => {

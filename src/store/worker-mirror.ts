@@ -30,7 +30,8 @@ export class WorkerMirror {
   private resolveReady?: () => void;
   private ready = false;
   private nextReq = 1;
-  private readonly pending = new Map<number, { resolve: (r: WriteResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<number, { resolve: (r: WriteResult) => void; reject: (e: Error) => void; deadline: number; kind: string }>();
+  private sweeper?: NodeJS.Timeout;
 
   /** Subscribes to the master on first use; resolves once the snapshot arrived. */
   whenReady(): Promise<void> | undefined {
@@ -52,19 +53,25 @@ export class WorkerMirror {
     }
     const req = this.nextReq++;
     return new Promise<WriteResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(req);
-        reject(new TimeoutError(`SHARED_STORE ${request.kind}`, 'master', WRITE_TIMEOUT_MS));
-      }, WRITE_TIMEOUT_MS);
-      this.pending.set(req, { resolve, reject, timer });
+      this.pending.set(req, { resolve, reject, deadline: Date.now() + WRITE_TIMEOUT_MS, kind: request.kind });
+      this.sweeper ??= setInterval(() => this.expire(), 1000).unref();
       try {
         currentEndpoint().message({ worker: MASTER }, Channel.System, StoreMethods.write, { worker: currentEndpoint().workerId, pid: process.pid, req, request });
       } catch (error) {
-        clearTimeout(timer);
         this.pending.delete(req);
         reject(error);
       }
     });
+  }
+
+  /** One timer for every pending write (a timer per write costs more than the write). */
+  private expire(): void {
+    const now = Date.now();
+    for (const [req, pending] of this.pending) {
+      if (pending.deadline > now) break; // insertion order = deadline order
+      this.pending.delete(req);
+      pending.reject(new TimeoutError(`SHARED_STORE ${pending.kind}`, 'master', WRITE_TIMEOUT_MS));
+    }
   }
 
   /** A batch from the master. */
@@ -118,7 +125,6 @@ export class WorkerMirror {
       return;
     }
     this.pending.delete(req);
-    clearTimeout(pending.timer);
     if (error) pending.reject(reviveError(error));
     else pending.resolve(result!);
   }
