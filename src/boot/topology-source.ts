@@ -9,7 +9,7 @@ import { ALL_WORKERS, Channel } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
 import { setTopology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
-import { Kind, MASTER } from '../core/envelope.js';
+import { Kind, MASTER, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import type { ClusterConfig } from './config.js';
 import type { MeshView } from './mesh-view.js';
 
@@ -61,9 +61,9 @@ export class TopologySource {
 
   /** Straight to one starting worker process (the master holds ordinary messages until it is ready). */
   private sendTo(hello: { workerId: number; pid: number }): void {
-    const master = currentEndpoint() as unknown as { sendToProcess?: (workerId: number, pid: number, envelope: object) => boolean };
-    const envelope = { kind: Kind.Message, channel: Channel.System, method: TOPOLOGY_PUSH, data: this.snapshot(), id: 0, fromWorker: MASTER };
-    if (master.sendToProcess?.(hello.workerId, hello.pid, envelope)) return;
+    const master = currentEndpoint() as unknown as { sendToProcess?: (workerId: number, pid: number, body: Uint8Array) => boolean };
+    const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method: TOPOLOGY_PUSH, data: this.snapshot(), id: 0, fromWorker: MASTER };
+    if (master.sendToProcess?.(hello.workerId, hello.pid, encodeEnvelope(envelope))) return;
     this.publish();
   }
 

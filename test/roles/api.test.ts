@@ -125,7 +125,7 @@ test('HTTP POST /__API/<box>/<method>: JSON and msgpack bodies, 404 JSON errors,
   const json = await fetch(`${api1}/__API/guarded/whoami`, { method: 'POST', headers: { 'x-token': 'admin-token' } });
   assert.is(json.status, 200);
   assert.equal(await json.json(), { result: { user: { name: 'admin' }, transport: 'http' } });
-  const packed = await fetch(`${api1}/__API/guarded/echo?token=user-token`, { method: 'POST', headers: { 'Content-Type': 'application/msgpack' }, body: packr.pack({ a: 1 }) });
+  const packed = await fetch(`${api1}/__API/guarded/echo?token=user-token`, { method: 'POST', headers: { 'Content-Type': 'application/msgpack' }, body: new Uint8Array(packr.pack({ a: 1 })) });
   assert.is(packed.headers.get('content-type'), 'application/msgpack');
   assert.equal(packr.unpack(Buffer.from(await packed.arrayBuffer())), { result: { a: 1 } });
   const missing = await fetch(`${api1}/__API/sample/nope`, { method: 'POST' });

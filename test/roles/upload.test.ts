@@ -27,7 +27,7 @@ test.after(() => cluster.stopAll());
 
 function form(files: Array<{ name: string; bytes: Uint8Array; type?: string }>): FormData {
   const data = new FormData();
-  for (const f of files) data.append('file', new Blob([f.bytes], { type: f.type ?? 'application/octet-stream' }), f.name);
+  for (const f of files) data.append('file', new Blob([new Uint8Array(f.bytes)], { type: f.type ?? 'application/octet-stream' }), f.name);
   return data;
 }
 

@@ -54,7 +54,9 @@ $('file').addEventListener('change', async () => {
   try {
     const meta = await bw.upload(file, {
       onProgress: ({ received, total }) => {
-        if (total) $('upload-progress').value = received / total;
+        const bar = $('upload-progress');
+        bar.dataset.events = String(Number(bar.dataset.events ?? 0) + 1);
+        if (total) bar.value = received / total;
       },
     });
     $('upload-progress').value = 1;

@@ -75,9 +75,15 @@ export class BoxwireClient {
     const host = await this.discover('/__UPLOAD_SERVER_HOST');
     let leave;
     let token;
+    let finished;
+    const complete = new Promise((resolve) => (finished = resolve));
     if (onProgress) {
       token = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
-      leave = this.join(`__upload.${token}`, (event, data) => event === 'progress' && onProgress(data), { box });
+      leave = this.join(`__upload.${token}`, (event, data) => {
+        if (event !== 'progress') return;
+        onProgress(data);
+        if (data.total !== null && data.received >= data.total) finished();
+      }, { box });
       await leave.joined;
     }
     try {
@@ -87,6 +93,8 @@ export class BoxwireClient {
       const response = await fetch(`${location.protocol}//${host}/__UPLOAD?${query}`, { method: 'POST', body: form });
       const body = await response.json();
       if (!response.ok) throw new BoxwireError(body.error);
+      // The last progress push travels through the cluster; give it a moment to arrive.
+      if (onProgress) await Promise.race([complete, new Promise((resolve) => setTimeout(resolve, 1000))]);
       return body.files[0];
     } finally {
       leave?.();
