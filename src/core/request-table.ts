@@ -1,3 +1,4 @@
+import { DeadlineWheel } from './deadline-wheel.js';
 import { OverflowError, TimeoutError } from './errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -6,7 +7,10 @@ export const DEFAULT_MAX_PENDING = 100_000;
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  method: string;
+  timeoutMs: number;
+  /** The deadline tick it was filed under (ids wrap around after 2^31 requests). */
+  tick: number;
   /** Who is expected to answer, e.g. '/3' (worker 3 here) or 'serverB/-' (any worker of serverB). */
   peer: string;
 }
@@ -15,6 +19,7 @@ interface Pending {
 export class RequestTable {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private readonly deadlines = new DeadlineWheel((id, tick) => this.expire(id, tick));
 
   constructor(private readonly maxPending = DEFAULT_MAX_PENDING) {}
 
@@ -24,12 +29,9 @@ export class RequestTable {
     if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeoutMs must be a positive number of milliseconds (got ${timeoutMs})`);
     const id = this.nextId++;
     if (this.nextId > 0x7fffffff) this.nextId = 1;
+    const tick = this.deadlines.add(id, timeoutMs);
     const promise = new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new TimeoutError(method, peer, timeoutMs));
-      }, timeoutMs);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, peer });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, method, timeoutMs, tick, peer });
     });
     return { id, promise };
   }
@@ -66,7 +68,12 @@ export class RequestTable {
     const entry = this.pending.get(id);
     if (!entry) return undefined;
     this.pending.delete(id);
-    clearTimeout(entry.timer);
     return entry;
+  }
+
+  private expire(id: number, tick: number): void {
+    if (this.pending.get(id)?.tick !== tick) return;
+    const entry = this.take(id)!;
+    entry.reject(new TimeoutError(entry.method, entry.peer, entry.timeoutMs));
   }
 }
