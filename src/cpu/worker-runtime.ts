@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { Endpoint, type Address, type Registries } from '../core/endpoint.js';
-import { Channel, Kind, MASTER, decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
+import { Channel, Kind, MASTER, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { Control, type MethodsNotice } from './control.js';
 import { IpcLink } from './ipc-link.js';
@@ -17,7 +17,7 @@ export class WorkerRuntime extends Endpoint {
   constructor(workerId: number, readonly workerCount: number, registries?: Registries) {
     super(workerId, registries);
     this.link = new IpcLink(process as unknown as ConstructorParameters<typeof IpcLink>[0]);
-    this.link.setReceiver((_target, body) => this.fromMaster(body));
+    this.link.setReceiver((_target, body) => this.receive(body));
     for (const channel of [Channel.Cpu, Channel.Server, Channel.System]) {
       const registry = this.registries[channel];
       for (const method of registry.methods()) this.announceMethod(channel, method, true);
@@ -52,25 +52,15 @@ export class WorkerRuntime extends Endpoint {
     this.link.sendEnvelope(MASTER, { kind: Kind.Message, channel: Channel.System, method, data, id: 0, fromWorker: this.workerId });
   }
 
-  private fromMaster(body: Uint8Array): void {
-    let envelopes: Envelope[];
-    try {
-      envelopes = decodeEnvelopes(body);
-    } catch (error) {
-      log.warn('envelope.malformed', { at: this.origin, error });
-      return;
-    }
-    for (const envelope of envelopes) this.handle(envelope);
-  }
-
-  private handle(envelope: Envelope): void {
+  /** What the master delivers: boxwire's own control messages are handled here, the rest dispatched. */
+  override dispatch(envelope: Envelope): void {
     if (envelope.channel === Channel.System && envelope.kind === Kind.Message && envelope.method === Control.peerDown) {
       const { worker } = envelope.data as { worker: number };
       this.peerDown((peer) => peer === `/${worker}`, `worker ${worker}`);
     } else if (envelope.channel === Channel.System && envelope.kind === Kind.Message && envelope.method === Control.stop) {
       void this.stop('asked by master');
     } else {
-      this.dispatch(envelope);
+      super.dispatch(envelope);
     }
   }
 
