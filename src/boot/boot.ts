@@ -28,6 +28,7 @@ import { setTopology, topology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnap
 import { UploadRole } from '../roles/upload-role.js';
 import { WebServer } from '../roles/web-server.js';
 import { noMesh, type MeshView } from './mesh-view.js';
+import { preflight } from './preflight.js';
 import { StatusSource } from './status-source.js';
 import { installStoreEngine } from './store-engine.js';
 import { TopologySource } from './topology-source.js';
@@ -50,6 +51,7 @@ export async function boot(options: BootOptions): Promise<void> {
     throw new ConfigError(`there is no server '${serverName}' in the config (servers: ${Object.keys(config.servers).join(', ')}); pass --server NAME or set BOXWIRE_SERVER`);
   }
   const boxesDirs = (options.boxesDir ?? join(process.cwd(), 'boxes')).split(delimiter).filter(Boolean).map((dir) => resolve(dir));
+  await preflight(config, server, boxesDirs);
   await CPU_CLUSTERING({ workers: server.workers, master: () => startMaster(config, server) }, () => startWorker(config, server, boxesDirs, options));
 }
 

@@ -31,9 +31,7 @@ export async function loadBoxes(boxesDirs: string[], names: string[]): Promise<B
       loaded.push(boxes.get(name)!);
       continue;
     }
-    const candidates = boxesDirs.flatMap((boxesDir) => ['index.js', 'index.mjs', 'index.ts'].map((file) => join(resolve(boxesDir, name), file)));
-    const entry = candidates.find((file) => existsSync(file));
-    if (!entry) throw new ConfigError(`box '${name}': no ${boxesDirs.map((d) => join(resolve(d, name), 'index.js')).join(' or ')} (a box is a folder with an index.js whose default export is its definition)`);
+    const entry = findBoxEntry(boxesDirs, name);
     const dir = dirname(entry);
     const module = (await import(pathToFileURL(entry).href)) as { default?: BoxDefinition };
     if (!module.default) throw new ConfigError(`box '${name}': ${entry} has no default export (export default { name: '${name}', methods: { … } })`);
@@ -44,6 +42,14 @@ export async function loadBoxes(boxesDirs: string[], names: string[]): Promise<B
     loaded.push(box);
   }
   return loaded;
+}
+
+/** The module file of box `name`; throws a ConfigError saying where it was looked for. */
+export function findBoxEntry(boxesDirs: string[], name: string): string {
+  const candidates = boxesDirs.flatMap((boxesDir) => ['index.js', 'index.mjs', 'index.ts'].map((file) => join(resolve(boxesDir, name), file)));
+  const entry = candidates.find((file) => existsSync(file));
+  if (!entry) throw new ConfigError(`boxes: box '${name}' not found: no ${boxesDirs.map((d) => join(resolve(d, name), 'index.js')).join(' or ')} (a box is a folder with an index.js whose default export is its definition)`);
+  return entry;
 }
 
 /** Runs every loaded box's onBoot hook; a failing hook stops start-up with the box named. */
