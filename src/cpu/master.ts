@@ -107,6 +107,8 @@ export class Master extends Endpoint {
     const incarnation = slot?.current?.worker.process.pid === pid ? slot.current : slot?.replacement?.worker.process.pid === pid ? slot.replacement : undefined;
     if (!incarnation || incarnation.worker.isDead()) return false;
     incarnation.link.send(workerId, body, 1);
+    // The caller already batched a whole tick; writing now saves the worker an event-loop turn.
+    incarnation.link.flush();
     return true;
   }
 
