@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { encode } from '../core/codec.js';
 import { HybridLogicalClock, physicalNow } from '../core/hlc.js';
 import { log } from '../core/logger.js';
@@ -62,7 +63,11 @@ export class ReplicaHost {
   private syncWaiters: Array<() => void> = [];
   private feedSink?: FeedSink;
 
-  constructor(name = 'local') {
+  /**
+   * Before SERVER_CLUSTERING gives this process a mesh (or without one) the replica's name is
+   * unique per process, so writes made that early can never collide with another server's.
+   */
+  constructor(name = `local-${randomUUID().slice(0, 8)}`) {
     this.replica = this.createReplica(name, () => [name]);
     this.timer = setInterval(() => this.tick(), TICK_MS).unref();
   }
@@ -79,16 +84,19 @@ export class ReplicaHost {
   attachTransport(transport: ReplicationTransport): void {
     if (this.transport) return;
     if (this.replica.lastSeq > 0) {
-      log.error('store.used_before_server_clustering', { note: 'writes made before SERVER_CLUSTERING started keep origin "local"; start SERVER_CLUSTERING first' });
+      log.warn('store.used_before_server_clustering', { origin: this.replica.name, note: 'writes made before SERVER_CLUSTERING started keep their process-local origin; they still replicate' });
     }
+    // Data written before the mesh existed is re-written under this server's name once the
+    // replica has caught up with its peers (its own sequence must continue where they saw it end).
     const old = this.replica;
+    for (const [store, table] of old.state.tables) for (const [id, entry] of table) this.carryOver.push({ store, id, entry });
     this.replica = this.createReplica(transport.self, () => transport.members());
-    if (old.lastSeq > 0 || old.state.tables.size) this.replica.merge(old.snapshot());
     this.transport = transport;
     this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => this.sendTo(peer, message));
     transport.onMessage((from, message) => this.onReplication(from, message));
     transport.onPeerUp((peer) => this.antiEntropy!.open(peer));
     const peers = transport.members().filter((m) => m !== transport.self);
+    if (!peers.length) this.writeCarryOver();
     if (peers.length) {
       this.synced = false;
       setTimeout(() => this.markSynced('no peer answered in time'), SYNC_WAIT_MS).unref();
@@ -106,9 +114,21 @@ export class ReplicaHost {
     if (this.synced) return;
     this.synced = true;
     log.info('store.synced', { replica: this.replica.name, reason });
+    this.writeCarryOver();
     const waiters = this.syncWaiters;
     this.syncWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+
+  private carryOver: Array<{ store: string; id: string; entry: Entry }> = [];
+
+  private writeCarryOver(): void {
+    const entries = this.carryOver.splice(0);
+    for (const { store, id, entry } of entries) {
+      const op = this.replica.stamp({ store, kind: 'save', id, data: entry.doc, expiresAt: entry.expiresAt });
+      this.publish(this.replica.receive(op).items);
+      this.replicate(op);
+    }
   }
 
   // ---- writes -------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ export interface ClusterOptions {
   /** Extra env per server name. */
   env?: Record<string, Record<string, string>>;
   workers?: number;
+  /** Env for every server. */
+  common?: Record<string, string>;
 }
 
 export async function startStoreCluster(mode: StoreMode, options: ClusterOptions = {}): Promise<StoreCluster> {
@@ -56,7 +58,7 @@ export async function startStoreCluster(mode: StoreMode, options: ClusterOptions
   const names = mode === 'server' || mode === 'both' ? ['A', 'B', 'C'] : ['local'];
   const nodes: StoreNode[] = [];
   const proxies: TcpProxy[] = [];
-  const common: Record<string, string> = { FIXTURE_WORKERS: String(workers) };
+  const common: Record<string, string> = { FIXTURE_WORKERS: String(workers), ...options.common };
   const specs: Array<{ name: string; env: Record<string, string> }> = [];
   if (names.length > 1) {
     const port = await freePort();

@@ -8,9 +8,15 @@ import { startStoreCluster, type StoreCluster, type StoreMode, type StoreNode } 
 
 const MODES: StoreMode[] = ['solo', 'cpu', 'server', 'both'];
 
-for (const mode of MODES) {
-  test(`${mode}: every store semantic`, async () => {
-    const cluster = await startStoreCluster(mode);
+const RUNS: Array<[StoreMode, string, Record<string, string>]> = [
+  ...MODES.map((mode): [StoreMode, string, Record<string, string>] => [mode, mode, {}]),
+  // UPPERCASE nesting: the master gets its mesh only when a worker asks for it, after stores may be in use.
+  ['both', 'both, SERVER_CLUSTERING inside CPU_CLUSTERING', { STORE_NEST: 'cpu-outer' }],
+];
+
+for (const [mode, label, common] of RUNS) {
+  test(`${label}: every store semantic`, async () => {
+    const cluster = await startStoreCluster(mode, { common });
     try {
       await semantics(cluster);
     } finally {
