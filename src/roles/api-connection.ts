@@ -11,7 +11,6 @@
  * over the rate limit gets RATE_LIMITED replies, oversized messages close the connection (1009,
  * by `ws`), a client that does not read its pushes is disconnected (1013).
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Packr } from 'msgpackr';
 import type { WebSocket, RawData } from 'ws';
@@ -19,9 +18,10 @@ import type { Box } from '../boxes/box.js';
 import type { ClientInfo } from '../boxes/define-box.js';
 import { log } from '../core/logger.js';
 import { ApiError, toApiError } from './api-errors.js';
-import { callMethod, checkJoin, ClientSession, findBox } from './api-calls.js';
+import { callMethod, checkJoin, ClientSession, findBox, isThenable } from './api-calls.js';
 import type { ApiLimits } from './api-limits.js';
 import { TokenBucket } from './rate-limit.js';
+import { nextClientId } from './client-id.js';
 import { joinRoom, leaveAllRooms, leaveRoom, type RoomMember, type RoomPush } from './rooms.js';
 
 /** Plain msgpack, no records extension: any msgpack library on the client side can read it. */
@@ -40,11 +40,11 @@ export class ApiConnection implements RoomMember {
     const query = new URL(request.url ?? '/', 'http://x').searchParams;
     this.format = query.get('format') === 'msgpack' ? 'msgpack' : 'json';
     this.session = new ClientSession(
-      { id: randomUUID(), transport: 'ws', remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers, query: Object.fromEntries(query) },
+      { id: nextClientId(), transport: 'ws', remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers, query: Object.fromEntries(query) },
       (box, room, client) => this.join(box, room, client),
       (box, room) => leaveRoom(box.name, room, this),
     );
-    socket.on('message', (raw, isBinary) => void this.onMessage(raw, isBinary));
+    socket.on('message', (raw, isBinary) => this.onMessage(raw, isBinary));
     socket.on('close', () => leaveAllRooms(this));
     socket.on('error', (error) => log.debug('api.socket_error', { error }));
   }
@@ -59,12 +59,12 @@ export class ApiConnection implements RoomMember {
     this.write(push, this.format);
   }
 
-  private async onMessage(raw: RawData, isBinary: boolean): Promise<void> {
+  private onMessage(raw: RawData, isBinary: boolean): void {
     const format: Format = isBinary ? 'msgpack' : 'json';
     this.format = format;
     let message: { id?: unknown; box?: unknown; method?: unknown; data?: unknown; join?: unknown; leave?: unknown };
     try {
-      const buffer = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
+      const buffer = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
       message = isBinary ? clientPackr.unpack(buffer) : JSON.parse(buffer.toString('utf8'));
       if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new TypeError('not an object');
     } catch {
@@ -79,21 +79,26 @@ export class ApiConnection implements RoomMember {
       return;
     }
     this.refused = 0;
-    try {
-      let result: unknown;
-      if (message.join !== undefined || message.leave !== undefined) {
-        const box = findBox(message.box);
-        const client = await this.session.clientFor(box);
-        if (message.join !== undefined) await client.join(message.join as string);
-        else client.leave(String(message.leave));
-        result = true;
-      } else {
-        result = await callMethod(this.session, message.box, message.method, message.data);
-      }
+    const answer = (result: unknown) => {
       if (id !== null) this.reply(id, format, result === undefined ? null : result);
+    };
+    const fail = (error: unknown) => this.reply(id, format, undefined, error);
+    let result: unknown;
+    try {
+      result = message.join !== undefined || message.leave !== undefined ? this.joinOrLeave(message.box, message.join, message.leave) : callMethod(this.session, message.box, message.method, message.data);
     } catch (error) {
-      this.reply(id, format, undefined, error);
+      return fail(error);
     }
+    if (isThenable(result)) result.then(answer, fail);
+    else answer(result);
+  }
+
+  private async joinOrLeave(boxName: unknown, join: unknown, leave: unknown): Promise<true> {
+    const box = findBox(boxName);
+    const client = await this.session.clientFor(box);
+    if (join !== undefined) await client.join(join as string);
+    else client.leave(String(leave));
+    return true;
   }
 
   private async join(box: Box, room: string, client: ClientInfo): Promise<void> {

@@ -3,7 +3,6 @@
  * (`POST /__API/<box>/<method>`, JSON or msgpack body, reply in the same format), rooms, and
  * the browser client module.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -13,6 +12,7 @@ import { ApiConnection, clientPackr } from './api-connection.js';
 import type { ApiLimits } from './api-limits.js';
 import { BodyTooLarge, readBody, sendJson } from './http-reply.js';
 import { KeyedBuckets } from './rate-limit.js';
+import { nextClientId } from './client-id.js';
 import { wireRooms } from './rooms.js';
 
 export const API_PATH = '/__API';
@@ -56,7 +56,7 @@ export class ApiRole {
       if (!this.httpBuckets.take(req.socket.remoteAddress ?? '')) throw new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address; slow down`);
       const data = await this.readData(req, msgpack);
       const session = new ClientSession(
-        { id: randomUUID(), transport: 'http', remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers, query: Object.fromEntries(url.searchParams) },
+        { id: nextClientId(), transport: 'http', remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers, query: Object.fromEntries(url.searchParams) },
         () => Promise.reject(new ApiError(400, 'NOT_SUPPORTED', 'HTTP callers cannot join rooms; use the WebSocket API')),
         () => undefined,
       );

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { log } from '../core/logger.js';
 import { filePaths, isFileId, type FileIndex } from './file-meta.js';
 import { contentDisposition } from './filename.js';
-import { sendError } from './http-reply.js';
+import { EXPOSED_HEADERS, sendError } from './http-reply.js';
 import { parseRange } from './http-range.js';
 import { hostPort, serverByName } from './topology.js';
 
@@ -56,6 +56,7 @@ export class Download {
       'Accept-Ranges': 'bytes',
       'Last-Modified': stat.mtime.toUTCString(),
       'X-Content-Type-Options': 'nosniff',
+      'Access-Control-Expose-Headers': EXPOSED_HEADERS,
       'Cache-Control': 'private, max-age=3600',
     };
     if (range.kind === 'unsatisfiable') {

@@ -4,17 +4,20 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** Every response may be read cross-origin (the data is what any page of the app may call). */
 export function allowCors(res: ServerResponse): void {
   res.setHeader('Access-Control-Allow-Origin', '*');
-  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-  res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Range, Authorization');
-  res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Range, Content-Disposition, Accept-Ranges');
 }
+
+/** Response headers a page's script may read beyond the CORS-safelisted ones (downloads). */
+export const EXPOSED_HEADERS = 'Content-Length, Content-Range, Content-Disposition, Accept-Ranges';
 
 /** Answers a CORS preflight; returns true when the request was one. */
 export function answerPreflight(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method !== 'OPTIONS') return false;
   allowCors(res);
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+  res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Range, Authorization, X-Token');
   res.setHeader('Access-Control-Max-Age', '600');
   res.writeHead(204).end();
   return true;
