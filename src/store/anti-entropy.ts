@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { log } from '../core/logger.js';
+import { chunkOperations, splitSnapshot } from './snapshot.js';
 import type { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
 
@@ -24,11 +26,14 @@ export class AntiEntropy {
   onDigest(peer: string, digest: Record<string, number>, answer: boolean): void {
     const missing = this.replica.missingFor(digest);
     if (missing === 'snapshot') {
-      log.info('store.send_snapshot', { to: peer });
-      this.send(peer, { t: 'snapshot', snapshot: this.replica.snapshot() });
+      const transfer = randomUUID();
+      const { parts, head } = splitSnapshot(this.replica.snapshot(), transfer);
+      log.info('store.send_snapshot', { to: peer, parts: parts.length });
+      for (const part of parts) this.send(peer, { t: 'snapshot-part', part });
+      this.send(peer, { t: 'snapshot', snapshot: head, transfer });
     } else if (missing.length) {
       log.debug('store.send_missing', { to: peer, operations: missing.length });
-      this.send(peer, { t: 'ops', ops: missing });
+      for (const ops of chunkOperations(missing)) this.send(peer, { t: 'ops', ops });
     }
     if (answer) this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: false });
   }

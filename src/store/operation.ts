@@ -31,3 +31,16 @@ export function compareOperations(a: Operation, b: Operation): number {
 export function describeOperation(op: Operation): string {
   return `${op.kind} ${op.store}${op.id !== undefined ? `/${op.id}` : ''} from ${op.origin}#${op.seq}`;
 }
+
+const KINDS = new Set(['save', 'update', 'remove', 'clear']);
+
+/** Shape check for operations that arrive from another server, before a replica trusts them. */
+export function isWellFormedOperation(value: unknown): value is Operation {
+  const op = value as Operation;
+  if (op === null || typeof op !== 'object') return false;
+  if (typeof op.store !== 'string' || typeof op.origin !== 'string' || !KINDS.has(op.kind)) return false;
+  if (!Number.isSafeInteger(op.seq) || op.seq < 1 || !Number.isFinite(op.wall) || !Number.isSafeInteger(op.counter) || op.counter < 0) return false;
+  if (op.kind !== 'clear' && (typeof op.id !== 'string' || op.id.length === 0)) return false;
+  if ((op.kind === 'save' || op.kind === 'update') && (op.data === null || typeof op.data !== 'object' || Array.isArray(op.data))) return false;
+  return op.expiresAt === undefined || Number.isFinite(op.expiresAt);
+}

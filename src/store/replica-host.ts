@@ -8,10 +8,10 @@ import { ClusterClock } from './cluster-clock.js';
 import { copyValue } from './document-values.js';
 import type { FeedItem } from './feed.js';
 import { checkDocumentSize, checkEntryCount, storeLimits } from './limits.js';
-import type { Operation } from './operation.js';
+import { isWellFormedOperation, type Operation } from './operation.js';
 import { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
-import { snapshotTables, type TablesSnapshot } from './snapshot.js';
+import { SnapshotAssembler, chunkOperations, snapshotTables, type TablesSnapshot } from './snapshot.js';
 import { isLive, type Entry } from './store-tables.js';
 import { applyUpdate, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
@@ -120,6 +120,7 @@ export class ReplicaHost {
     for (const resolve of waiters) resolve();
   }
 
+  private readonly snapshots = new SnapshotAssembler();
   private carryOver: Array<{ store: string; id: string; entry: Entry }> = [];
 
   private writeCarryOver(): void {
@@ -249,7 +250,8 @@ export class ReplicaHost {
     const ops = this.outgoing.splice(0);
     if (!ops.length || !this.transport) return;
     // Only connected peers: anti-entropy sends the rest when a link comes (back) up.
-    for (const peer of this.transport.connected()) this.sendTo(peer, { t: 'ops', ops });
+    const chunks = chunkOperations(ops);
+    for (const peer of this.transport.connected()) for (const chunk of chunks) this.sendTo(peer, { t: 'ops', ops: chunk });
   }
 
   private sendTo(peer: string, message: ReplicationMessage): void {
@@ -262,9 +264,12 @@ export class ReplicaHost {
 
   private onReplication(from: string, message: ReplicationMessage): void {
     switch (message.t) {
-      case 'ops':
-        this.publish(this.replica.receiveBatch(message.ops));
+      case 'ops': {
+        const ops = Array.isArray(message.ops) ? message.ops.filter(isWellFormedOperation) : [];
+        if (ops.length !== (message.ops?.length ?? 0)) log.warn('store.malformed_operations', { from, dropped: (message.ops?.length ?? 0) - ops.length });
+        this.publish(this.replica.receiveBatch(ops));
         return;
+      }
       case 'beat':
         this.clusterClock.sample(from, message.physical);
         this.replica.noteBeat(from, message.seq, message.stamp);
@@ -274,9 +279,12 @@ export class ReplicaHost {
         this.antiEntropy?.onDigest(from, message.digest, message.answer);
         if (!message.answer) this.markSynced(`caught up with ${from}`);
         return;
+      case 'snapshot-part':
+        this.snapshots.add(from, message.part);
+        return;
       case 'snapshot':
         log.info('store.snapshot_received', { from });
-        this.publish(this.replica.merge(message.snapshot));
+        this.publish(this.replica.merge(this.snapshots.finish(from, message.snapshot, message.transfer)));
         return;
     }
   }

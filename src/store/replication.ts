@@ -1,6 +1,7 @@
 import type { Stamp } from '../core/hlc.js';
 import type { Operation } from './operation.js';
 import type { ReplicaSnapshot } from './replica.js';
+import type { SnapshotPart } from './snapshot.js';
 
 /** What replicas (one per server) say to each other. */
 export type ReplicationMessage =
@@ -10,8 +11,10 @@ export type ReplicationMessage =
   | { t: 'beat'; seq: number; stamp: Stamp; mark: Stamp; physical: number }
   /** Anti-entropy: what I hold per origin; `answer` asks the peer to send its own digest back. */
   | { t: 'digest'; digest: Record<string, number>; answer: boolean }
-  /** Everything, for a peer that lost its memory or is behind my folded base. */
-  | { t: 'snapshot'; snapshot: ReplicaSnapshot };
+  /** One part of a snapshot transfer (base entries or log operations). */
+  | { t: 'snapshot-part'; part: SnapshotPart }
+  /** Everything, for a peer that lost its memory or is behind my folded base: closes a transfer. */
+  | { t: 'snapshot'; snapshot: ReplicaSnapshot; transfer?: string };
 
 /**
  * The replication seam: how a replica reaches the others. SERVER_CLUSTERING's mesh is one

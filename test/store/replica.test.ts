@@ -2,9 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { HybridLogicalClock } from '../../src/core/hlc.js';
-import { compareOperations, type Operation } from '../../src/store/operation.js';
+import { compareOperations, isWellFormedOperation, type Operation } from '../../src/store/operation.js';
 import { Replica } from '../../src/store/replica.js';
 import { StoreTables, isLive, type Entry } from '../../src/store/store-tables.js';
+import { SnapshotAssembler, splitSnapshot } from '../../src/store/snapshot.js';
 
 const ORIGINS = ['a', 'b', 'c'];
 
@@ -199,6 +200,33 @@ test('an operation ahead of a gap waits until the gap is filled; the digest show
   r.receive(op(2));
   assert.equal(r.digest(), { b: 3 });
   assert.equal(r.state.table('s').get('x')!.doc, { n: 5 });
+});
+
+test('a snapshot larger than a link frame travels in ~1 MiB parts and rebuilds an equal replica', () => {
+  const source = replica('a', ['a']);
+  const filler = 'x'.repeat(1000);
+  for (let i = 0; i < 4000; i++) source.receive(source.stamp({ store: i % 2 ? 's1' : 's2', kind: 'save', id: `k${i}`, data: { i, filler } }));
+  source.advance();
+  for (let i = 0; i < 10; i++) source.receive(source.stamp({ store: 's1', kind: 'update', id: 'k1', data: { $inc: { i: 1 } } }));
+  const { parts, head } = splitSnapshot(source.snapshot(), 't1');
+  assert.ok(parts.length >= 4, `${parts.length} parts`);
+  const assembler = new SnapshotAssembler();
+  assembler.add('a', { transfer: 'stale', entries: [['s1', 'ghost', { doc: { stale: true } }]] });
+  for (const part of parts) assembler.add('a', part);
+  const fresh = replica('b', ['a', 'b']);
+  fresh.merge(assembler.finish('a', head, 't1'));
+  assert.equal(visible(fresh.state, 0), visible(source.state, 0));
+  assert.is(fresh.state.table('s1').get('k1')!.doc.i, 11);
+  assert.is(fresh.state.table('s1').get('ghost'), undefined, 'parts of an unfinished earlier transfer are discarded');
+});
+
+test('operations from another server are shape-checked before a replica trusts them', () => {
+  const good: Operation = { store: 's', origin: 'b', seq: 1, wall: 5, counter: 0, kind: 'update', id: 'x', data: { $inc: { n: 1 } } };
+  assert.ok(isWellFormedOperation(good));
+  for (const bad of [null, 5, { ...good, seq: 0 }, { ...good, kind: 'drop' }, { ...good, id: undefined }, { ...good, data: [1] }, { ...good, wall: 'x' }, { ...good, expiresAt: Infinity }]) {
+    assert.not.ok(isWellFormedOperation(bad), JSON.stringify(bad));
+  }
+  assert.ok(isWellFormedOperation({ store: 's', origin: 'b', seq: 2, wall: 5, counter: 1, kind: 'clear' }));
 });
 
 test.run();
