@@ -99,7 +99,13 @@ export class ReplicaHost {
     if (!peers.length) this.writeCarryOver();
     if (peers.length) {
       this.synced = false;
-      setTimeout(() => this.markSynced('no peer answered in time'), SYNC_WAIT_MS).unref();
+      setTimeout(() => {
+        if (this.synced) return;
+        // Alone after a restart: where this server's sequence ended is unknown, so write under a fresh origin.
+        this.replica.useFreshOrigin(randomUUID().slice(0, 8));
+        log.warn('store.alone_after_start', { replica: this.replica.name, origin: this.replica.origin, waitedMs: SYNC_WAIT_MS, note: 'no other server answered; accepting writes alone' });
+        this.markSynced('no peer answered in time');
+      }, SYNC_WAIT_MS).unref();
       for (const peer of transport.connected()) this.antiEntropy.open(peer);
     }
   }
@@ -272,7 +278,7 @@ export class ReplicaHost {
       }
       case 'beat':
         this.clusterClock.sample(from, message.physical);
-        this.replica.noteBeat(from, message.seq, message.stamp);
+        this.replica.noteBeat(message.origin ?? from, message.seq, message.stamp);
         this.replica.noteWatermark(from, message.mark);
         return;
       case 'digest':
@@ -298,7 +304,7 @@ export class ReplicaHost {
     }
     if (!this.transport) return;
     if (this.ticks % BEAT_EVERY_TICKS === 0) {
-      const beat: ReplicationMessage = { t: 'beat', seq: this.replica.lastSeq, stamp: this.replica.clock.now(), mark: this.replica.watermark(), physical: physicalNow() };
+      const beat: ReplicationMessage = { t: 'beat', origin: this.replica.origin, seq: this.replica.lastSeq, stamp: this.replica.clock.now(), mark: this.replica.watermark(), physical: physicalNow() };
       for (const peer of this.transport.connected()) this.sendTo(peer, beat);
     }
     if (this.ticks % SWEEP_EVERY_TICKS === 0) this.antiEntropy?.sweep();

@@ -56,6 +56,7 @@ export class Replica {
   private readonly watermarks = new Map<string, Stamp>();
   private readonly held = new Map<string, Map<number, Operation>>();
   private nextSeq = 1;
+  private ownOrigin: string;
   private prunedAt = 0;
   private batch?: Batch;
   /** The entry of an operation's id right after it applied (kept while the operation is in the log). */
@@ -63,6 +64,7 @@ export class Replica {
 
   constructor(private readonly options: ReplicaOptions) {
     this.name = options.name;
+    this.ownOrigin = options.name;
   }
 
   get clock(): HybridLogicalClock {
@@ -85,7 +87,7 @@ export class Replica {
       throw new OverflowError(`the replication log of '${this.name}' (${this.pending} operations not yet acknowledged by ${behind.join(', ') || 'every server'})`, `${max} operations; reconnect those servers, or raise maxPendingOperations`);
     }
     const { wall, counter } = this.clock.now();
-    const op: Operation = { store: write.store, kind: write.kind, origin: this.name, seq: this.nextSeq++, wall, counter };
+    const op: Operation = { store: write.store, kind: write.kind, origin: this.ownOrigin, seq: this.nextSeq++, wall, counter };
     if (write.id !== undefined) op.id = write.id;
     if (write.data !== undefined) op.data = write.data;
     if (write.expiresAt !== undefined) op.expiresAt = write.expiresAt;
@@ -147,7 +149,7 @@ export class Replica {
     this.seen.set(op.origin, op.seq);
     this.heard.set(op.origin, maxStamp(this.heard.get(op.origin) ?? ZERO_STAMP, op));
     this.clock.observe(op);
-    if (op.origin === this.name && op.seq >= this.nextSeq) this.nextSeq = op.seq + 1;
+    if (op.origin === this.ownOrigin && op.seq >= this.nextSeq) this.nextSeq = op.seq + 1;
     if (compareStamps(op, this.frontierStamp) <= 0) {
       // Cannot happen when every member follows the protocol; keep the op rather than lose it.
       log.warn('store.operation_below_frontier', { op: describeOperation(op), note: 'applied to the base; replicas may differ until the next snapshot' });
@@ -255,10 +257,36 @@ export class Replica {
   watermark(): Stamp {
     let low = this.clock.now();
     for (const member of this.options.members()) {
-      if (member !== this.name) low = minStamp(low, this.heard.get(member) ?? ZERO_STAMP);
+      if (member !== this.name) low = minStamp(low, this.heardFrom(member));
     }
     this.noteWatermark(this.name, low);
     return low;
+  }
+
+  /**
+   * Up to where every operation of `member` is here. A member's operations normally carry its
+   * name as origin; a member that restarted without reaching any peer writes under
+   * `name~incarnation` (see useFreshOrigin), and its latest origin counts.
+   */
+  private heardFrom(member: string): Stamp {
+    let latest = this.heard.get(member) ?? ZERO_STAMP;
+    for (const [origin, stamp] of this.heard) if (memberOf(origin) === member && compareStamps(stamp, latest) > 0) latest = stamp;
+    return latest;
+  }
+
+  /** The origin this replica stamps its writes with. */
+  get origin(): string {
+    return this.ownOrigin;
+  }
+
+  /**
+   * Writes from now on carry a new, never-used origin. For a server that restarted and could reach
+   * no peer: it cannot know where its sequence ended before, and reusing numbers would make the
+   * others drop its new writes as duplicates.
+   */
+  useFreshOrigin(incarnation: string): void {
+    this.ownOrigin = `${this.name}~${incarnation}`;
+    this.nextSeq = (this.seen.get(this.ownOrigin) ?? 0) + 1;
   }
 
   /** This origin's sequence (for beats). */
@@ -369,7 +397,7 @@ export class Replica {
     raise(this.folded, snapshot.folded);
     for (const [member, stamp] of snapshot.watermarks) this.noteWatermark(member, stamp);
     for (const op of ops.values()) this.heard.set(op.origin, maxStamp(this.heard.get(op.origin) ?? ZERO_STAMP, op));
-    this.nextSeq = Math.max(this.nextSeq, (this.seen.get(this.name) ?? 0) + 1);
+    this.nextSeq = Math.max(this.nextSeq, (this.seen.get(this.ownOrigin) ?? 0) + 1);
     const items = [...stores].flatMap((store) => this.replayTable(store));
     // Operations that waited for a gap the snapshot filled.
     for (const [origin, held] of [...this.held]) {
@@ -391,6 +419,12 @@ export class Replica {
 interface Batch {
   ids: Map<string, Operation>;
   stores: Set<string>;
+}
+
+/** The member (server) an origin belongs to: `B` for `B` and for `B~incarnation`. */
+export function memberOf(origin: string): string {
+  const at = origin.indexOf('~');
+  return at < 0 ? origin : origin.slice(0, at);
 }
 
 function minStamp(a: Stamp, b: Stamp): Stamp {

@@ -8,7 +8,7 @@ export type ReplicationMessage =
   /** New operations, in per-origin order. */
   | { t: 'ops'; ops: Operation[] }
   /** Periodic: my sequence and clock (for stability), my watermark, my physical time (for cluster time). */
-  | { t: 'beat'; seq: number; stamp: Stamp; mark: Stamp; physical: number }
+  | { t: 'beat'; origin?: string; seq: number; stamp: Stamp; mark: Stamp; physical: number }
   /** Anti-entropy: what I hold per origin; `answer` asks the peer to send its own digest back. */
   | { t: 'digest'; digest: Record<string, number>; answer: boolean }
   /** One part of a snapshot transfer (base entries or log operations). */

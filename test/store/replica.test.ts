@@ -220,6 +220,47 @@ test('a snapshot larger than a link frame travels in ~1 MiB parts and rebuilds a
   assert.is(fresh.state.table('s1').get('ghost'), undefined, 'parts of an unfinished earlier transfer are discarded');
 });
 
+test('a server that restarted alone writes under a fresh origin: nothing it writes is mistaken for a duplicate, and the frontier still advances', () => {
+  const time = { now: 1000 };
+  const make = (name: string) => new Replica({ name, members: () => ORIGINS, clock: new HybridLogicalClock(() => time.now) });
+  const [a, b, c] = ORIGINS.map(make);
+  const history: Operation[] = [];
+  const everywhere = (op: Operation, ...rs: Replica[]) => rs.forEach((r) => r.receive(op));
+  for (let i = 0; i < 3; i++) {
+    const op = b.stamp({ store: 's', kind: i ? 'update' : 'save', id: 'x', data: i ? { $inc: { n: 1 } } : { n: 0 } });
+    history.push(op);
+    everywhere(op, a, b, c);
+    time.now++;
+  }
+  // b restarts and reaches nobody: a fresh origin, then two writes.
+  const b2 = make('b');
+  b2.useFreshOrigin('r1');
+  const mine = [1, 2].map(() => {
+    time.now++;
+    const op = b2.stamp({ store: 's', kind: 'save', id: `new${time.now}`, data: { by: 'b2' } });
+    b2.receive(op);
+    return op;
+  });
+  assert.equal(mine.map((op) => [op.origin, op.seq]), [['b~r1', 1], ['b~r1', 2]]);
+  history.push(...mine);
+  // The peers come back: b2 gets a's snapshot, a and c get b2's writes.
+  b2.merge(a.snapshot());
+  for (const op of mine) everywhere(op, a, c);
+  const expected = sequential(history);
+  for (const r of [a, b2, c]) assert.equal(visible(r.state, time.now), visible(expected, time.now));
+  // Beats carry the origin; every member's watermark passes b2's writes, so the frontier moves past them.
+  for (let round = 0; round < 2; round++) {
+    time.now += 5;
+    const beats = [a, b2, c].map((r) => ({ r, origin: r.origin, seq: r.lastSeq, stamp: r.clock.now(), mark: r.watermark() }));
+    for (const to of [a, b2, c]) for (const beat of beats) if (beat.r !== to) {
+      to.noteBeat(beat.origin, beat.seq, beat.stamp);
+      to.noteWatermark(beat.r.name, beat.mark);
+    }
+    [a, b2, c].forEach((r) => r.advance());
+  }
+  for (const r of [a, b2, c]) assert.ok(r.frontier.wall >= mine[1].wall && r.pendingOperations === 0, `${r.name} folded (frontier ${r.frontier.wall})`);
+});
+
 test('operations from another server are shape-checked before a replica trusts them', () => {
   const good: Operation = { store: 's', origin: 'b', seq: 1, wall: 5, counter: 0, kind: 'update', id: 'x', data: { $inc: { n: 1 } } };
   assert.ok(isWellFormedOperation(good));
