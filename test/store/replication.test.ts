@@ -141,8 +141,9 @@ test('TTL under clock skew (A +0, B +3 s, C −3 s): every replica stops seeing 
     const goneAt = await Promise.all([A, B, C].map((node) => node.value({ from: 0, op: 'whenGone', store: 't.skew', itemId: 'session' })));
     const spread = Math.max(...goneAt) - Math.min(...goneAt);
     console.log(`    gone after ${goneAt.map((t) => t - savedAt).join(', ')} ms (A, B, C); spread ${spread} ms`);
-    assert.ok(spread < 250, `replicas disagree on expiry by ${spread} ms`);
-    for (const t of goneAt) assert.ok(t - savedAt > 1500 && t - savedAt < 2600, `expiry after ${t - savedAt} ms, expected about 2000`);
+    // Uncorrected, the skewed servers would disagree by 3 s each way; the bound leaves room for a loaded machine.
+    assert.ok(spread < 500, `replicas disagree on expiry by ${spread} ms`);
+    for (const t of goneAt) assert.ok(t - savedAt > 1500 && t - savedAt < 4000, `expiry after ${t - savedAt} ms, expected about 2000`);
   } finally {
     await cluster.stop();
   }
