@@ -15,7 +15,7 @@ export type ClientBase = Omit<ClientInfo, 'user' | 'join' | 'leave'>;
  * ClientInfo is reused for every later call, so a call on an authenticated connection costs no
  * allocation and no extra promise.
  */
-export class ClientSession {
+export class ClientSession implements ClientSource {
   private readonly clients = new Map<string, ClientInfo | Promise<ClientInfo>>();
 
   constructor(readonly base: ClientBase, private readonly joinFn: (box: Box, room: string, client: ClientInfo) => Promise<void>, private readonly leaveFn: (box: Box, room: string) => void) {}
@@ -62,7 +62,41 @@ export function findBox(name: unknown): Box {
  * authenticate still pending, no authorize hook, a method returning a plain value): the common
  * case answers without a promise hop. Throws or rejects with ApiError for 4xx cases.
  */
-export function callMethod(session: ClientSession, boxName: unknown, method: unknown, data: unknown): unknown {
+/** Where a call's ClientInfo comes from: a WebSocket connection's session, or one HTTP request. */
+export interface ClientSource {
+  clientFor(box: Box): ClientInfo | Promise<ClientInfo>;
+}
+
+/**
+ * The client of one HTTP call. No session map or closures per box: an HTTP call asks one box
+ * once, and this is the API's hottest path.
+ */
+export class HttpClient implements ClientSource {
+  constructor(private readonly base: ClientBase) {}
+
+  clientFor(box: Box): ClientInfo | Promise<ClientInfo> {
+    const authenticate = box.definition.authenticate;
+    if (!authenticate) return this.info(undefined);
+    return (async () => {
+      try {
+        return this.info(await authenticate({ ...this.base }));
+      } catch (error) {
+        throw new ApiError(401, 'UNAUTHENTICATED', `box '${box.name}' refused this client: ${(error as Error)?.message ?? String(error)}`);
+      }
+    })();
+  }
+
+  private info(user: unknown): ClientInfo {
+    const { id, transport, remoteAddress, headers, query } = this.base;
+    return { id, transport, remoteAddress, headers, query, user, join: refuseJoin, leave: () => undefined };
+  }
+}
+
+function refuseJoin(): Promise<void> {
+  return Promise.reject(new ApiError(400, 'NOT_SUPPORTED', 'HTTP callers cannot join rooms; use the WebSocket API'));
+}
+
+export function callMethod(session: ClientSource, boxName: unknown, method: unknown, data: unknown): unknown {
   const box = findBox(boxName);
   if (typeof method !== 'string' || !box.hasMethod(method)) {
     throw new ApiError(404, 'UNKNOWN_METHOD', `box '${box.name}' has no method ${JSON.stringify(method)}`);

@@ -2,16 +2,27 @@
  * Health and introspection, served by every server: `/__CHECK_ALIVE` (load balancers),
  * `/__VERSION`, `/__STATUS` (JSON) and `/__CLUSTER` (a page that polls `/__STATUS`).
  */
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { log } from '../core/logger.js';
+import { readClientAsset } from './client-assets.js';
 import { sendError, sendJson, sendText } from './http-reply.js';
 import { requestClusterStatus } from './status.js';
 
-export const VERSION: string = createRequire(import.meta.url)('../../package.json').version;
-const clusterPage = readFileSync(join(import.meta.dirname, 'client', 'cluster.html'), 'utf8');
+/** From the package's package.json: two folders up from src/roles, three from dist/src/roles. */
+export const VERSION: string = (() => {
+  const require = createRequire(import.meta.url);
+  for (const path of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = require(path) as { name?: string; version?: string };
+      if (pkg.name === 'boxwire' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return '0.0.0';
+})();
+const clusterPage = readClientAsset('cluster.html');
 
 export function handleHealth(req: IncomingMessage, res: ServerResponse, url: URL, serverName: string): boolean {
   switch (url.pathname) {

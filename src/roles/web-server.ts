@@ -3,21 +3,20 @@
  * (node:cluster shares the socket), and requests go to the roles this server holds. Health,
  * downloads and the browser client are served by every server.
  */
-import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../boot/config.js';
 import { log } from '../core/logger.js';
 import type { ApiRole } from './api-role.js';
 import type { Download } from './download.js';
 import type { FrontDoor } from './front-door.js';
+import { readClientAsset } from './client-assets.js';
 import { handleHealth } from './health.js';
 import { allowCors, answerPreflight, sendError, sendText } from './http-reply.js';
 import type { UploadRole } from './upload-role.js';
 
 export const CLIENT_PATH = '/__boxwire/client.js';
-const clientModule = readFileSync(join(import.meta.dirname, 'client', 'boxwire-client.js'), 'utf8');
+const clientModule = readClientAsset('boxwire-client.js');
 
 export interface WebRoles {
   frontDoor?: FrontDoor;
@@ -30,7 +29,7 @@ export class WebServer {
   readonly server: http.Server;
 
   constructor(private readonly config: ServerConfig, private readonly roles: WebRoles) {
-    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.onRequest(req, res));
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (_error, socket) => socket.destroy());
   }
@@ -54,15 +53,21 @@ export class WebServer {
     });
   }
 
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // Pages on the front door call API and upload servers on other origins.
+    allowCors(res);
+    // The API's HTTP calls are the hot path: routed before any URL parsing or promise.
+    if (this.roles.api && req.method === 'POST' && this.roles.api.handleRequest(req, res, req.url ?? '/')) return;
+    void this.route(req, res);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://boxwire');
     } catch {
       return sendError(res, 400, 'BAD_URL', 'the request URL is malformed');
     }
-    // Pages on the front door call API and upload servers on other origins.
-    allowCors(res);
     if (answerPreflight(req, res)) return;
     try {
       if (handleHealth(req, res, url, this.config.name)) return;
@@ -70,7 +75,7 @@ export class WebServer {
         return sendText(res, 200, clientModule, 'text/javascript; charset=utf-8');
       }
       if (this.roles.download.handleRequest(req, res, url)) return;
-      if (this.roles.api?.handleRequest(req, res, url)) return;
+      if (this.roles.api?.handleRequest(req, res, req.url ?? '/')) return;
       if (this.roles.upload?.handleRequest(req, res, url)) return;
       if (this.roles.frontDoor && (await this.roles.frontDoor.handleRequest(req, res, url))) return;
       sendError(res, 404, 'NOT_FOUND', `nothing at ${url.pathname} on ${this.config.name} (roles: ${this.config.roles.join(', ')})`);

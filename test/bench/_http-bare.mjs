@@ -1,11 +1,12 @@
-// Baseline for test/bench/http.ts: node:cluster with one worker (the same process layout as the
+// Baseline for test/bench/http.ts (plain JavaScript, as the compiled boxwire server it is
+// compared with): node:cluster with one worker (the same process layout as the
 // boxwire server it is compared with), serving the same work over bare node:http and bare `ws`.
 import cluster from 'node:cluster';
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
-const [host, port] = [process.env.BENCH_HOST!, Number(process.env.BENCH_PORT)];
-const add = (data: { a: number; b: number }) => ({ sum: data.a + data.b });
+const [host, port] = [process.env.BENCH_HOST, Number(process.env.BENCH_PORT)];
+const add = (data) => ({ sum: data.a + data.b });
 
 if (cluster.isPrimary) {
   cluster.fork().on('message', (m) => process.stdout.write(`${m}\n`));
@@ -15,7 +16,7 @@ if (cluster.isPrimary) {
   });
 } else {
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
+    const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = JSON.stringify({ result: add(JSON.parse(Buffer.concat(chunks).toString())) });
@@ -27,5 +28,5 @@ if (cluster.isPrimary) {
     const message = JSON.parse(raw.toString());
     socket.send(JSON.stringify({ id: message.id, result: add(message.data) }));
   }));
-  server.listen(port, host, () => process.send!('ready'));
+  server.listen(port, host, () => process.send('ready'));
 }
