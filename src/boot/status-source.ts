@@ -44,7 +44,7 @@ export class StatusSource {
     const stores: Record<string, number> = {};
     for (const name of [...this.storeNames].sort()) {
       try {
-        stores[name] = await boxStore(name).count();
+        stores[name] = (await boxStore(name).count()) ?? 0;
       } catch (error) {
         log.debug('status.store_count_failed', { store: name, error });
       }

@@ -3,17 +3,10 @@
  * The factory is installed by boot() so the boxes layer does not pick the store engine.
  */
 import { ConfigError } from '../core/errors.js';
+import type { SharedStore } from '../store/index.js';
 
-/** The part of SHARED_STORE's API boxes rely on (see DESIGN.md §1). */
-export interface BoxStore {
-  save(params: { id: string; data: Record<string, unknown>; removeAfterSeconds?: number }): Promise<any>;
-  update(params: { id: string; data: Record<string, unknown>; removeAfterSeconds?: number }): Promise<any>;
-  get(id: string): Promise<any>;
-  remove(id: string): Promise<any>;
-  all(filter?: Record<string, unknown>): Promise<Record<string, any>>;
-  count(filter?: Record<string, unknown>): Promise<number>;
-  onChange(listener: (...args: any[]) => void): unknown;
-}
+/** A SHARED_STORE (DESIGN.md §1): `box.SHARED_STORE('x')` is `SHARED_STORE('<box>.x')`. */
+export type BoxStore = SharedStore;
 
 let factory: ((name: string) => BoxStore) | undefined;
 
