@@ -6,7 +6,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { log } from '../core/logger.js';
-import { filePaths, isFileId, type FileIndex } from './file-meta.js';
+import { filePaths, isFileId, ownerOfId, type FileIndex } from './file-meta.js';
 import { contentDisposition } from './filename.js';
 import { EXPOSED_HEADERS, sendError } from './http-reply.js';
 import { parseRange } from './http-range.js';
@@ -38,13 +38,16 @@ export class Download {
     const [box, id] = url.pathname.slice(DOWNLOAD_PREFIX.length).split('/');
     if (!box || !id || !isFileId(id)) return sendError(res, 404, 'NO_SUCH_FILE', 'the path is /__RF/<box>/<id>');
     const meta = await this.options.index.get(box, id);
-    if (!meta) return sendError(res, 404, 'NO_SUCH_FILE', `no file ${id} in box '${box}'`);
-    if (meta.server !== this.options.serverName) {
-      const owner = serverByName(meta.server);
-      if (!owner?.live) return sendError(res, 503, 'OWNER_DOWN', `the server holding this file (${meta.server}) is not reachable right now; try again later`);
+    // Without metadata here yet (it replicates within moments), the id still names the owner.
+    const ownerName = meta?.server ?? ownerOfId(id)!;
+    if (ownerName !== this.options.serverName) {
+      const owner = serverByName(ownerName);
+      if (!owner) return sendError(res, 404, 'NO_SUCH_FILE', `no file ${id} in box '${box}'`);
+      if (!owner.live) return sendError(res, 503, 'OWNER_DOWN', `the server holding this file (${ownerName}) is not reachable right now; try again later`);
       res.writeHead(302, { Location: `http://${hostPort(owner)}${url.pathname}${url.search}`, 'Cache-Control': 'no-store', 'Content-Length': 0 }).end();
       return;
     }
+    if (!meta) return sendError(res, 404, 'NO_SUCH_FILE', `no file ${id} in box '${box}'`);
     if (!this.options.dataDir) return sendError(res, 404, 'NO_SUCH_FILE', `this server has no dataDir to hold file ${id}`);
     const path = filePaths(this.options.dataDir, meta.box, meta.id).bytes;
     const stat = await fs.stat(path).catch(() => undefined);

@@ -35,10 +35,23 @@ export interface FileIndex {
 }
 
 export const FILES_STORE = 'boxwire.files';
-const ID = /^[A-Za-z0-9_-]{8,64}$/;
+/**
+ * File ids are `<owning server>.<random>`: any server can send a download to the owner even
+ * before the metadata has replicated to it (an upload answers as soon as the owner recorded it).
+ */
+const ID = /^([A-Za-z][A-Za-z0-9_-]*)\.[A-Za-z0-9_-]{8,64}$/;
 
 export function isFileId(id: string): boolean {
   return ID.test(id);
+}
+
+export function fileId(serverName: string, random: string): string {
+  return `${serverName}.${random}`;
+}
+
+/** The server named in a file id (undefined for a malformed id). */
+export function ownerOfId(id: string): string | undefined {
+  return ID.exec(id)?.[1];
 }
 
 /** Where the bytes and the sidecar JSON of a file live on its owner. */

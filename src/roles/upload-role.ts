@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { getBox } from '../boxes/box-registry.js';
 import { log } from '../core/logger.js';
-import { filePaths, type FileIndex, type FileMeta } from './file-meta.js';
+import { fileId, filePaths, type FileIndex, type FileMeta } from './file-meta.js';
 import { sanitizeFilename } from './filename.js';
 import { sendError, sendJson } from './http-reply.js';
 import { typeOf } from './static-files.js';
@@ -99,7 +99,7 @@ export class UploadRole {
   }
 
   private receiveFile(dir: string, box: string, stream: NodeJS.ReadableStream & { truncated?: boolean }, info: busboy.FileInfo): Pending {
-    const id = randomBytes(12).toString('base64url');
+    const id = fileId(this.options.serverName, randomBytes(12).toString('base64url'));
     const part = join(dir, `.${id}.part`);
     const name = sanitizeFilename(info.filename);
     // Browsers send a real type; tools often send octet-stream, where the name says more.

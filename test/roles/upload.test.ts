@@ -71,9 +71,12 @@ test('download through another server: 302 to the owner, then the same bytes', a
   assert.is(redirect.headers.get('location'), `${upload}/__RF/sample/${meta.id}`);
   const followed = await fetch(`${other}/__RF/sample/${meta.id}`);
   assert.ok(Buffer.from(await followed.arrayBuffer()).equals(bytes));
-  const missing = await fetch(`${other}/__RF/sample/AAAAAAAAAAAAAAAA`);
+  assert.match(meta.id, /^upload1\./, 'the id names its owner');
+  // An unknown id of the owner: the other server redirects, the owner says 404.
+  const missing = await fetch(`${other}/__RF/sample/upload1.AAAAAAAAAAAAAAAA`);
   assert.is(missing.status, 404);
   assert.is((await missing.json()).error.code, 'NO_SUCH_FILE');
+  assert.is((await fetch(`${other}/__RF/sample/nosuchserver.AAAAAAAAAAAAAAAA`)).status, 404);
 });
 
 test('over the size limit: 413 with a clear message, and no file (partial or sidecar) left behind', async () => {

@@ -48,7 +48,10 @@ export const statusCommand: Command = {
     const timeoutMs = Number(values.timeout ?? 3000);
     try {
       const { loadClusterConfig, formatHost } = await import('../config.js');
-      const config = loadClusterConfig(values.config);
+      // Status needs only addresses: secrets named as "env:…" (cluster key, passwords) may be unset
+      // in the operator's shell, so they read as a placeholder here.
+      const env = new Proxy(process.env, { get: (target, name: string) => target[name] || '(unset)' });
+      const config = loadClusterConfig(values.config, { env });
       const servers = Object.values(config.servers).sort((a, b) => Number(b.roles.includes('front-door')) - Number(a.roles.includes('front-door')));
       const tried: string[] = [];
       for (const server of servers) {
