@@ -16,7 +16,7 @@ import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { CPU_CLUSTERING } from '../cpu/cpu-clustering.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
-import { onShutdown } from '../cpu/shutdown-hooks.js';
+import { onShutdown, onStopAccepting } from '../cpu/shutdown-hooks.js';
 import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';
 import { ApiRole } from '../roles/api-role.js';
 import { apiLimitsFromEnv } from '../roles/api-limits.js';
@@ -94,10 +94,10 @@ async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDirs
   }
   announceStores([FILES_STORE, ...loadedBoxes().flatMap((box) => box.storeNames())]);
   await web.listen();
-  onShutdown(async () => {
-    await web.close();
-    await index.close();
-  });
+  // Stop accepting first (and close WebSockets, which would otherwise hold the stop until the
+  // grace period); in-flight HTTP requests finish; then release the file index.
+  onStopAccepting(() => web.close());
+  onShutdown(() => index.close());
   const url = `http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.webPort}/`;
   log.info('server.listening', { server: server.name, url, roles: server.roles, workerId: CPU_CLUSTERING.getWorkerId() });
   options.onListening?.({ url, server, workerId: CPU_CLUSTERING.getWorkerId() });

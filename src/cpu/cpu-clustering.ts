@@ -8,7 +8,7 @@ import { encode } from '../core/codec.js';
 import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
 import { Master } from './master.js';
 import { currentEndpoint, installEndpoint, processRole, sharedRegistries, workerCountOf } from './runtime.js';
-import { onShutdown, runShutdownHooks } from './shutdown-hooks.js';
+import { onShutdown, runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
 import { SoloRuntime } from './solo-runtime.js';
 import { resolveWorkerCount } from './worker-count.js';
 import { WorkerRuntime } from './worker-runtime.js';
@@ -71,6 +71,7 @@ async function startPrimary(options: CpuClusteringOptions, work: Work): Promise<
     const solo = currentEndpoint();
     if (!(solo instanceof SoloRuntime)) installEndpoint(new SoloRuntime(sharedRegistries()), 'solo');
     installSignals(async () => {
+      await runStopAcceptingHooks();
       await runShutdownHooks();
       process.exit(0);
     });

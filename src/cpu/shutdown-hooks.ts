@@ -24,3 +24,29 @@ export async function runShutdownHooks(): Promise<void> {
     }
   }
 }
+
+const drainHooks: ShutdownHook[] = [];
+
+/**
+ * Registers code to run when a graceful stop *begins*, before the worker waits for its servers'
+ * connections to end: close long-lived connections (WebSockets) here, or the stop waits for
+ * them until the grace period kills the process. Returns an unregister function.
+ */
+export function onStopAccepting(hook: ShutdownHook): () => void {
+  if (typeof hook !== 'function') throw new TypeError('onStopAccepting(hook): hook must be a function');
+  drainHooks.push(hook);
+  return () => {
+    const index = drainHooks.indexOf(hook);
+    if (index >= 0) drainHooks.splice(index, 1);
+  };
+}
+
+export async function runStopAcceptingHooks(): Promise<void> {
+  for (const hook of [...drainHooks].reverse()) {
+    try {
+      await hook();
+    } catch (error) {
+      log.error('shutdown.hook_failed', { error });
+    }
+  }
+}

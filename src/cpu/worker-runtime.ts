@@ -4,7 +4,7 @@ import { Channel, Kind, MASTER, encodeEnvelope, type Envelope } from '../core/en
 import { log } from '../core/logger.js';
 import { Control, type MethodsNotice } from './control.js';
 import { IpcLink } from './ipc-link.js';
-import { runShutdownHooks } from './shutdown-hooks.js';
+import { runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
 
 /**
  * A forked worker: everything it sends goes to its master over one IPC link (the master routes);
@@ -72,6 +72,7 @@ export class WorkerRuntime extends Endpoint {
     if (this.stopping) return;
     this.stopping = true;
     log.info('worker.stopping', { workerId: this.workerId, reason });
+    await runStopAcceptingHooks();
     await this.whenIdle();
     this.link.flush();
     if (cluster.worker?.isConnected()) {

@@ -44,9 +44,10 @@ export class WebServer {
     });
   }
 
-  /** Stops accepting; open keep-alive connections close when idle. */
+  /** Stops accepting, closes WebSockets (1001) and idle keep-alive connections; resolves when in-flight requests are answered. */
   close(): Promise<void> {
     this.roles.api?.close();
+    if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
