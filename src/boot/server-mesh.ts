@@ -9,6 +9,7 @@ import { log } from '../core/logger.js';
 import { currentEndpoint, sharedRegistries } from '../cpu/runtime.js';
 import { SERVER_CLUSTERING, onServerMesh, type ServerClusteringConfig, type ServerLoad, type ServerMeshView } from '../server/index.js';
 import { installServerBus } from '../roles/cluster-bus.js';
+import { liveServersWithRole } from '../roles/topology.js';
 import type { ClusterConfig } from './config.js';
 import type { MeshView } from './mesh-view.js';
 
@@ -55,11 +56,16 @@ export function masterMeshView(): MeshView {
 /** Runs the worker's set-up inside SERVER_CLUSTERING and routes room pushes over the mesh. */
 export async function runInMesh(config: ClusterConfig, serverName: string, work: () => Promise<void>): Promise<void> {
   installServerBus({
+    // Room members are only on API servers, and a push is only worth delivering now: send to the
+    // live API servers rather than broadcasting (a broadcast also queues for servers that are down).
     publish(method, data) {
-      try {
-        SERVER_CLUSTERING.broadcast({ methodName: method, data });
-      } catch (error) {
-        log.warn('room.publish_failed', { method, error });
+      for (const server of liveServersWithRole('api')) {
+        if (server.self) continue;
+        try {
+          SERVER_CLUSTERING.send({ serverName: server.name, methodName: method, data });
+        } catch (error) {
+          log.warn('room.publish_failed', { method, server: server.name, error });
+        }
       }
     },
     subscribe(method, handler) {

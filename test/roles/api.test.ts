@@ -235,4 +235,17 @@ test('after all that abuse no worker restarted', async () => {
   assert.not.match(cluster.servers.get('api1')!.stderr + cluster.servers.get('api2')!.stderr, /worker\.crashed/);
 });
 
+test('graceful stop: connected clients get 1001 at once, the server exits well within its grace period', async () => {
+  const client = await open('127.0.0.3');
+  assert.is((await client.send({ box: 'sample', join: 'chat' })).result, true);
+  const server = cluster.servers.get('api2')!;
+  const started = Date.now();
+  server.kill('SIGTERM');
+  const { code } = await client.closed;
+  assert.is(code, 1001);
+  const exit = await server.exited;
+  assert.is(exit.code, 0);
+  assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`);
+});
+
 test.run();
