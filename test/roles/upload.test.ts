@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClusterServers, waitClusterUp, writeConfig } from '../helpers/roles-cluster.js';
+import { ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
 
 const WEB = 18530;
 const servers = {
@@ -184,6 +184,26 @@ test('the download count is kept', async () => {
     if (downloads < 3) await new Promise((r) => setTimeout(r, 100));
   }
   assert.is(downloads, 3);
+});
+
+test('after the whole cluster restarts, the upload server re-announces its files from disk', async () => {
+  const bytes = randomBytes(3000);
+  const [meta] = (await post([{ name: 'survivor.bin', bytes }])).body.files;
+  await (await fetch(`${upload}/__RF/sample/${meta.id}`)).arrayBuffer();
+  const sidecars = filesOnDisk().filter((f) => f.endsWith('.json')).length;
+  await cluster.stopAll();
+  cluster.start('api1');
+  cluster.start('upload1', { BOXWIRE_WORKERS: '2' });
+  await waitClusterUp(other, Object.values(servers), 2);
+  // The store started empty everywhere: what it knows now came from upload1's sidecar files.
+  const status = await waitHttp(`${other}/__STATUS`, (code, text) => {
+    const files = code === 200 ? JSON.parse(text).servers.find((x: any) => x.name === 'api1').detail.stores['boxwire.files'] : 0;
+    return files === sidecars ? files : undefined;
+  });
+  assert.is(status, sidecars);
+  const back = await fetch(`${other}/__RF/sample/${meta.id}`);
+  assert.ok(back.redirected);
+  assert.ok(Buffer.from(await back.arrayBuffer()).equals(bytes));
 });
 
 test.run();
