@@ -31,7 +31,7 @@ import { noMesh, type MeshView } from './mesh-view.js';
 import { preflight } from './preflight.js';
 import { StatusSource } from './status-source.js';
 import { installStoreEngine } from './store-engine.js';
-import { TopologySource } from './topology-source.js';
+import { CONNECTIONS_REPORT, TopologySource } from './topology-source.js';
 
 export interface BootOptions {
   config: ClusterConfig;
@@ -80,9 +80,11 @@ async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDirs
   const boxes = await loadBoxes(boxesDirs, config.boxes ?? (config.defaultBox ? [config.defaultBox] : []));
   const dataDir = has('upload') ? resolve(options.baseDir ?? process.cwd(), server.dataDir ?? join('data', server.name)) : undefined;
   const index: FileIndex = config.mongo ? new MongoFileIndex(config.mongo.url) : new StoreFileIndex(dataDir);
+  const api = has('api') ? new ApiRole(apiLimitsFromEnv()) : undefined;
+  if (api) reportConnections(api);
   const web = new WebServer(server, {
     frontDoor: has('front-door') ? new FrontDoor(config.defaultBox ?? boxes[0]?.name) : undefined,
-    api: has('api') ? new ApiRole(apiLimitsFromEnv()) : undefined,
+    api,
     upload: dataDir ? new UploadRole({ serverName: server.name, dataDir, maxUploadFileMB: config.maxUploadFileMB, index }) : undefined,
     download: new Download({ serverName: server.name, dataDir, index }),
   });
@@ -120,4 +122,16 @@ async function followTopology(): Promise<void> {
   await arrived;
   clearTimeout(timer);
   if (!topology()) log.warn('topology.late', { note: 'no topology from the master yet; discovery answers 503 until it arrives' });
+}
+
+/** Each worker tells its master how many WebSocket clients it holds; the master adds them up into the load figure. */
+function reportConnections(api: ApiRole): void {
+  const timer = setInterval(() => {
+    try {
+      currentEndpoint().message({ worker: MASTER }, Channel.System, CONNECTIONS_REPORT, { workerId: currentEndpoint().workerId, connections: api.connectionCount() });
+    } catch (error) {
+      log.debug('load.report_failed', { error });
+    }
+  }, 1000);
+  timer.unref();
 }

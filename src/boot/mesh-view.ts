@@ -15,6 +15,8 @@ export interface MeshView {
   requestStatus(serverName: string, timeoutMs: number): Promise<unknown>;
   /** Answers other servers' status requests. */
   serveStatus(handler: () => Promise<unknown>): void;
+  /** Publishes this server's client connection count on the heartbeats (part of its load). */
+  reportConnections(count: number): void;
 }
 
 /** The mesh of a cluster of one. */
@@ -25,4 +27,5 @@ export const noMesh: MeshView = {
   onChange: () => undefined,
   requestStatus: async () => null,
   serveStatus: () => undefined,
+  reportConnections: () => undefined,
 };

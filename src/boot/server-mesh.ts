@@ -50,6 +50,7 @@ export function masterMeshView(): MeshView {
         return null;
       }),
     serveStatus: (handler) => sharedRegistries()[Channel.System].on(STATUS_LOCAL, () => handler()),
+    reportConnections: (count) => view?.reportLoad({ connections: count }),
   };
 }
 

@@ -14,15 +14,22 @@ import type { ClusterConfig } from './config.js';
 import type { MeshView } from './mesh-view.js';
 
 const PUSH_EVERY_MS = 1000;
+/** System-channel message a worker sends its master every second: { workerId, connections }. */
+export const CONNECTIONS_REPORT = 'boxwire.load.connections';
 
 export class TopologySource {
   private timer?: NodeJS.Timeout;
+  private readonly connections = new Map<number, number>();
   private lastElu = performance.eventLoopUtilization();
 
   constructor(private readonly config: ClusterConfig, private readonly thisServer: string, private readonly mesh: MeshView) {}
 
   start(): void {
     sharedRegistries()[Channel.System].on(TOPOLOGY_HELLO, (hello: { workerId: number; pid: number }) => this.sendTo(hello));
+    sharedRegistries()[Channel.System].on(CONNECTIONS_REPORT, (report: { workerId: number; connections: number }) => {
+      this.connections.set(report.workerId, report.connections);
+      this.mesh.reportConnections([...this.connections.values()].reduce((a, b) => a + b, 0));
+    });
     this.mesh.onChange(() => this.publish());
     this.timer = setInterval(() => this.publish(), PUSH_EVERY_MS);
     this.timer.unref();
@@ -51,12 +58,13 @@ export class TopologySource {
     };
   }
 
-  /** Same scale as the mesh's score for peers: machine load per core plus the loop's busy share. */
+  /** Same scale as the mesh's score for peers: machine load per core, the loop's busy share, clients / 1000. */
   private ownLoad(): number {
     const now = performance.eventLoopUtilization();
     const elu = performance.eventLoopUtilization(now, this.lastElu).utilization;
     this.lastElu = now;
-    return Math.round((loadavg()[0] / availableParallelism() + elu) * 1000) / 1000;
+    const clients = [...this.connections.values()].reduce((a, b) => a + b, 0);
+    return Math.round((loadavg()[0] / availableParallelism() + elu + clients / 1000) * 1000) / 1000;
   }
 
   /** Straight to one starting worker process (the master holds ordinary messages until it is ready). */

@@ -28,6 +28,11 @@ export class ApiRole {
     this.wss.on('connection', (socket, request) => new ApiConnection(socket, request, limits));
   }
 
+  /** WebSocket clients connected to this worker (part of the server's load figure). */
+  connectionCount(): number {
+    return this.wss.clients.size;
+  }
+
   /** Takes WebSocket upgrades to `/__API`; returns false for other paths. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean {
     if (url.pathname !== API_PATH && url.pathname !== `${API_PATH}/`) return false;

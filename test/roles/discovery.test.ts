@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { repoRoot } from '../helpers/process-harness.js';
 import { ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
 
@@ -73,6 +74,26 @@ test('boxwire status --config prints the live topology (the cluster key need not
   assert.is(result.status, 0, result.stderr);
   assert.match(result.stdout, /cluster as seen by door/);
   for (const name of Object.keys(servers)) assert.match(result.stdout, new RegExp(`\\n${name}\\*?\\s+127\\.0\\.0\\.\\d:${WEB}\\s+\\S+\\s+live`));
+});
+
+test('least loaded first: an API server holding many clients stops being handed out', async () => {
+  const sockets = await Promise.all(Array.from({ length: 500 }, () => new Promise<WebSocket>((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.3:${WEB}/__API`);
+    socket.once('open', () => resolve(socket)).once('error', reject);
+  })));
+  try {
+    // Connection counts travel on the heartbeats: wait until the door's view reflects them.
+    await waitHttp(`${door}/__STATUS`, (code, body) => {
+      if (code !== 200) return undefined;
+      const load = (name: string) => JSON.parse(body).servers.find((x: { name: string }) => x.name === name).load;
+      return load('api1') - load('api2') > 0.3 ? true : undefined;
+    }, 15_000);
+    // The door's workers get the view with the next push (every second).
+    await waitHttp(`${door}/__SOCKET_SERVER_HOST`, (code, body) => (body === `127.0.0.4:${WEB}` ? true : undefined), 5_000);
+    for (let i = 0; i < 10; i++) assert.is(await (await fetch(`${door}/__SOCKET_SERVER_HOST`)).text(), `127.0.0.4:${WEB}`);
+  } finally {
+    for (const socket of sockets) socket.close();
+  }
 });
 
 test('a killed API server is no longer handed out within 5 s; the other one is', async () => {
