@@ -46,6 +46,29 @@ test('JSONP: a valid callback wraps the answer; an invalid one is refused, never
   }
 });
 
+test('front door: the default box static files, never a file outside its folder', async () => {
+  const index = await fetch(`${door}/`);
+  assert.match(index.headers.get('content-type')!, /text\/html/);
+  assert.match(await index.text(), /<title>boxwire sample<\/title>/);
+  const css = await fetch(`${door}/style.css`);
+  assert.match(css.headers.get('content-type')!, /text\/css/);
+  const etag = css.headers.get('etag')!;
+  assert.is((await fetch(`${door}/style.css`, { headers: { 'If-None-Match': etag } })).status, 304);
+  const { request } = await import('node:http');
+  // Raw paths (fetch would normalize the dots away before sending).
+  for (const path of ['/../index.js', '/%2e%2e/index.js', '/..%2f..%2fpackage.json', '/%2e%2e%2f%2e%2e%2fpackage.json', '/static/../../index.js', '/%00']) {
+    const status = await new Promise<number>((resolve, reject) => {
+      request({ host: '127.0.0.2', port: WEB, path }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      }).on('error', reject).end();
+    });
+    assert.is(status, 404, path);
+  }
+  // The API role's paths are not served by a front-door-only server.
+  assert.is((await fetch(`${door}/__API/sample/getCounter`, { method: 'POST' })).status, 404);
+});
+
 test('health: /__CHECK_ALIVE and /__VERSION on every server; /__STATUS shows roles, workers, links, load', async () => {
   for (const s of Object.values(servers)) {
     const alive = await fetch(`http://${s.host}:${WEB}/__CHECK_ALIVE`);
