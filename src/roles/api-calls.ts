@@ -7,6 +7,7 @@ import type { Box } from '../boxes/box.js';
 import type { CallContext, ClientInfo } from '../boxes/define-box.js';
 import { roomDefinition } from '../boxes/define-box.js';
 import { ApiError } from './api-errors.js';
+import { nextClientId } from './client-id.js';
 
 export type ClientBase = Omit<ClientInfo, 'user' | 'join' | 'leave'>;
 
@@ -72,14 +73,14 @@ export interface ClientSource {
  * once, and this is the API's hottest path.
  */
 export class HttpClient implements ClientSource {
-  constructor(private readonly base: ClientBase) {}
+  constructor(private readonly base: ClientBase & { id: string }) {}
 
   clientFor(box: Box): ClientInfo | Promise<ClientInfo> {
     const authenticate = box.definition.authenticate;
     if (!authenticate) return this.info(undefined);
     return (async () => {
       try {
-        return this.info(await authenticate({ ...this.base }));
+        return this.info(await authenticate({ ...this.base, id: (this.base.id ||= nextClientId()) }));
       } catch (error) {
         throw new ApiError(401, 'UNAUTHENTICATED', `box '${box.name}' refused this client: ${(error as Error)?.message ?? String(error)}`);
       }
@@ -87,10 +88,19 @@ export class HttpClient implements ClientSource {
   }
 
   private info(user: unknown): ClientInfo {
-    const { id, transport, remoteAddress, headers, query } = this.base;
-    return { id, transport, remoteAddress, headers, query, user, join: refuseJoin, leave: () => undefined };
+    const { transport, remoteAddress, headers, query } = this.base;
+    let id = this.base.id;
+    // The id is made only if the box reads it (most calls never do).
+    return {
+      get id() {
+        return (id ||= nextClientId());
+      },
+      transport, remoteAddress, headers, query, user, join: refuseJoin, leave: ignoreLeave,
+    };
   }
 }
+
+function ignoreLeave(): void {}
 
 function refuseJoin(): Promise<void> {
   return Promise.reject(new ApiError(400, 'NOT_SUPPORTED', 'HTTP callers cannot join rooms; use the WebSocket API'));

@@ -12,7 +12,6 @@ import { ApiConnection, clientPackr } from './api-connection.js';
 import type { ApiLimits } from './api-limits.js';
 import { BodyTooLarge, readBody } from './http-reply.js';
 import { KeyedBuckets } from './rate-limit.js';
-import { nextClientId } from './client-id.js';
 import { wireRooms } from './rooms.js';
 
 export const API_PATH = '/__API';
@@ -51,44 +50,40 @@ export class ApiRole {
   }
 
   /**
-   * Callbacks rather than async/await on purpose: a plain call (no async hook, a method returning
-   * a value) answers within the request body's 'end' event, without a promise hop.
+   * Callbacks rather than async/await on purpose, and few allocations: a plain call (no async
+   * hook, a method returning a value) answers within the request body's 'end' event.
    */
   private httpCall(req: IncomingMessage, res: ServerResponse, rawUrl: string): void {
     const contentType = req.headers['content-type'];
     const accept = req.headers.accept;
     const msgpack = (contentType !== undefined && contentType.includes('msgpack')) || (accept !== undefined && accept.includes('msgpack'));
-    // POST answers are not cached by browsers or proxies: no Cache-Control needed. JSON is UTF-8
-    // by definition (RFC 8259): no charset. Small headers matter at tens of thousands of calls/s.
-    const answer = (status: number, value: unknown) => {
-      const body = msgpack ? clientPackr.pack(value) : JSON.stringify(value);
-      res.writeHead(status, { 'Content-Type': msgpack ? 'application/msgpack' : 'application/json', 'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
-      res.end(body);
-    };
-    const fail = (error: unknown) => {
-      const wire = toApiError(error);
-      answer(wire.status, { error: wire });
-    };
+    if (req.method !== 'POST') return fail(res, msgpack, new ApiError(405, 'METHOD_NOT_ALLOWED', `call box methods with POST ${API_PATH}/<box>/<method>`));
     const q = rawUrl.indexOf('?');
-    const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
-    const [boxName, method, ...rest] = pathname.slice(API_PATH.length + 1).split('/').map(safeDecode);
-    if (req.method !== 'POST') return fail(new ApiError(405, 'METHOD_NOT_ALLOWED', `call box methods with POST ${API_PATH}/<box>/<method>`));
-    if (!boxName || !method || rest.length > 0) return fail(new ApiError(404, 'UNKNOWN_METHOD', `the path is ${API_PATH}/<box>/<method>`));
+    const end = q < 0 ? rawUrl.length : q;
+    const start = API_PATH.length + 1;
+    const slash = rawUrl.indexOf('/', start);
+    const extra = slash < 0 ? -1 : rawUrl.indexOf('/', slash + 1);
+    const wellFormed = slash > start && slash < end - 1 && (extra < 0 || extra >= end);
+    if (!wellFormed) {
+      return fail(res, msgpack, new ApiError(404, 'UNKNOWN_METHOD', `the path is ${API_PATH}/<box>/<method>`));
+    }
+    const boxName = safeDecode(rawUrl.slice(start, slash));
+    const method = safeDecode(rawUrl.slice(slash + 1, end));
     const remoteAddress = req.socket.remoteAddress ?? '';
-    if (!this.httpBuckets.take(remoteAddress)) return fail(new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address; slow down`));
-    readBody(req, this.limits.maxMessageBytes, (error, body) => {
-      if (error) return fail(error instanceof BodyTooLarge ? new ApiError(413, 'TOO_LARGE', `the request body is larger than ${this.limits.maxMessageBytes} bytes`) : error);
+    if (!this.httpBuckets.take(remoteAddress)) return fail(res, msgpack, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address; slow down`));
+    const limit = this.limits.maxMessageBytes;
+    readBody(req, limit, (error, body) => {
+      if (error) return fail(res, msgpack, error instanceof BodyTooLarge ? new ApiError(413, 'TOO_LARGE', `the request body is larger than ${limit} bytes`) : error);
       let result: unknown;
       try {
         const data = parseBody(body!, msgpack);
         const query = q < 0 ? {} : Object.fromEntries(new URLSearchParams(rawUrl.slice(q + 1)));
-        result = callMethod(new HttpClient({ id: nextClientId(), transport: 'http', remoteAddress, headers: req.headers, query }), boxName, method, data);
+        result = callMethod(new HttpClient({ id: '', transport: 'http', remoteAddress, headers: req.headers, query }), boxName, method, data);
       } catch (thrown) {
-        return fail(thrown);
+        return fail(res, msgpack, thrown);
       }
-      const ok = (value: unknown) => answer(200, { result: value === undefined ? null : value });
-      if (isThenable(result)) result.then(ok, fail);
-      else ok(result);
+      if (isThenable(result)) result.then((value) => succeed(res, msgpack, value), (thrown) => fail(res, msgpack, thrown));
+      else succeed(res, msgpack, result);
     });
   }
 
@@ -96,6 +91,23 @@ export class ApiRole {
     for (const client of this.wss.clients) client.close(1001, 'server stopping');
     this.wss.close();
   }
+}
+
+// POST answers are not cached by browsers or proxies: no Cache-Control needed. JSON is UTF-8 by
+// definition (RFC 8259): no charset. Small headers matter at tens of thousands of calls/s.
+function answer(res: ServerResponse, msgpack: boolean, status: number, value: unknown): void {
+  const body = msgpack ? clientPackr.pack(value) : JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': msgpack ? 'application/msgpack' : 'application/json', 'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
+  res.end(body);
+}
+
+function succeed(res: ServerResponse, msgpack: boolean, value: unknown): void {
+  answer(res, msgpack, 200, { result: value === undefined ? null : value });
+}
+
+function fail(res: ServerResponse, msgpack: boolean, error: unknown): void {
+  const wire = toApiError(error);
+  answer(res, msgpack, wire.status, { error: wire });
 }
 
 function parseBody(body: Buffer, msgpack: boolean): unknown {

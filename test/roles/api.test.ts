@@ -132,6 +132,13 @@ test('HTTP POST /__API/<box>/<method>: JSON and msgpack bodies, 404 JSON errors,
   assert.is(missing.status, 404);
   assert.is((await missing.json()).error.code, 'UNKNOWN_METHOD');
   assert.is((await fetch(`${api1}/__API/nobox/x`, { method: 'POST' })).status, 404);
+  for (const path of ['/__API/sample', '/__API/sample/', '/__API//getCounter', '/__API/sample/getCounter/extra', '/__API/sample/getCounter/?x=1']) {
+    const response = await fetch(`${api1}${path}`, { method: 'POST' });
+    assert.is(response.status, 404, path);
+    assert.is((await response.json()).error.code, 'UNKNOWN_METHOD', path);
+  }
+  const encoded = await fetch(`${api1}/__API/%73ample/getCounter?x=%20`, { method: 'POST' });
+  assert.is(encoded.status, 200, 'percent-encoded names and a query are fine');
   assert.is((await fetch(`${api1}/__API/sample/getCounter`)).status, 405);
   const bad = await fetch(`${api1}/__API/guarded/echo?token=user-token`, { method: 'POST', body: '{not json' });
   assert.is(bad.status, 400);
