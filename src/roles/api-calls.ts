@@ -88,19 +88,36 @@ export class HttpClient implements ClientSource {
   }
 
   private info(user: unknown): ClientInfo {
-    const { transport, remoteAddress, headers, query } = this.base;
-    let id = this.base.id;
-    // The id is made only if the box reads it (most calls never do).
-    return {
-      get id() {
-        return (id ||= nextClientId());
-      },
-      transport, remoteAddress, headers, query, user, join: refuseJoin, leave: ignoreLeave,
-    };
+    return new HttpClientInfo(this.base, user);
   }
 }
 
-function ignoreLeave(): void {}
+/** One HTTP caller as a box sees it; a class so the lazy id stays a cheap prototype getter. */
+class HttpClientInfo implements ClientInfo {
+  readonly transport = 'http' as const;
+  readonly remoteAddress: string;
+  readonly headers: ClientInfo['headers'];
+  readonly query: Record<string, string>;
+  private lazyId: string;
+
+  constructor(base: ClientBase & { id: string }, readonly user: unknown) {
+    this.remoteAddress = base.remoteAddress;
+    this.headers = base.headers;
+    this.query = base.query;
+    this.lazyId = base.id;
+  }
+
+  /** Made only if the box reads it (most calls never do). */
+  get id(): string {
+    return (this.lazyId ||= nextClientId());
+  }
+
+  join(): Promise<void> {
+    return refuseJoin();
+  }
+
+  leave(): void {}
+}
 
 function refuseJoin(): Promise<void> {
   return Promise.reject(new ApiError(400, 'NOT_SUPPORTED', 'HTTP callers cannot join rooms; use the WebSocket API'));

@@ -55,10 +55,11 @@ export class WebServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // The API's HTTP calls are the hot path: routed before any URL parsing or promise (its
+    // answers carry their own CORS header).
+    if (this.roles.api && req.method === 'POST' && this.roles.api.handleRequest(req, res, req.url ?? '/')) return;
     // Pages on the front door call API and upload servers on other origins.
     allowCors(res);
-    // The API's HTTP calls are the hot path: routed before any URL parsing or promise.
-    if (this.roles.api && req.method === 'POST' && this.roles.api.handleRequest(req, res, req.url ?? '/')) return;
     void this.route(req, res);
   }
 

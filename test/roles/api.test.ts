@@ -124,7 +124,11 @@ test('WebSocket msgpack: binary frames in, binary replies out', async () => {
 test('HTTP POST /__API/<box>/<method>: JSON and msgpack bodies, 404 JSON errors, 405', async () => {
   const json = await fetch(`${api1}/__API/guarded/whoami`, { method: 'POST', headers: { 'x-token': 'admin-token' } });
   assert.is(json.status, 200);
+  assert.is(json.headers.get('access-control-allow-origin'), '*', 'pages on the front door may call it');
   assert.equal(await json.json(), { result: { user: { name: 'admin' }, transport: 'http' } });
+  const preflight = await fetch(`${api1}/__API/guarded/whoami`, { method: 'OPTIONS' });
+  assert.is(preflight.status, 204);
+  assert.match(preflight.headers.get('access-control-allow-methods')!, /POST/);
   const packed = await fetch(`${api1}/__API/guarded/echo?token=user-token`, { method: 'POST', headers: { 'Content-Type': 'application/msgpack' }, body: new Uint8Array(packr.pack({ a: 1 })) });
   assert.is(packed.headers.get('content-type'), 'application/msgpack');
   assert.equal(packr.unpack(Buffer.from(await packed.arrayBuffer())), { result: { a: 1 } });
