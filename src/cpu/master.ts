@@ -5,7 +5,8 @@ import { UnknownPeerError, toWireError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { OutboxLimits } from '../core/outbox.js';
 import { Control, type MethodsNotice } from './control.js';
-import { IpcLink } from './ipc-link.js';
+import type { Socket } from 'node:net';
+import { LINK_FD, PipeLink } from './pipe-link.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
 import { WorkerSlot, type Incarnation } from './worker-slot.js';
 
@@ -42,7 +43,8 @@ export class Master extends Endpoint {
 
   /** Forks every worker; resolves once each has reported ready for the first time. */
   async start(): Promise<void> {
-    cluster.setupPrimary({ serialization: 'advanced' });
+    // stdio 4: the pipe that carries boxwire frames (see PipeLink); 3 is node:cluster's IPC.
+    cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'] });
     await Promise.all([...this.slots.values()].map((slot) => this.startIncarnation(slot, 'current')));
   }
 
@@ -236,7 +238,7 @@ export class Master extends Endpoint {
   /** Forks a process for the slot's id; resolves when it reports ready. */
   private startIncarnation(slot: WorkerSlot, role: 'current' | 'replacement'): Promise<void> {
     const worker = cluster.fork({ BOXWIRE_WORKER_ID: String(slot.id), BOXWIRE_WORKER_COUNT: String(this.workerCount) });
-    const link = new IpcLink(worker);
+    const link = new PipeLink(worker.process.stdio[LINK_FD] as Socket);
     link.setReceiver((target, body, count) => this.fromWorker(slot.id, target, body, count));
     const incarnation: Incarnation = { worker, link, startedAt: Date.now() };
     slot[role] = incarnation;

@@ -3,7 +3,8 @@ import { Endpoint, type Address, type Registries } from '../core/endpoint.js';
 import { Channel, Kind, MASTER, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { Control, type MethodsNotice } from './control.js';
-import { IpcLink } from './ipc-link.js';
+import { Socket } from 'node:net';
+import { LINK_FD, PipeLink } from './pipe-link.js';
 import { runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
 
 /**
@@ -11,12 +12,12 @@ import { runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
  * everything the master delivers is dispatched here.
  */
 export class WorkerRuntime extends Endpoint {
-  private readonly link: IpcLink;
+  private readonly link: PipeLink;
   private stopping = false;
 
   constructor(workerId: number, readonly workerCount: number, registries?: Registries) {
     super(workerId, registries);
-    this.link = new IpcLink(process as unknown as ConstructorParameters<typeof IpcLink>[0]);
+    this.link = new PipeLink(new Socket({ fd: LINK_FD, readable: true, writable: true }), () => void this.stop('master went away'));
     this.link.setReceiver((_target, body) => this.receive(body));
     for (const channel of [Channel.Cpu, Channel.Server, Channel.System]) {
       const registry = this.registries[channel];

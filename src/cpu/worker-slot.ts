@@ -2,12 +2,12 @@ import type { Worker } from 'node:cluster';
 import { encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { Outbox, type OutboxLimits } from '../core/outbox.js';
 import { CrashBackoff } from './backoff.js';
-import type { IpcLink } from './ipc-link.js';
+import type { PipeLink } from './pipe-link.js';
 
 /** A process incarnation behind a worker id. */
 export interface Incarnation {
   worker: Worker;
-  link: IpcLink;
+  link: PipeLink;
   startedAt: number;
 }
 

@@ -1,10 +1,11 @@
 // CPU_CLUSTERING benchmark (issue 2): worker→worker throughput through the master and
 // request/reply latency, each beside the raw node:cluster relay measured in the same run.
+// Both sides run a warm-up round first (JIT) and alternate run by run; medians are reported.
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 function measure(script: string): { throughput: number; p50: number; p99: number } {
   const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script)], { encoding: 'utf8', env: { ...process.env, BOXWIRE_LOG: 'error' } });
