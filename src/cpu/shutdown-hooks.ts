@@ -2,30 +2,43 @@ import { log } from '../core/logger.js';
 
 export type ShutdownHook = () => unknown | Promise<unknown>;
 
-const hooks: ShutdownHook[] = [];
+/** Hooks run in reverse order of registration (like a stack of resources), each error logged. */
+class HookList {
+  private readonly hooks: ShutdownHook[] = [];
 
-/** Registers code to run when this process stops gracefully. Returns an unregister function. */
-export function onShutdown(hook: ShutdownHook): () => void {
-  if (typeof hook !== 'function') throw new TypeError('onShutdown(hook): hook must be a function');
-  hooks.push(hook);
-  return () => {
-    const index = hooks.indexOf(hook);
-    if (index >= 0) hooks.splice(index, 1);
-  };
-}
+  constructor(private readonly apiName: string) {}
 
-/** Runs every hook (last registered first, like a stack of resources), each error logged. */
-export async function runShutdownHooks(): Promise<void> {
-  for (const hook of [...hooks].reverse()) {
-    try {
-      await hook();
-    } catch (error) {
-      log.error('shutdown.hook_failed', { error });
+  add(hook: ShutdownHook): () => void {
+    if (typeof hook !== 'function') throw new TypeError(`${this.apiName}(hook): hook must be a function`);
+    this.hooks.push(hook);
+    return () => {
+      const index = this.hooks.indexOf(hook);
+      if (index >= 0) this.hooks.splice(index, 1);
+    };
+  }
+
+  async run(): Promise<void> {
+    for (const hook of [...this.hooks].reverse()) {
+      try {
+        await hook();
+      } catch (error) {
+        log.error('shutdown.hook_failed', { error });
+      }
     }
   }
 }
 
-const drainHooks: ShutdownHook[] = [];
+const shutdownHooks = new HookList('onShutdown');
+const stopAcceptingHooks = new HookList('onStopAccepting');
+
+/** Registers code to run when this process stops gracefully. Returns an unregister function. */
+export function onShutdown(hook: ShutdownHook): () => void {
+  return shutdownHooks.add(hook);
+}
+
+export function runShutdownHooks(): Promise<void> {
+  return shutdownHooks.run();
+}
 
 /**
  * Registers code to run when a graceful stop *begins*, before the worker waits for its servers'
@@ -33,20 +46,9 @@ const drainHooks: ShutdownHook[] = [];
  * them until the grace period kills the process. Returns an unregister function.
  */
 export function onStopAccepting(hook: ShutdownHook): () => void {
-  if (typeof hook !== 'function') throw new TypeError('onStopAccepting(hook): hook must be a function');
-  drainHooks.push(hook);
-  return () => {
-    const index = drainHooks.indexOf(hook);
-    if (index >= 0) drainHooks.splice(index, 1);
-  };
+  return stopAcceptingHooks.add(hook);
 }
 
-export async function runStopAcceptingHooks(): Promise<void> {
-  for (const hook of [...drainHooks].reverse()) {
-    try {
-      await hook();
-    } catch (error) {
-      log.error('shutdown.hook_failed', { error });
-    }
-  }
+export function runStopAcceptingHooks(): Promise<void> {
+  return stopAcceptingHooks.run();
 }

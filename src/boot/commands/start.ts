@@ -2,8 +2,8 @@
  * `boxwire start --config cluster.json --server NAME`: starts one server of the cluster (its
  * master, workers and roles). Node's cluster re-runs this same command line in every worker.
  */
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
+import { parseCommandArgs } from './parse-command-args.js';
 import { BoxwireError } from '../../core/errors.js';
 
 const USAGE = `Usage: boxwire start --config FILE --server NAME [--boxes DIR]
@@ -24,30 +24,13 @@ BOXWIRE_LOG=debug|info|warn|error.`;
 export const startCommand: Command = {
   summary: 'start one server of a cluster',
   async run(argv) {
-    let values: { config?: string; server?: string; boxes?: string; help?: boolean };
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        options: {
-          config: { type: 'string', short: 'c' },
-          server: { type: 'string', short: 's' },
-          boxes: { type: 'string', short: 'b' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      }));
-    } catch (error) {
-      console.error(`boxwire start: ${(error as Error).message}\n\n${USAGE}`);
-      return 1;
-    }
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (!values.config) {
-      console.error(`boxwire start: --config FILE is required\n\n${USAGE}`);
-      return 1;
-    }
+    const parsed = parseCommandArgs<{ config?: string; server?: string; boxes?: string; help?: boolean }>('start', argv, {
+      config: { type: 'string', short: 'c' },
+      server: { type: 'string', short: 's' },
+      boxes: { type: 'string', short: 'b' },
+    }, USAGE);
+    if ('exitCode' in parsed) return parsed.exitCode;
+    const { values } = parsed;
     const serverName = values.server ?? process.env.BOXWIRE_SERVER;
     if (!serverName) {
       console.error('boxwire start: say which server this is: --server NAME or env BOXWIRE_SERVER');

@@ -2,8 +2,8 @@
  * `boxwire status --config cluster.json`: asks the running cluster (a front door first, then any
  * server) for its live view (`/__STATUS`) and prints it.
  */
-import { parseArgs } from 'node:util';
 import type { Command } from '../cli.js';
+import { parseCommandArgs } from './parse-command-args.js';
 import { BoxwireError } from '../../core/errors.js';
 import type { ClusterStatus } from '../../roles/status.js';
 
@@ -21,30 +21,13 @@ Options:
 export const statusCommand: Command = {
   summary: 'show the live topology',
   async run(argv) {
-    let values: { config?: string; json?: boolean; timeout?: string; help?: boolean };
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        options: {
-          config: { type: 'string', short: 'c' },
-          json: { type: 'boolean' },
-          timeout: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      }));
-    } catch (error) {
-      console.error(`boxwire status: ${(error as Error).message}\n\n${USAGE}`);
-      return 1;
-    }
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (!values.config) {
-      console.error(`boxwire status: --config FILE is required\n\n${USAGE}`);
-      return 1;
-    }
+    const parsed = parseCommandArgs<{ config?: string; json?: boolean; timeout?: string; help?: boolean }>('status', argv, {
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
+    }, USAGE);
+    if ('exitCode' in parsed) return parsed.exitCode;
+    const { values } = parsed;
     const timeoutMs = Number(values.timeout ?? 3000);
     try {
       const { loadClusterConfig, formatHost } = await import('../config.js');
