@@ -7,6 +7,12 @@
  * (initiated, a PRIMARY after a few replSetGetStatus polls), users (with real SCRAM-SHA-256
  * logins and the localhost exception: unauthenticated commands are refused once a user exists),
  * shards, config.databases and config.collections — and records every command it receives.
+ *
+ * Application collections get just the CRUD the upload role's MongoFileIndex sends: insert (with
+ * the duplicate-_id error), find with top-level equality filters and projections (every match in
+ * the first batch, cursor id 0), update with $inc/$set on top-level fields. Anything else in
+ * those commands (operators in filters, sort, upsert, replacement documents…) is refused with an
+ * error naming it, so a new query shape fails loudly instead of matching nothing.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -86,6 +92,9 @@ export class ScriptedMongoCluster {
   readonly databases: Document[] = [];
   readonly collections: Document[] = [];
   balancerMode = 'full';
+  /** Application collections, by namespace (`db.collection`), documents in insertion order. */
+  readonly data = new Map<string, Document[]>();
+  private readonly waiters = new Set<() => void>();
   private readonly failures = new Map<string, InjectedFailure>();
   private readonly servers = new Map<string, Server>();
   private readonly sockets = new Set<Socket>();
@@ -108,6 +117,33 @@ export class ScriptedMongoCluster {
 
   clearFailures(): void {
     this.failures.clear();
+  }
+
+  /** Copies of the documents of `db.collection` (empty when nothing was inserted). */
+  documents(db: string, collection: string): Document[] {
+    return (this.data.get(`${db}.${collection}`) ?? []).map(clone);
+  }
+
+  /**
+   * Resolves with the first defined value of `probe`, which runs now and after every command the
+   * peer answers (state only changes then); rejects after `timeoutMs` with `what` in the message.
+   */
+  waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const value = probe();
+        if (value === undefined) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`mongo peer: gave up after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
   }
 
   /** The recorded commands minus driver housekeeping. */
@@ -179,6 +215,12 @@ export class ScriptedMongoCluster {
 
   /** Returns the reply, or undefined to drop the connection (shutdown). */
   private handle(state: ConnectionState, db: string, command: Document): Document | undefined {
+    const reply = this.dispatch(state, db, command);
+    for (const check of [...this.waiters]) check();
+    return reply;
+  }
+
+  private dispatch(state: ConnectionState, db: string, command: Document): Document | undefined {
     const name = Object.keys(command)[0];
     const endpoint = address(state.endpoint);
     this.commands.push({ endpoint, db, name, command, ...(state.user ? { user: state.user } : {}) });
@@ -201,6 +243,8 @@ export class ScriptedMongoCluster {
       case 'enableSharding': return this.enableSharding(command);
       case 'shardCollection': return this.shardCollection(command);
       case 'find': return this.find(db, command);
+      case 'insert': return this.insert(db, command);
+      case 'update': return this.update(db, command);
       case 'aggregate': return { cursor: { firstBatch: [], id: Long.fromNumber(0), ns: `${db}.${command.aggregate}` }, ok: 1 };
       case 'balancerStatus': return { mode: this.balancerMode, inBalancerRound: false, numBalancerRounds: Long.fromNumber(1), ok: 1 };
       case 'balancerStop': this.balancerMode = 'off'; return { ok: 1 };
@@ -294,9 +338,82 @@ export class ScriptedMongoCluster {
   private find(db: string, command: Document): Document {
     const sources: Record<string, Document[]> = { 'config.databases': this.databases, 'config.collections': this.collections, 'config.shards': this.shards };
     const ns = `${db}.${command.find}`;
+    if (!(ns in sources)) return this.findData(ns, command);
     const filter = (command.filter ?? {}) as Document;
     const docs = (sources[ns] ?? []).filter((doc) => Object.entries(filter).every(([k, v]) => doc[k] === v));
     return { cursor: { firstBatch: command.limit ? docs.slice(0, Number(command.limit)) : docs, id: Long.fromNumber(0), ns }, ok: 1 };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Application collections
+
+  private findData(ns: string, command: Document): Document {
+    const refused = unsupported(command, ['sort', 'skip', 'hint', 'collation', 'min', 'max', 'returnKey', 'showRecordId', 'tailable', 'awaitData']);
+    if (refused) return refused;
+    const filter = (command.filter ?? {}) as Document;
+    const badFilter = checkEqualityFilter(filter);
+    if (badFilter) return badFilter;
+    const projection = (command.projection ?? {}) as Document;
+    const badProjection = checkProjection(projection);
+    if (badProjection) return badProjection;
+    const limit = Number(command.limit ?? 0);
+    const matches = (this.data.get(ns) ?? []).filter((doc) => matchesEquality(doc, filter));
+    const batch = (limit > 0 ? matches.slice(0, limit) : matches).map((doc) => project(doc, projection));
+    // Every match goes in the first batch: a server may always answer with id 0 (no cursor left).
+    return { cursor: { firstBatch: batch, id: Long.fromNumber(0), ns }, ok: 1 };
+  }
+
+  private insert(db: string, command: Document): Document {
+    const ns = `${db}.${command.insert}`;
+    const stored = this.data.get(ns) ?? [];
+    this.data.set(ns, stored);
+    const ordered = command.ordered !== false;
+    const writeErrors: Document[] = [];
+    let n = 0;
+    for (const [index, doc] of ((command.documents ?? []) as Document[]).entries()) {
+      if (doc._id === undefined) {
+        writeErrors.push({ index, code: 2, errmsg: 'scripted peer: documents need an _id (the driver adds one)' });
+      } else if (stored.some((other) => sameValue(other._id, doc._id))) {
+        writeErrors.push({ index, code: 11000, errmsg: `E11000 duplicate key error collection: ${ns} index: _id_ dup key: { _id: ${JSON.stringify(doc._id)} }`, keyPattern: { _id: 1 }, keyValue: { _id: doc._id } });
+      } else {
+        stored.push(clone(doc));
+        n++;
+        continue;
+      }
+      if (ordered) break;
+    }
+    return { n, ...(writeErrors.length ? { writeErrors } : {}), ok: 1 };
+  }
+
+  private update(db: string, command: Document): Document {
+    const stored = this.data.get(`${db}.${command.update}`) ?? [];
+    const ordered = command.ordered !== false;
+    const writeErrors: Document[] = [];
+    let n = 0;
+    let nModified = 0;
+    for (const [index, statement] of ((command.updates ?? []) as Document[]).entries()) {
+      const q = (statement.q ?? {}) as Document;
+      const u = statement.u as Document;
+      const problem = statement.upsert ? 'upsert is not supported by the scripted peer'
+        : checkEqualityFilter(q)?.errmsg ?? checkUpdateOperators(u);
+      if (problem) {
+        writeErrors.push({ index, code: 2, errmsg: String(problem) });
+        if (ordered) break;
+        continue;
+      }
+      const targets = stored.filter((doc) => matchesEquality(doc, q));
+      for (const doc of statement.multi ? targets : targets.slice(0, 1)) {
+        const result = applyUpdate(doc, u);
+        if (typeof result === 'string') {
+          writeErrors.push({ index, code: 14, codeName: 'TypeMismatch', errmsg: result });
+          break;
+        }
+        n++;
+        if (result) nModified++;
+      }
+      if (writeErrors.length && ordered) break;
+    }
+    return { n, nModified, ...(writeErrors.length ? { writeErrors } : {}), ok: 1 };
   }
 
   private async stopEndpoint(endpoint: string): Promise<void> {
@@ -365,6 +482,99 @@ function binaryText(value: unknown): string {
   if (value instanceof Binary) return Buffer.from(value.buffer.subarray(0, value.position)).toString('utf8');
   if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
   return '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching and updating application documents (top-level fields only)
+
+function clone(doc: Document): Document {
+  return BSON.deserialize(BSON.serialize(doc));
+}
+
+/** BSON equality: same type and value (as MongoDB compares for an equality match). */
+function sameValue(a: unknown, b: unknown): boolean {
+  return Buffer.from(BSON.serialize({ v: a })).equals(BSON.serialize({ v: b }));
+}
+
+function unsupported(command: Document, options: string[]): Document | undefined {
+  const found = options.find((option) => command[option] !== undefined);
+  return found ? errorReply(2, `scripted peer: find option '${found}' is not supported; extend test/helpers/mongo-wire-peer.ts`, 'BadValue') : undefined;
+}
+
+function isOperatorDocument(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+    && Object.getPrototypeOf(value) === Object.prototype && Object.keys(value).some((k) => k.startsWith('$'));
+}
+
+function checkEqualityFilter(filter: Document): Document | undefined {
+  for (const [field, value] of Object.entries(filter)) {
+    if (field.startsWith('$') || field.includes('.') || isOperatorDocument(value)) {
+      return errorReply(2, `scripted peer: only top-level equality filters are supported, got '${field}'`, 'BadValue');
+    }
+  }
+  return undefined;
+}
+
+function matchesEquality(doc: Document, filter: Document): boolean {
+  return Object.entries(filter).every(([field, value]) => sameValue(doc[field], value));
+}
+
+function checkProjection(projection: Document): Document | undefined {
+  const values = Object.entries(projection);
+  const included = values.filter(([field, v]) => field !== '_id' && v !== 0 && v !== false);
+  const excluded = values.filter(([field, v]) => field !== '_id' && (v === 0 || v === false));
+  if (values.some(([field, v]) => field.includes('.') || field.startsWith('$') || (typeof v === 'object' && v !== null))) {
+    return errorReply(2, 'scripted peer: only top-level inclusion/exclusion projections are supported', 'BadValue');
+  }
+  if (included.length && excluded.length) return errorReply(31254, 'Cannot do exclusion on a field in an inclusion projection', 'Location31254');
+  return undefined;
+}
+
+function project(doc: Document, projection: Document): Document {
+  const copy = clone(doc);
+  const entries = Object.entries(projection);
+  const inclusive = entries.some(([field, v]) => field !== '_id' && v !== 0 && v !== false);
+  const out: Document = inclusive ? Object.fromEntries(entries.filter(([field]) => field !== '_id' && field in copy).map(([field]) => [field, copy[field]])) : copy;
+  if (inclusive && '_id' in copy) out._id = copy._id;
+  for (const [field, v] of entries) if (v === 0 || v === false) delete out[field];
+  // Inclusion projections return _id first, as mongod does.
+  return inclusive && '_id' in out ? { _id: out._id, ...out } : out;
+}
+
+function checkUpdateOperators(u: unknown): string | undefined {
+  if (typeof u !== 'object' || u === null || Array.isArray(u)) return 'scripted peer: only operator updates ($inc, $set) are supported, not pipelines';
+  const operators = Object.keys(u);
+  if (operators.length === 0 || operators.some((op) => !op.startsWith('$'))) return 'scripted peer: replacement documents are not supported; use $inc/$set';
+  const other = operators.find((op) => op !== '$inc' && op !== '$set');
+  if (other) return `scripted peer: update operator ${other} is not supported (only $inc and $set)`;
+  for (const fields of Object.values(u as Document)) {
+    const bad = Object.keys(fields as Document).find((field) => field.includes('.') || field.startsWith('$') || field === '_id');
+    if (bad !== undefined) return `scripted peer: cannot update field '${bad}' (top-level fields other than _id only)`;
+  }
+  return undefined;
+}
+
+/** Applies $inc/$set in place; true when the document changed, or an error message. */
+function applyUpdate(doc: Document, u: Document): boolean | string {
+  const increments = Object.entries((u.$inc ?? {}) as Document);
+  for (const [field, by] of increments) {
+    if (typeof by !== 'number') return `scripted peer: $inc by a ${typeof by} is not supported (plain numbers only)`;
+    if (doc[field] !== undefined && typeof doc[field] !== 'number') {
+      return `Cannot apply $inc to a value of non-numeric type. {_id: ${JSON.stringify(doc._id)}} has the field '${field}' of non-numeric type ${typeof doc[field]}`;
+    }
+  }
+  let changed = false;
+  for (const [field, by] of increments) {
+    const had = field in doc;
+    doc[field] = ((doc[field] as number | undefined) ?? 0) + (by as number);
+    changed ||= by !== 0 || !had;
+  }
+  for (const [field, value] of Object.entries((u.$set ?? {}) as Document)) {
+    if (field in doc && sameValue(doc[field], value)) continue;
+    doc[field] = clone({ value }).value;
+    changed = true;
+  }
+  return changed;
 }
 
 // ---------------------------------------------------------------------------------------------
