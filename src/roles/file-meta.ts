@@ -115,11 +115,22 @@ export class MongoFileIndex implements FileIndex {
   private async collection(): Promise<Collection<FileMeta & { _id: string }>> {
     this.client ??= import('mongodb').then(async ({ MongoClient }) => {
       const client = new MongoClient(this.url, { appName: 'boxwire-upload' });
-      await client.connect();
+      try {
+        await client.connect();
+      } catch (error) {
+        await client.close().catch(() => undefined);
+        throw error;
+      }
       return client;
     });
+    const pending = this.client;
+    // A failed first connect (MongoDB not up yet) must not be cached: the next call tries again.
+    const client = await pending.catch((error: unknown) => {
+      if (this.client === pending) this.client = undefined;
+      throw error;
+    });
     // The database comes from the connection string (built from the config's mongo section).
-    return (await this.client).db().collection<FileMeta & { _id: string }>('boxwire_files');
+    return client.db().collection<FileMeta & { _id: string }>('boxwire_files');
   }
 
   async add(meta: FileMeta): Promise<void> {
@@ -141,6 +152,10 @@ export class MongoFileIndex implements FileIndex {
   }
 
   async close(): Promise<void> {
-    if (this.client) await (await this.client).close();
+    const pending = this.client;
+    this.client = undefined;
+    // Nothing to close when the connect never succeeded.
+    const client = await pending?.catch(() => undefined);
+    await client?.close();
   }
 }

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient, type Document } from 'mongodb';
 import { ScriptedMongoCluster } from '../helpers/mongo-wire-peer.js';
-import { ClusterServers, waitClusterUp, writeConfig } from '../helpers/roles-cluster.js';
+import { ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
 
 const WEB = 18590;
 const MONGO_HOST = '127.0.0.1';
@@ -29,21 +29,26 @@ const mongo = {
   users: { root: { user: 'env:TEST_MONGO_ROOT_USER', pwd: 'env:TEST_MONGO_ROOT_PWD' }, app: { user: 'env:TEST_MONGO_APP_USER', pwd: 'env:TEST_MONGO_APP_PWD' } },
 };
 const { path, dir } = writeConfig({ clusteringPort: 18591, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], maxUploadFileMB: 1, servers, mongo });
-const cluster = new ClusterServers(path, { TEST_MONGO_ROOT_USER: 'root', TEST_MONGO_ROOT_PWD: 'root-pw', TEST_MONGO_APP_USER: APP.user, TEST_MONGO_APP_PWD: APP.pwd });
+const ENV = { TEST_MONGO_ROOT_USER: 'root', TEST_MONGO_ROOT_PWD: 'root-pw', TEST_MONGO_APP_USER: APP.user, TEST_MONGO_APP_PWD: APP.pwd };
+const cluster = new ClusterServers(path, ENV);
 const dataDir = join(dir, 'files-upload1');
 const upload = `http://127.0.0.3:${WEB}`;
 const other = `http://127.0.0.2:${WEB}`;
-const peer = new ScriptedMongoCluster();
+let peer = new ScriptedMongoCluster();
 
-test.before(async () => {
+/** The peer as mongos, holding the app user (as `ops mongo init` leaves it): unauthenticated commands are refused. */
+async function startPeer(): Promise<void> {
   await peer.listen([{ host: MONGO_HOST, port: ROUTER, kind: 'mongos' }]);
-  // As `ops mongo init` would: the app user exists, so the peer refuses unauthenticated commands.
   const admin = new MongoClient(`mongodb://${MONGO_HOST}:${ROUTER}/`, { serverSelectionTimeoutMS: 5000 });
   try {
     await admin.db(DB).command({ createUser: APP.user, pwd: APP.pwd, roles: [{ role: 'readWrite', db: DB }] });
   } finally {
     await admin.close();
   }
+}
+
+test.before(async () => {
+  await startPeer();
   cluster.start('api1');
   cluster.start('upload1');
   await waitClusterUp(other, Object.values(servers), 2);
@@ -143,6 +148,29 @@ test('the MongoDB document, not the id, decides where a download goes; a missing
   assert.is(missing.status, 404);
   assert.is((await missing.json()).error.code, 'NO_SUCH_FILE');
   assert.ok(findsFor(unknown) >= 2, 'both servers asked MongoDB');
+});
+
+test('MongoDB down at the first upload: that upload fails, and once MongoDB is up the next one succeeds', async () => {
+  // Same cluster, but the URL given explicitly with a short server selection timeout (the default
+  // is 30 s); upload1 restarts on it with MongoDB stopped.
+  const url = `mongodb://${APP.user}:${APP.pwd}@${MONGO_HOST}:${ROUTER}/${DB}?authSource=${DB}&serverSelectionTimeoutMS=1500`;
+  const late = new ClusterServers(writeConfig({ clusteringPort: 18591, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], maxUploadFileMB: 1, servers, mongo: { ...mongo, url } }).path, ENV);
+  try {
+    await cluster.servers.get('upload1')!.stop();
+    await peer.close();
+    late.start('upload1');
+    await waitHttp(`${upload}/__CHECK_ALIVE`, (status) => (status === 200 ? true : undefined));
+    const down = await post('early.txt', Buffer.from('early'), 'text/plain');
+    assert.is(down.status, 500, JSON.stringify(down.body));
+    assert.is(down.body.error.code, 'UPLOAD_FAILED');
+    peer = new ScriptedMongoCluster();
+    await startPeer();
+    const up = await post('late.txt', Buffer.from('late'), 'text/plain');
+    assert.is(up.status, 201, `the failed first connect was retried: ${JSON.stringify(up.body)}`);
+    assert.is(docOf(up.body.files[0].id)?.name, 'late.txt');
+  } finally {
+    await late.stopAll();
+  }
 });
 
 test.run();
