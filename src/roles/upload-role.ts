@@ -89,10 +89,17 @@ export class UploadRole {
       if (failed) return sendError(res, 400, 'BAD_UPLOAD', `the upload could not be read: ${failed.message}; nothing was stored`);
       return sendError(res, 400, 'NO_FILES', 'the request holds no file part');
     }
-    for (const file of files) {
+    for (const [at, file] of files.entries()) {
       const paths = filePaths(this.options.dataDir, file.meta.box, file.meta.id);
       await fs.rename(file.part, paths.bytes);
-      await this.options.index.add(file.meta);
+      try {
+        await this.options.index.add(file.meta);
+      } catch (error) {
+        // No record (e.g. MongoDB unreachable): keep no bytes that nothing could ever find.
+        await fs.rm(paths.bytes, { force: true });
+        await Promise.all(files.slice(at + 1).map((f) => fs.rm(f.part, { force: true })));
+        throw error;
+      }
     }
     log.info('upload.stored', { box: boxName, files: files.map((f) => ({ id: f.meta.id, size: f.meta.size })) });
     sendJson(res, 201, { files: files.map((f) => f.meta) }, { 'Access-Control-Allow-Origin': '*' });

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { MongoClient, type Document } from 'mongodb';
 import { ScriptedMongoCluster } from '../helpers/mongo-wire-peer.js';
 import { ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
@@ -154,15 +154,20 @@ test('MongoDB down at the first upload: that upload fails, and once MongoDB is u
   // Same cluster, but the URL given explicitly with a short server selection timeout (the default
   // is 30 s); upload1 restarts on it with MongoDB stopped.
   const url = `mongodb://${APP.user}:${APP.pwd}@${MONGO_HOST}:${ROUTER}/${DB}?authSource=${DB}&serverSelectionTimeoutMS=1500`;
-  const late = new ClusterServers(writeConfig({ clusteringPort: 18591, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], maxUploadFileMB: 1, servers, mongo: { ...mongo, url } }).path, ENV);
+  const lateConfig = writeConfig({ clusteringPort: 18591, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], maxUploadFileMB: 1, servers, mongo: { ...mongo, url } });
+  const late = new ClusterServers(lateConfig.path, ENV);
+  const lateFiles = join(dirname(lateConfig.path), 'files-upload1', 'sample');
+  const stored = () => (existsSync(lateFiles) ? readdirSync(lateFiles).sort() : []);
   try {
     await cluster.servers.get('upload1')!.stop();
     await peer.close();
     late.start('upload1');
     await waitHttp(`${upload}/__CHECK_ALIVE`, (status) => (status === 200 ? true : undefined));
+    const before = stored();
     const down = await post('early.txt', Buffer.from('early'), 'text/plain');
     assert.is(down.status, 500, JSON.stringify(down.body));
     assert.is(down.body.error.code, 'UPLOAD_FAILED');
+    assert.equal(stored(), before, 'no bytes are left behind without a record');
     peer = new ScriptedMongoCluster();
     await startPeer();
     const up = await post('late.txt', Buffer.from('late'), 'text/plain');
