@@ -61,8 +61,9 @@ export class TcpProxy {
     });
     forward(client, upstream);
     forward(upstream, client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    // A dead route carries no FIN or RST either: during a blackhole a close stays on its side.
+    client.on('close', () => this.mode !== 'blackhole' && upstream.destroy());
+    upstream.on('close', () => this.mode !== 'blackhole' && client.destroy());
   }
 
   private track(socket: Socket): void {
