@@ -8,7 +8,7 @@ import { LINK_FD, PipeLink } from './pipe-link.js';
 import { runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
 
 /**
- * A forked worker: everything it sends goes to its master over one IPC link (the master routes);
+ * A forked worker: everything it sends goes to its master over one pipe link (the master routes);
  * everything the master delivers is dispatched here.
  */
 export class WorkerRuntime extends Endpoint {
