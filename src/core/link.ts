@@ -26,8 +26,8 @@ interface Pending {
  * The link seam: a link carries batches of envelopes between two endpoints. Everything sent
  * while the current task runs leaves as a single frame (one pipe write, one WebSocket message)
  * when it ends (a microtask: batching without a timer's latency), and the envelopes for one
- * target are encoded together as one record. Order is kept per target. IPC is one link;
- * WebSocket is another.
+ * target are encoded together as one record. Order is kept per target. The master↔worker
+ * pipe is one link (src/cpu/pipe-link.ts); the server-to-server WebSocket is another.
  */
 export abstract class BatchingLink {
   private queue: Pending[] = [];
