@@ -108,3 +108,22 @@ export class FixtureProcess {
     for (const wake of waiters) wake();
   }
 }
+
+/**
+ * A fixture that takes JSON commands on stdin (test/fixtures/commands.ts): `run` sends one and
+ * resolves with its `result` event. `from` defaults to 0 (the master, or the only process).
+ */
+export class CommandFixture extends FixtureProcess {
+  private nextId = 1;
+
+  constructor(file: string, args: string[] = [], env: Record<string, string> = {}, private readonly commandTimeoutMs = 30_000) {
+    super(file, args, env);
+  }
+
+  async run(command: Record<string, unknown>, timeoutMs = this.commandTimeoutMs): Promise<FixtureEvent> {
+    const id = this.nextId++;
+    this.send(JSON.stringify({ from: 0, id, ...command }));
+    const [result] = await this.waitFor((e) => e.event === 'result' && e.id === id, 1, timeoutMs);
+    return result;
+  }
+}

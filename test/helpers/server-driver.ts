@@ -3,7 +3,7 @@
  * its own loopback address (127.0.0.2, .3, …) and all sharing one port.
  */
 import { createServer } from 'node:net';
-import { FixtureProcess, type FixtureEvent } from './process-harness.js';
+import { CommandFixture, type FixtureEvent, type FixtureProcess } from './process-harness.js';
 
 export interface NodeOptions {
   name: string;
@@ -17,8 +17,7 @@ export interface NodeOptions {
   env?: Record<string, string>;
 }
 
-export class ServerNode extends FixtureProcess {
-  private nextId = 1;
+export class ServerNode extends CommandFixture {
 
   constructor(readonly name: string, readonly spec: NodeOptions) {
     super('test/fixtures/server-app.ts', [], {
@@ -38,12 +37,6 @@ export class ServerNode extends FixtureProcess {
     await this.waitFor((e) => e.event === 'ready', 1, timeoutMs);
   }
 
-  async run(command: Record<string, unknown>, timeoutMs = 30_000): Promise<FixtureEvent> {
-    const id = this.nextId++;
-    this.send(JSON.stringify({ from: 0, id, ...command }));
-    const [result] = await this.waitFor((e) => e.event === 'result' && e.id === id, 1, timeoutMs);
-    return result;
-  }
 
   /** Resolves once this server's master (or solo process) has seen `server` come up `count` times. */
   async linkedTo(server: string, count = 1, timeoutMs = 30_000): Promise<FixtureEvent[]> {

@@ -4,29 +4,22 @@
  * (both). Optional TCP proxies in front of B and C as seen from A, to partition {A} | {B, C}
  * (A's name sorts first, so A dials both links).
  */
-import { FixtureProcess, type FixtureEvent } from './process-harness.js';
+import { CommandFixture } from './process-harness.js';
 import { freePort, loopbackHosts } from './server-driver.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 export type StoreMode = 'solo' | 'cpu' | 'server' | 'both';
 
-export class StoreNode extends FixtureProcess {
-  private nextId = 1;
+export class StoreNode extends CommandFixture {
 
   constructor(readonly name: string, readonly mode: StoreMode, readonly env: Record<string, string>) {
-    super('test/fixtures/store-app.ts', [], { STORE_MODE: mode, FIXTURE_SERVER: name, ...env });
+    super('test/fixtures/store-app.ts', [], { STORE_MODE: mode, FIXTURE_SERVER: name, ...env }, 60_000);
   }
 
   async ready(timeoutMs = 30_000): Promise<void> {
     await this.waitFor((e) => e.event === 'ready', 1, timeoutMs);
   }
 
-  async run(command: Record<string, unknown>, timeoutMs = 60_000): Promise<FixtureEvent> {
-    const id = this.nextId++;
-    this.send(JSON.stringify({ from: 0, id, ...command }));
-    const [result] = await this.waitFor((e) => e.event === 'result' && e.id === id, 1, timeoutMs);
-    return result;
-  }
 
   /** Runs a command and returns its value; throws with the remote error when it failed. */
   async value(command: Record<string, unknown>, timeoutMs?: number): Promise<any> {

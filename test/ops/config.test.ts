@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigValidationError, loadClusterConfig, parseClusterConfig } from '../../src/boot/config.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { fixtures, FIXTURE_ENV, runCli, tempDir, writeConfig } from './helpers.js';
+import { configProblems, fixtures, FIXTURE_ENV, runCli, tempDir, writeConfig } from './helpers.js';
 
 const ENV = { ROOT_USER: 'root', ROOT_PWD: 'pw1', APP_USER: 'app', APP_PWD: 'pw2' };
 
@@ -33,13 +33,7 @@ function base(): Record<string, any> {
 function problemsOf(edit: (c: Record<string, any>) => void, env: Record<string, string> = ENV): string[] {
   const config = base();
   edit(config);
-  try {
-    parseClusterConfig(config, { env });
-  } catch (error) {
-    assert.instance(error, ConfigValidationError);
-    return (error as ConfigValidationError).problems;
-  }
-  return [];
+  return configProblems(config, env);
 }
 
 test('a valid config is normalized: defaults, roles, env values, derived mongo url', () => {

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { ConfigValidationError, parseClusterConfig } from '../../src/boot/config.js';
 
 export const root = join(import.meta.dirname, '..', '..');
 export const fixtures = join(import.meta.dirname, 'fixtures');
@@ -66,4 +67,15 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
+}
+
+/** The problem lines a config raises ([] when it is valid); anything but a validation error fails the test. */
+export function configProblems(config: unknown, env: Record<string, string>): string[] {
+  try {
+    parseClusterConfig(config, { env });
+  } catch (error) {
+    assert.instance(error, ConfigValidationError);
+    return (error as ConfigValidationError).problems;
+  }
+  return [];
 }

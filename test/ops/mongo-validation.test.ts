@@ -4,8 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigValidationError, parseClusterConfig } from '../../src/boot/config.js';
-import { runCli, writeConfig } from './helpers.js';
+import { parseClusterConfig } from '../../src/boot/config.js';
+import { configProblems, runCli, writeConfig } from './helpers.js';
 
 const ENV = { ROOT_USER: 'root', ROOT_PWD: 'pw1', APP_USER: 'app', APP_PWD: 'pw2' };
 
@@ -26,13 +26,7 @@ function base(): Record<string, any> {
 function problemsOf(edit: (m: Record<string, any>, c: Record<string, any>) => void, env: Record<string, string> = ENV): string[] {
   const config = base();
   edit(config.mongo, config);
-  try {
-    parseClusterConfig(config, { env });
-  } catch (error) {
-    assert.instance(error, ConfigValidationError);
-    return (error as ConfigValidationError).problems;
-  }
-  return [];
+  return configProblems(config, env);
 }
 
 const cases: Array<[string, (m: Record<string, any>, c: Record<string, any>) => void, RegExp]> = [
