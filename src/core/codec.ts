@@ -69,7 +69,3 @@ export function decode<T = unknown>(bytes: Uint8Array): T {
   return packr.unpack(bytes) as T;
 }
 
-/** Deep copy through the codec: what a receiver would see. */
-export function cloneThroughCodec<T>(value: T): T {
-  return decode<T>(encode(value));
-}

@@ -228,10 +228,6 @@ export class Master extends Endpoint {
     return owners[turn % owners.length];
   }
 
-  /** Owners of a server-channel method on this server (SERVER_CLUSTERING asks before routing). */
-  hasHandlerFor(channel: number, method: string): boolean {
-    return (this.methodOwners.get(`${channel}:${method}`)?.length ?? 0) > 0 || this.registries[channel as Channel].has(method);
-  }
 
   // ---- supervision ------------------------------------------------------------------------
 
