@@ -1,4 +1,4 @@
-import { Kind, encodeBatch, toWire, type Envelope, type WireEnvelope } from './envelope.js';
+import { Kind, encodeBatch, type Envelope } from './envelope.js';
 import { FrameBuilder, forEachRecord, type RecordVisitor } from './frame.js';
 import { log } from './logger.js';
 
@@ -12,12 +12,12 @@ export const FLUSH_ENVELOPES = 8192;
  * turns (measured: 100 requests in flight between two servers, about 1.5× the throughput).
  * One-way messages keep the large batches, which is what their throughput needs.
  */
-export const FLUSH_AWAITED = 32;
+export const FLUSH_AWAITED = Number(process.env.BW_FA ?? 32);
 
 /** Queued work for one target: envelopes still to encode as one batch, or a record to forward as is. */
 interface Pending {
   target: number;
-  wires?: WireEnvelope[];
+  envelopes?: Envelope[];
   body?: Uint8Array;
   count: number;
 }
@@ -46,11 +46,11 @@ export abstract class BatchingLink {
   sendEnvelope(target: number, envelope: Envelope): void {
     let batch = this.open.get(target);
     if (!batch) {
-      batch = { target, wires: [], count: 0 };
+      batch = { target, envelopes: [], count: 0 };
       this.queue.push(batch);
       this.open.set(target, batch);
     }
-    batch.wires!.push(toWire(envelope));
+    batch.envelopes!.push(envelope);
     batch.count++;
     const awaited = envelope.kind !== Kind.Message;
     if (++this.queuedEnvelopes >= FLUSH_ENVELOPES || (awaited && ++this.queuedAwaited >= FLUSH_AWAITED)) this.flush();
@@ -82,7 +82,7 @@ export abstract class BatchingLink {
     const builder = new FrameBuilder();
     for (const pending of queue) {
       if (pending.body) builder.add(pending.target, pending.body, pending.count);
-      else this.addEncoded(builder, pending.target, pending.wires!);
+      else this.addEncoded(builder, pending.target, pending.envelopes!);
     }
     if (builder.count > 0) this.writeFrame(builder.take());
   }
@@ -101,16 +101,16 @@ export abstract class BatchingLink {
     forEachRecord(frame, this.onRecords);
   }
 
-  private addEncoded(builder: FrameBuilder, target: number, wires: WireEnvelope[]): void {
+  private addEncoded(builder: FrameBuilder, target: number, envelopes: Envelope[]): void {
     try {
-      builder.add(target, encodeBatch(wires), wires.length);
+      builder.add(target, encodeBatch(envelopes), envelopes.length);
     } catch {
       // Data was checked at the call site; should one still fail, lose only that envelope.
-      for (const wire of wires) {
+      for (const envelope of envelopes) {
         try {
-          builder.add(target, encodeBatch([wire]), 1);
+          builder.add(target, encodeBatch([envelope]), 1);
         } catch (error) {
-          log.error('envelope.unencodable', { method: wire[2], error });
+          log.error('envelope.unencodable', { method: envelope.method, error });
         }
       }
     }
