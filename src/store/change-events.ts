@@ -29,6 +29,11 @@ export class ChangeNotifier {
     return () => void set!.delete(listener);
   }
 
+  /** Whether anyone listens to `store` (lets callers skip building a change item). */
+  wants(store: string): boolean {
+    return this.listeners.size !== 0 && (this.listeners.get(store)?.size ?? 0) !== 0;
+  }
+
   /** Call after `item` was applied to `tables`. */
   notify(item: FeedItem, tables: StoreTables): void {
     if (this.listeners.size === 0 || item.t === 'prune') return;

@@ -6,6 +6,7 @@ import { AntiEntropy } from './anti-entropy.js';
 import { ChangeNotifier } from './change-events.js';
 import { ClusterClock } from './cluster-clock.js';
 import { copyValue } from './document-values.js';
+import { measure } from './document-size.js';
 import type { FeedItem } from './feed.js';
 import { checkDocumentSize, checkEntryCount, storeLimits } from './limits.js';
 import { isWellFormedOperation, type Operation } from './operation.js';
@@ -15,12 +16,20 @@ import { SnapshotAssembler, chunkOperations, snapshotTables, type TablesSnapshot
 import { isLive, type Entry } from './store-tables.js';
 import { applyUpdate, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
-import type { WireError } from '../core/errors.js';
+import { toWireError, type WireError } from '../core/errors.js';
+import { operationToWire, type OperationWire } from './operation-wire.js';
 
-/** What a master sends its workers' read replicas. */
+/** An answer that is not a plain "applied": [request number, result, error]. */
+export type SpecialAnswer = [req: number, result: WriteResult | null, error?: WireError];
+
+/**
+ * What a master sends its workers' read replicas. Operations applied in order (nearly all of the
+ * traffic) travel as tuples; answers to a worker's writes come as one cumulative item per batch.
+ */
 export type WorkerFeedItem =
-  | FeedItem
-  | { t: 'ack'; pid: number; req: number; result?: WriteResult; error?: WireError }
+  | OperationWire
+  | Exclude<FeedItem, { t: 'op' }>
+  | { t: 'acks'; pid: number; upTo: number; special?: SpecialAnswer[] }
   | { t: 'clock'; offset: number };
 
 export interface WorkerFeed {
@@ -188,7 +197,7 @@ export class ReplicaHost {
   private checkUpdatedSize(store: string, id: string, before: Document, after: Document, data: Document): void {
     const limit = storeLimits().maxDocumentBytes;
     const previous = this.sizeBounds.get(before);
-    let bound = previous === undefined ? Infinity : previous + 2 * encode(data).length + 16;
+    let bound = previous === undefined ? measure(after) : previous + 2 * measure(data) + 16;
     if (bound > limit) {
       bound = encode(after).length;
       checkDocumentSize(store, id, bound);
@@ -205,15 +214,30 @@ export class ReplicaHost {
     this.sendFeed([[workerId, pid]], { seq: this.feedSeq, snapshot: snapshotTables(this.replica.state), offset: this.clusterClock.offset });
   }
 
-  /** Queues an answer to a worker's write behind the changes it caused. */
-  acknowledge(pid: number, req: number, result?: WriteResult, error?: WireError): void {
-    this.queueFeed({ t: 'ack', pid, req, result, error });
+  /**
+   * A worker's writes numbered `first`, `first + 1`, … in its order. Each is stamped and applied
+   * like a local write; one answer for the batch goes out behind the changes it caused (so the
+   * worker reads its writes once they resolve), spelling out only results other than "applied".
+   */
+  writeBatch(pid: number, first: number, requests: WriteRequest[], errorOrigin: string): void {
+    let special: SpecialAnswer[] | undefined;
+    for (let i = 0; i < requests.length; i++) {
+      try {
+        const result = this.write(requests[i]);
+        if (result.outcome !== 'applied' || result.removed !== undefined) (special ??= []).push([first + i, result]);
+      } catch (error) {
+        (special ??= []).push([first + i, null, toWireError(error, errorOrigin)]);
+      }
+    }
+    const acks: WorkerFeedItem = { t: 'acks', pid, upTo: first + requests.length - 1 };
+    if (special) acks.special = special;
+    this.queueFeed(acks);
   }
 
   private publish(items: FeedItem[]): void {
     for (const item of items) {
       this.changes.notify(item, this.replica.state);
-      if (this.subscribers.size) this.queueFeed(item);
+      if (this.subscribers.size) this.queueFeed(item.t === 'op' ? operationToWire(item.op) : item);
     }
   }
 

@@ -59,12 +59,20 @@ export class Replica {
   private ownOrigin: string;
   private prunedAt = 0;
   private batch?: Batch;
-  /** The entry of an operation's id right after it applied (kept while the operation is in the log). */
-  private readonly after = new WeakMap<Operation, Entry | undefined>();
+  /**
+   * The entry of an operation's id right after it applied, while the operation is in the log. A
+   * Map, not a WeakMap: entries leave with their operation (fold, merge), and weak maps make
+   * every garbage collection pay for the whole log.
+   */
+  private readonly after = new Map<Operation, Entry | undefined>();
+  /** The only member of its cluster: nothing can arrive late, so operations fold as they apply. */
+  private readonly alone: boolean;
 
   constructor(private readonly options: ReplicaOptions) {
     this.name = options.name;
     this.ownOrigin = options.name;
+    const members = options.members();
+    this.alone = members.length === 1 && members[0] === options.name;
   }
 
   get clock(): HybridLogicalClock {
@@ -156,12 +164,14 @@ export class Replica {
       this.base.apply(op);
       return { items: this.replayTable(op.store) };
     }
+    if (this.alone && op.origin === this.ownOrigin) return this.applyStable(op, precomputed);
     let list = this.logs.get(op.store);
     if (!list) this.logs.set(op.store, (list = []));
     this.pending++;
     let at = list.length;
     while (at > 0 && compareOperations(list[at - 1], op) > 0) at--;
-    list.splice(at, 0, op);
+    if (at === list.length) list.push(op);
+    else list.splice(at, 0, op);
     const batch = this.batch;
     if (batch) {
       // Inside a batch: defer anything whose id (or store) will be replayed anyway.
@@ -194,6 +204,25 @@ export class Replica {
     }
     // Late: ordered before operations already applied. Replay what it can affect.
     return { items: op.kind === 'clear' ? this.replayTable(op.store) : [this.replayEntry(op.store, op.id!, at)] };
+  }
+
+  /**
+   * A replica alone in its cluster stamps every operation itself, in order, so each one is stable
+   * the moment it applies: it goes to the state and the base at once and never waits in the log.
+   */
+  private applyStable(op: Operation, precomputed?: Entry): { items: FeedItem[]; outcome?: ApplyOutcome } {
+    let outcome: ApplyOutcome;
+    if (precomputed) {
+      this.state.set(op.store, op.id!, precomputed);
+      outcome = 'applied';
+    } else {
+      outcome = this.state.apply(op);
+    }
+    if (op.kind === 'clear') this.base.table(op.store).clear();
+    else this.base.set(op.store, op.id!, this.state.peek(op.store)?.get(op.id!));
+    this.frontierStamp = { wall: op.wall, counter: op.counter };
+    this.folded.set(op.origin, op.seq);
+    return { items: [{ t: 'op', op }], outcome };
   }
 
   /**
@@ -382,6 +411,7 @@ export class Replica {
       for (const op of snapshot.log) if (compareStamps(op, this.frontierStamp) > 0) keep(op);
     }
     this.logs.clear();
+    this.after.clear();
     this.pending = 0;
     for (const op of [...ops.values()].sort(compareOperations)) {
       let list = this.logs.get(op.store);

@@ -4,10 +4,11 @@ import { log } from '../core/logger.js';
 import type { ChangeListener } from './change-events.js';
 import { copyValue, isPlainObject } from './document-values.js';
 import { compileFilter } from './filter.js';
-import { checkDocumentSize, configureStoreLimits, type StoreLimits } from './limits.js';
+import { copyAndMeasure } from './document-size.js';
+import { checkDocumentSize, configureStoreLimits, storeLimits, type StoreLimits } from './limits.js';
 import { storeEngine } from './store-node.js';
 import { validateUpdateData, type Document } from './update-operators.js';
-import type { WriteRequest } from './write-request.js';
+import type { WriteRequest, WriteResult } from './write-request.js';
 
 /** UPPERCASE's handler forms: a callback, or `{ success, notExists, error }`. */
 export type StoreCallback<T> = ((value: T) => void) | { success?: (value: T) => void; notExists?: () => void; error?: (error: Error) => void };
@@ -34,12 +35,16 @@ export class SharedStore<D extends Document = Document> {
 
   /** Replaces the document (and its expiry). Resolves to the saved document. */
   save(params: SaveParams<D>, callback?: StoreCallback<D>): Promise<D | undefined> {
-    return this.run(callback, async () => {
+    return this.run(callback, () => {
       const id = checkId(params?.id);
       if (!isPlainObject(params.data)) throw new TypeError(`save: data must be a plain object, got ${typeof params.data}`);
-      checkDocumentSize(this.name, id, encode(params.data).length);
-      await this.write({ kind: 'save', id, data: copyValue(params.data), removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries });
-      return (await storeEngine().get(this.name, id)) as D | undefined;
+      // One walk copies the data (the caller may change it right after this call), refuses what
+      // msgpack cannot carry and bounds its size; the exact encode runs only near the limit.
+      const { copy, maxBytes } = copyAndMeasure(params.data);
+      if (maxBytes > storeLimits().maxDocumentBytes) checkDocumentSize(this.name, id, encode(copy).length);
+      const request: WriteRequest = { store: this.name, kind: 'save', id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries };
+      // The saved document is the data itself (a later write in the same tick may already have changed the stored one).
+      return this.write(request).then(() => copyValue(copy) as D);
     });
   }
 
@@ -49,12 +54,11 @@ export class SharedStore<D extends Document = Document> {
    * `removeAfterSeconds` an existing expiry is kept; with it the expiry restarts.
    */
   update(params: SaveParams<Partial<D> & Document>, callback?: StoreCallback<D>): Promise<D | undefined> {
-    return this.run(callback, async () => {
+    return this.run(callback, () => {
       const id = checkId(params?.id);
       validateUpdateData(params.data);
-      const result = await this.write({ kind: 'update', id, data: copyValue(params.data) as Document, removeAfterSeconds: checkTtl(params.removeAfterSeconds) });
-      if (result.outcome === 'notExists') return undefined;
-      return (await storeEngine().get(this.name, id)) as D | undefined;
+      const request: WriteRequest = { store: this.name, kind: 'update', id, data: copyValue(params.data) as Document, removeAfterSeconds: checkTtl(params.removeAfterSeconds) };
+      return this.write(request).then((result) => (result.outcome === 'notExists' ? undefined : (storeEngine().get(this.name, id) as D | undefined)));
     });
   }
 
@@ -78,10 +82,7 @@ export class SharedStore<D extends Document = Document> {
 
   /** Removes the document; resolves to it, or undefined (and `notExists`). */
   remove(id: string, callback?: StoreCallback<D>): Promise<D | undefined> {
-    return this.run(callback, async () => {
-      const result = await this.write({ kind: 'remove', id: checkId(id) });
-      return result.outcome === 'applied' ? (result.removed as D) : undefined;
-    });
+    return this.run(callback, () => this.write({ store: this.name, kind: 'remove', id: checkId(id) }).then((result) => (result.outcome === 'applied' ? (result.removed as D) : undefined)));
   }
 
   /** `{ [id]: document }` for every live entry matching the filter (MongoDB query language). */
@@ -117,9 +118,7 @@ export class SharedStore<D extends Document = Document> {
 
   /** Removes every entry of this store, everywhere. */
   clear(callback?: StoreCallback<void>): Promise<void> {
-    return this.run(callback, async () => {
-      await this.write({ kind: 'clear' });
-    }, false) as Promise<void>;
+    return this.run(callback, () => this.write({ store: this.name, kind: 'clear' }).then(() => undefined), false) as Promise<void>;
   }
 
   /** Hears every change this process applies to this store. Returns an unsubscribe function. */
@@ -128,10 +127,10 @@ export class SharedStore<D extends Document = Document> {
     return storeEngine().onChange(this.name, listener);
   }
 
-  private async write(request: Omit<WriteRequest, 'store'>) {
+  private write(request: WriteRequest): Promise<WriteResult> {
     const engine = storeEngine();
-    await engine.whenReady();
-    return engine.write({ store: this.name, ...request });
+    const waiting = engine.whenReady();
+    return waiting ? waiting.then(() => engine.write(request)) : engine.write(request);
   }
 
   /**
@@ -140,7 +139,12 @@ export class SharedStore<D extends Document = Document> {
    * never rejects — UPPERCASE code does not handle Promises.
    */
   private run<T>(callback: StoreCallback<T> | undefined, body: () => Promise<T | undefined>, undefinedMeansNotExists = true): Promise<T | undefined> {
-    const promise = body();
+    let promise: Promise<T | undefined>;
+    try {
+      promise = body();
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
     if (!callback) return promise;
     const handlers = typeof callback === 'function' ? { success: callback } : callback;
     return promise.then(

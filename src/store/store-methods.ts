@@ -5,8 +5,8 @@
 export const StoreMethods = {
   /** worker → master: start feeding my read replica ({ worker, pid }). */
   subscribe: 'store.subscribe',
-  /** worker → master: stamp and apply a write ({ worker, pid, req, request }). */
-  write: 'store.write',
+  /** worker → master: stamp and apply writes numbered first, first + 1, … ({ worker, pid, first, list }). */
+  writes: 'store.writes',
   /** master → worker: snapshot, changes in order, write answers (WorkerFeed). */
   feed: 'store.feed',
   /** master ↔ master of another server: replication ({ from, message }). */

@@ -1,6 +1,5 @@
 import cluster from 'node:cluster';
 import { Channel, Kind, MASTER, encodeEnvelope } from '../core/envelope.js';
-import { toWireError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import { Master } from '../cpu/master.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
@@ -76,16 +75,10 @@ system.on(StoreMethods.subscribe, async (data: { worker: number; pid: number }) 
   h.subscribe(data.worker, data.pid);
 });
 
-system.on(StoreMethods.write, (data: { worker: number; pid: number; req: number; request: WriteRequest }) => {
+system.on(StoreMethods.writes, (data: { worker: number; pid: number; first: number; list: WriteRequest[] }) => {
   if (isWorkerProcess()) return;
   const h = replicaHost();
-  const apply = () => {
-    try {
-      h.acknowledge(data.pid, data.req, h.write(data.request));
-    } catch (error) {
-      h.acknowledge(data.pid, data.req, undefined, toWireError(error, currentEndpoint().origin));
-    }
-  };
+  const apply = () => h.writeBatch(data.pid, data.first, data.list, currentEndpoint().origin);
   const waiting = h.whenSynced();
   if (waiting) void waiting.then(apply);
   else apply();

@@ -1,12 +1,12 @@
 import { Channel, MASTER } from '../core/envelope.js';
 import { OverflowError, RemoteError, TimeoutError, type WireError } from '../core/errors.js';
 import { physicalNow } from '../core/hlc.js';
-import { log } from '../core/logger.js';
 import { currentEndpoint } from '../cpu/runtime.js';
 import { ChangeNotifier } from './change-events.js';
 import type { FeedItem } from './feed.js';
 import { storeLimits } from './limits.js';
-import type { WorkerFeed } from './replica-host.js';
+import type { SpecialAnswer, WorkerFeed } from './replica-host.js';
+import { operationFromWire } from './operation-wire.js';
 import { loadTables } from './snapshot.js';
 import { StoreTables } from './store-tables.js';
 import { StoreFilterError, StoreLimitError, StoreOperationError } from './store-errors.js';
@@ -31,6 +31,8 @@ export class WorkerMirror {
   private ready = false;
   private nextReq = 1;
   private readonly pending = new Map<number, { resolve: (r: WriteResult) => void; reject: (e: Error) => void; deadline: number; kind: string }>();
+  private queued: WriteRequest[] = [];
+  private firstQueued = 0;
   private sweeper?: NodeJS.Timeout;
 
   /** Subscribes to the master on first use; resolves once the snapshot arrived. */
@@ -52,16 +54,31 @@ export class WorkerMirror {
       return Promise.reject(new OverflowError('the store write queue of this worker', `${storeLimits().maxInFlightWrites} writes waiting for the master`));
     }
     const req = this.nextReq++;
+    if (this.queued.length === 0) {
+      this.firstQueued = req;
+      queueMicrotask(() => this.sendQueued());
+    }
+    this.queued.push(request);
     return new Promise<WriteResult>((resolve, reject) => {
       this.pending.set(req, { resolve, reject, deadline: Date.now() + WRITE_TIMEOUT_MS, kind: request.kind });
       this.sweeper ??= setInterval(() => this.expire(), 1000).unref();
-      try {
-        currentEndpoint().message({ worker: MASTER }, Channel.System, StoreMethods.write, { worker: currentEndpoint().workerId, pid: process.pid, req, request });
-      } catch (error) {
-        this.pending.delete(req);
-        reject(error);
-      }
     });
+  }
+
+  /** The writes of this turn of the event loop go to the master as one message, in order. */
+  private sendQueued(): void {
+    const list = this.queued;
+    const first = this.firstQueued;
+    this.queued = [];
+    try {
+      currentEndpoint().message({ worker: MASTER }, Channel.System, StoreMethods.writes, { worker: currentEndpoint().workerId, pid: process.pid, first, list });
+    } catch (error) {
+      for (let req = first; req < first + list.length; req++) {
+        const pending = this.pending.get(req);
+        this.pending.delete(req);
+        pending?.reject(error as Error);
+      }
+    }
   }
 
   /** One timer for every pending write (a timer per write costs more than the write). */
@@ -90,8 +107,12 @@ export class WorkerMirror {
     if (!this.ready || feed.seq <= this.lastSeq) return;
     this.lastSeq = feed.seq;
     for (const item of feed.items ?? []) {
-      if (item.t === 'ack') {
-        if (item.pid === process.pid) this.settle(item.req, item.result, item.error);
+      if (Array.isArray(item)) {
+        const op = operationFromWire(item);
+        this.tables.apply(op);
+        if (this.changes.wants(op.store)) this.changes.notify({ t: 'op', op }, this.tables);
+      } else if (item.t === 'acks') {
+        if (item.pid === process.pid) this.settleUpTo(item.upTo, item.special);
       } else if (item.t === 'clock') {
         this.offset = item.offset;
       } else {
@@ -101,11 +122,8 @@ export class WorkerMirror {
     }
   }
 
-  private apply(item: FeedItem): void {
+  private apply(item: Exclude<FeedItem, { t: 'op' }>): void {
     switch (item.t) {
-      case 'op':
-        this.tables.apply(item.op);
-        return;
       case 'entry':
         this.tables.set(item.store, item.id, item.entry);
         return;
@@ -118,17 +136,20 @@ export class WorkerMirror {
     }
   }
 
-  private settle(req: number, result?: WriteResult, error?: WireError): void {
-    const pending = this.pending.get(req);
-    if (!pending) {
-      log.debug('store.late_ack', { req });
-      return;
+  /** Every write up to `upTo` is answered: "applied" unless `special` says otherwise. */
+  private settleUpTo(upTo: number, special?: SpecialAnswer[]): void {
+    const unusual = special && new Map(special.map((answer) => [answer[0], answer]));
+    for (const [req, pending] of this.pending) {
+      if (req > upTo) break; // insertion order = request order
+      this.pending.delete(req);
+      const answer = unusual?.get(req);
+      if (answer?.[2]) pending.reject(reviveError(answer[2]));
+      else pending.resolve(answer?.[1] ?? APPLIED);
     }
-    this.pending.delete(req);
-    if (error) pending.reject(reviveError(error));
-    else pending.resolve(result!);
   }
 }
+
+const APPLIED: WriteResult = Object.freeze({ outcome: 'applied' });
 
 /** Store errors raised by the master reach the caller as the same class, not wrapped. */
 function reviveError(wire: WireError): Error {

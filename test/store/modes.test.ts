@@ -68,6 +68,13 @@ async function semantics(cluster: StoreCluster): Promise<void> {
   assert.is(await call('s.basic', 'remove', 'ghost'), undefined);
   assert.is(await call('s.basic', 'get', 'ghost'), undefined);
 
+  // writes issued in the same tick (one batch from a worker): each gets its own answer, in order
+  const sameTick = await writerNode.value({ from: writer, op: 'sameTick', store: 's.tick' });
+  assert.equal(sameTick.outcomes.slice(0, 2), [{ value: { n: 1 } }, { value: null }]);
+  assert.is(sameTick.outcomes[2].error.name, 'StoreOperationError');
+  assert.equal(sameTick.outcomes.slice(3), [{ value: { n: 1 } }, { value: { m: 2 } }]);
+  assert.equal([sameTick.a, sameTick.b], [null, { m: 2 }]);
+
   // stored values are copies
   const copies = await writerNode.value({ from: writer, op: 'copies', store: 's.copies' });
   assert.equal(copies, { copy: { list: [1], nested: { a: 1 } }, input: { list: [5] } });

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { OverflowError } from '../../src/core/errors.js';
 import { HybridLogicalClock } from '../../src/core/hlc.js';
 import { compareOperations, isWellFormedOperation, type Operation } from '../../src/store/operation.js';
 import { Replica } from '../../src/store/replica.js';
@@ -189,6 +190,26 @@ test('late operation below later ones replays its id; clear replays the store; d
   const clear = r.receive(op({ origin: 'c', seq: 1, wall: 15, kind: 'clear', id: undefined }));
   assert.is(clear.items[0].t, 'table');
   assert.equal(r.state.table('s').get('x'), undefined, 'the update at 20 found no document after the clear at 15');
+});
+
+test('the replication log is bounded: past maxPending a write fails with OverflowError naming the server behind, until it acknowledges and the log folds', () => {
+  const time = { now: 1000 };
+  const a = new Replica({ name: 'a', members: () => ['a', 'b'], clock: new HybridLogicalClock(() => time.now), maxPending: () => 5 });
+  const write = (i: number) => a.receive(a.stamp({ store: 's', kind: 'save', id: `k${i}`, data: { i } }));
+  for (let i = 0; i < 5; i++) write(i);
+  assert.is(a.pendingOperations, 5);
+  assert.throws(() => write(5), (e: Error) => e instanceof OverflowError && /replication log of 'a' \(5 operations not yet acknowledged by b\)/.test(e.message));
+  assert.is(a.state.table('s').size, 5, 'the refused write changed nothing');
+  a.advance();
+  assert.is(a.pendingOperations, 5, 'b has acknowledged nothing: the log cannot fold');
+  // b reports its clock and that it holds everything up to now: the log folds, writes pass again.
+  time.now += 10;
+  a.noteBeat('b', 0, a.clock.now());
+  a.noteWatermark('b', a.clock.now());
+  a.advance();
+  assert.is(a.pendingOperations, 0);
+  write(5);
+  assert.is(a.state.table('s').size, 6);
 });
 
 test('an operation ahead of a gap waits until the gap is filled; the digest shows contiguous sequences', () => {
