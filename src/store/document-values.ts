@@ -42,6 +42,27 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual((a as any)[k], (b as any)[k]));
 }
 
+/**
+ * Freezes a stored document so it can be handed out without a copy (`peek`). Children first: a
+ * frozen object's whole tree is frozen, so `Object.isFrozen(doc)` tells whether the document may
+ * be shared. Values JavaScript cannot freeze (Map, Set, Date, binary, class instances) leave their
+ * ancestors unfrozen, and such documents are copied instead. Returns whether `value` is frozen.
+ */
+export function deepFreeze(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Object.isFrozen(value)) return true;
+  let all = true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!deepFreeze(value[i])) all = false;
+  } else if (isPlainObject(value)) {
+    for (const key in value) if (!deepFreeze(value[key])) all = false;
+  } else {
+    return false;
+  }
+  if (all) Object.freeze(value);
+  return all;
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
   const proto = Object.getPrototypeOf(value);

@@ -1,7 +1,7 @@
 import type { ChangeListener, ChangeNotifier } from './change-events.js';
 import { copyValue } from './document-values.js';
 import type { DocumentTest } from './filter.js';
-import { isLive, type StoreTables } from './store-tables.js';
+import { SHAREABLE, isLive, type Entry, type StoreTables } from './store-tables.js';
 import type { Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 
@@ -17,6 +17,8 @@ export interface StoreEngine {
   /** A Promise while the engine cannot serve yet (a worker waiting for its snapshot); undefined when ready. */
   whenReady(): Promise<void> | undefined;
   get(store: string, id: string): MaybePromise<Document | undefined>;
+  /** The stored document itself, read-only, without a copy (a copy when it holds values that cannot be frozen); only for engines with a local replica. */
+  peek(store: string, id: string): Readonly<Document> | undefined;
   /** Live entries matching `test` (all when absent), as [id, copy] pairs. */
   entries(store: string, test?: DocumentTest): MaybePromise<Array<[string, Document]>>;
   count(store: string, test?: DocumentTest): MaybePromise<number>;
@@ -45,8 +47,21 @@ export class InMemoryReplicatedEngine implements StoreEngine {
   }
 
   get(store: string, id: string): Document | undefined {
+    const entry = this.live(store, id);
+    return entry && copyValue(entry.doc);
+  }
+
+  peek(store: string, id: string): Readonly<Document> | undefined {
+    const entry = this.live(store, id);
+    if (!entry) return undefined;
+    return entry[SHAREABLE] ? entry.doc : copyValue(entry.doc);
+  }
+
+  /** The clock is read only for entries that can expire: a read without one is two map lookups. */
+  private live(store: string, id: string): Entry | undefined {
     const entry = this.local.tables().peek(store)?.get(id);
-    return isLive(entry, this.local.now()) ? copyValue(entry.doc) : undefined;
+    if (entry === undefined || (entry.expiresAt !== undefined && entry.expiresAt <= this.local.now())) return undefined;
+    return entry;
   }
 
   entries(store: string, test?: DocumentTest): Array<[string, Document]> {

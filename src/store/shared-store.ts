@@ -4,8 +4,10 @@ import { log } from '../core/logger.js';
 import type { ChangeListener } from './change-events.js';
 import { copyValue, isPlainObject } from './document-values.js';
 import { compileFilter } from './filter.js';
+import { StoreNotReadyError } from './store-errors.js';
 import { copyAndMeasure } from './document-size.js';
 import { checkDocumentSize, configureStoreLimits, storeLimits, type StoreLimits } from './limits.js';
+import type { StoreEngine } from './engine.js';
 import { storeEngine } from './store-node.js';
 import { validateUpdateData, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
@@ -31,6 +33,9 @@ const NAME = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
  * also takes UPPERCASE's callback (or `{ success, notExists, error }`) as its last argument.
  */
 export class SharedStore<D extends Document = Document> {
+  /** This process's engine, once known (it never changes within a process). */
+  private engine?: StoreEngine;
+
   constructor(readonly name: string, private readonly options: StoreOptions = {}) {}
 
   /** Replaces the document (and its expiry). Resolves to the saved document. */
@@ -78,6 +83,25 @@ export class SharedStore<D extends Document = Document> {
       await engine.whenReady();
       return (await engine.get(this.name, id)) as D | undefined;
     });
+  }
+
+  /**
+   * The document, synchronously, from this process's replica: the stored object itself, frozen
+   * (read-only), not a copy — the fastest read there is. Use `get` for a copy you may change.
+   * Throws StoreNotReadyError while this process's replica is not ready (a worker loading its
+   * snapshot, a restarted server catching up): `await store.ready()` once first.
+   */
+  peek(id: string): Readonly<D> | undefined {
+    const engine = (this.engine ??= storeEngine());
+    if (engine.whenReady()) {
+      throw new StoreNotReadyError(`SHARED_STORE('${this.name}').peek(): this process's replica is not ready yet (a worker loading its snapshot, or a server catching up with its peers); await store.ready() once before peeking`);
+    }
+    return engine.peek(this.name, checkId(id)) as Readonly<D> | undefined;
+  }
+
+  /** Resolves once this process's replica can serve reads (a worker's snapshot arrived; a server caught up). */
+  ready(): Promise<void> {
+    return storeEngine().whenReady() ?? Promise.resolve();
   }
 
   /** Removes the document; resolves to it, or undefined (and `notExists`). */

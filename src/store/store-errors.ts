@@ -20,3 +20,10 @@ export class StoreLimitError extends BoxwireError {
     super('BOXWIRE_STORE_LIMIT', message);
   }
 }
+
+/** A synchronous read (`peek`) in a worker whose replica has not received its snapshot yet. */
+export class StoreNotReadyError extends BoxwireError {
+  constructor(message: string) {
+    super('BOXWIRE_STORE_NOT_READY', message);
+  }
+}

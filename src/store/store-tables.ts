@@ -2,12 +2,27 @@ import { log } from '../core/logger.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { describeOperation, type Operation } from './operation.js';
 import { StoreOperationError } from './store-errors.js';
+import { deepFreeze } from './document-values.js';
 import { applyUpdate, type Document } from './update-operators.js';
 
-/** A stored document and its absolute expiry (cluster time, ms). Entries are never mutated in place. */
+/**
+ * A stored document and its absolute expiry (cluster time, ms). Entries are never mutated in
+ * place, and documents are deep-frozen as they are stored (see `deepFreeze`).
+ */
 export interface Entry {
   doc: Document;
   expiresAt?: number;
+  /** Set as the entry is stored: its document is deep-frozen and may be handed out without a copy. */
+  [SHAREABLE]?: boolean;
+}
+
+/** A symbol key, so the mark never travels with an entry (the codec skips symbol keys). */
+export const SHAREABLE: unique symbol = Symbol('boxwire.shareable');
+
+/** Freezes the entry's document and marks whether that made it shareable. */
+function stored(entry: Entry): Entry {
+  entry[SHAREABLE] = deepFreeze(entry.doc);
+  return entry;
 }
 
 export type Table = Map<string, Entry>;
@@ -27,7 +42,7 @@ export function isLive(entry: Entry | undefined, at: number): entry is Entry {
 export function applyOperation(table: Table, op: Operation): ApplyOutcome {
   switch (op.kind) {
     case 'save':
-      table.set(op.id!, op.expiresAt === undefined ? { doc: op.data! } : { doc: op.data!, expiresAt: op.expiresAt });
+      table.set(op.id!, stored(op.expiresAt === undefined ? { doc: op.data! } : { doc: op.data!, expiresAt: op.expiresAt }));
       return 'applied';
     case 'remove':
       return table.delete(op.id!) ? 'applied' : 'notExists';
@@ -51,7 +66,7 @@ export function applyOperation(table: Table, op: Operation): ApplyOutcome {
         return 'failed';
       }
       const expiresAt = op.expiresAt ?? current.expiresAt;
-      table.set(op.id!, expiresAt === undefined ? { doc } : { doc, expiresAt });
+      table.set(op.id!, stored(expiresAt === undefined ? { doc } : { doc, expiresAt }));
       return 'applied';
     }
   }
@@ -84,14 +99,20 @@ export class StoreTables {
 
   set(store: string, id: string, entry: Entry | undefined): void {
     const table = this.table(store);
-    if (entry) table.set(id, entry);
-    else table.delete(id);
+    if (entry) {
+      table.set(id, stored(entry));
+    } else {
+      table.delete(id);
+    }
     this.track(store, id, entry);
   }
 
   replaceTable(store: string, table: Table): void {
     this.tables.set(store, table);
-    for (const [id, entry] of table) this.track(store, id, entry);
+    for (const [id, entry] of table) {
+      stored(entry);
+      this.track(store, id, entry);
+    }
   }
 
   /**

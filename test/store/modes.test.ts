@@ -75,6 +75,17 @@ async function semantics(cluster: StoreCluster): Promise<void> {
   assert.equal(sameTick.outcomes.slice(3), [{ value: { n: 1 } }, { value: { m: 2 } }]);
   assert.equal([sameTick.a, sameTick.b], [null, { m: 2 }]);
 
+  // peek: the stored object itself, frozen (mutation throws, nothing changes); a Map inside → a copy
+  const peeked = await writerNode.value({ from: writer, op: 'peek', store: 's.peek' });
+  assert.equal(peeked.doc, { list: [1], nested: { a: 1 } });
+  assert.equal([peeked.refused, peeked.frozen, peeked.same, peeked.missing, peeked.mapCopied], ['TypeError', true, true, null, true]);
+  // A worker's replica loads after start (a restarted server's catches up with its peers): peek
+  // before then says what to do. A process without clustering is ready at once.
+  const notReady = /is not ready yet .* await store.ready\(\) once before peeking/;
+  if (writer > 0) assert.match(peeked.atBoot.error?.message ?? '', notReady);
+  else if (cluster.nodes.length === 1) assert.equal(peeked.atBoot, { value: null });
+  else assert.ok(peeked.atBoot.value === null || notReady.test(peeked.atBoot.error?.message), JSON.stringify(peeked.atBoot));
+
   // stored values are copies
   const copies = await writerNode.value({ from: writer, op: 'copies', store: 's.copies' });
   assert.equal(copies, { copy: { list: [1], nested: { a: 1 } }, input: { list: [5] } });
