@@ -31,9 +31,17 @@ export class FrameBuilder {
     return this.records;
   }
 
-  /** Returns the frame and resets the builder. */
-  take(): Buffer {
-    const frame = Buffer.concat(this.parts, this.bytes);
+  /**
+   * Returns the frame and resets the builder. The first `headroom` bytes are left free for the
+   * transport's own header, so header and frame leave in one write without another copy.
+   */
+  take(headroom = 0): Buffer {
+    const frame = Buffer.allocUnsafe(headroom + this.bytes);
+    let offset = headroom;
+    for (const part of this.parts) {
+      frame.set(part, offset);
+      offset += part.length;
+    }
     this.parts = [];
     this.bytes = 0;
     this.records = 0;

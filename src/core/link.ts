@@ -39,7 +39,15 @@ export abstract class BatchingLink {
   private flushScheduled = false;
   private onRecords: RecordVisitor = () => {};
 
-  /** Writes one frame to the transport. */
+  /**
+   * Bytes a transport wants free in front of every frame for its own header (see writeFrame).
+   * A getter rather than a field: it is read while subclasses are still being constructed.
+   */
+  protected get frameHeadroom(): number {
+    return 0;
+  }
+
+  /** Writes one frame to the transport; its first `frameHeadroom` bytes are free for a header. */
   protected abstract writeFrame(frame: Buffer): void;
 
   /** Queues an envelope (already checked with assertEncodable) for `target`. */
@@ -84,7 +92,7 @@ export abstract class BatchingLink {
       if (pending.body) builder.add(pending.target, pending.body, pending.count);
       else this.addEncoded(builder, pending.target, pending.envelopes!);
     }
-    if (builder.count > 0) this.writeFrame(builder.take());
+    if (builder.count > 0) this.writeFrame(builder.take(this.frameHeadroom));
   }
 
   /** Discards what is queued but not yet written (the transport is gone). */

@@ -147,7 +147,7 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
         else log.warn('server.link_refused', { from: remote, claimed: result.peer, reason });
         return;
       }
-      this.establish(this.peers.get(result.peer)!, socket, result.instance);
+      this.establish(this.peers.get(result.peer)!, socket, result.instance, false);
     });
   }
 
@@ -204,7 +204,7 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
         return;
       }
       if (this.stopping) return void socket.close(CloseCode.shutdown, 'shutting down');
-      this.establish(peer, socket, result.instance);
+      this.establish(peer, socket, result.instance, true);
     });
   }
 
@@ -224,7 +224,7 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
 
   // ---- links -------------------------------------------------------------------------------
 
-  private establish(peer: Peer, socket: WebSocket, instance: string): void {
+  private establish(peer: Peer, socket: WebSocket, instance: string, dialed: boolean): void {
     const previous = peer.link?.isOpen ? peer.link : undefined;
     const restarted = peer.instance !== undefined && peer.instance !== instance;
     clearTimeout(peer.dialTimer);
@@ -235,7 +235,7 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
       closed: (code, reason) => this.onLinkClosed(peer, link, code, reason),
       malformed: (error) => log.warn('server.link_malformed', { server: peer.name, error, note: 'link closed; it reconnects' }),
       oversized: (envelope, bytes) => this.emit('oversized', envelope, bytes, peer.name),
-    });
+    }, dialed);
     link.setReceiver((target, body, count) => {
       if (target === LINK_CONTROL) peer.heartbeat?.handle(body);
       else this.sink(peer.name, target, body, count);

@@ -1,4 +1,5 @@
-import type WebSocket from 'ws';
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
 import { decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { FrameBuilder, forEachRecord, RECORD_HEADER_BYTES } from '../core/frame.js';
 import { BatchingLink } from '../core/link.js';
@@ -8,6 +9,17 @@ import { BatchingLink } from '../core/link.js';
  * small, and MASTER / ANY_WORKER / ALL_WORKERS are 0, 0xfffe and 0xffff.
  */
 export const LINK_CONTROL = 0xfffd;
+
+/** Room for the largest WebSocket frame header: 2 bytes, an 8-byte length, a 4-byte mask key. */
+const WS_HEADROOM = 14;
+const FIN_BINARY = 0x82;
+const MASK_BIT = 0x80;
+
+/** The parts of a `ws` WebSocket that writing a message straight to its socket relies on. */
+interface WsInternals {
+  _socket?: Socket;
+  _sender?: { _state: number; _queue: unknown[] };
+}
 
 export interface WsLinkEvents {
   /** The socket closed (either side, any reason); called once. */
@@ -28,7 +40,11 @@ export class WsLink extends BatchingLink {
   lastHeardAt = Date.now();
   private closed = false;
 
-  constructor(readonly socket: WebSocket, private readonly maxFrameBytes: number, private readonly events: WsLinkEvents) {
+  /**
+   * @param masked this side dialed: RFC 6455 requires client frames to carry a mask key (a zero
+   *   key here, see Mesh.dial — the peer then skips unmasking).
+   */
+  constructor(readonly socket: WebSocket, private readonly maxFrameBytes: number, private readonly events: WsLinkEvents, private readonly masked = false) {
     super();
     socket.on('message', this.onMessage);
     socket.once('close', (code: number, reason: Buffer) => this.onClosed(code, reason.toString()));
@@ -44,10 +60,57 @@ export class WsLink extends BatchingLink {
     return this.socket.bufferedAmount;
   }
 
+  protected override get frameHeadroom(): number {
+    return WS_HEADROOM;
+  }
+
   protected writeFrame(frame: Buffer): void {
     if (this.closed) return;
-    if (frame.length <= this.maxFrameBytes) this.socket.send(frame, { binary: true });
-    else for (const part of this.split(frame)) this.socket.send(part, { binary: true });
+    const length = frame.length - WS_HEADROOM;
+    if (length <= this.maxFrameBytes) this.writeMessage(frame, length);
+    else for (const part of this.split(frame.subarray(WS_HEADROOM))) this.socket.send(part, { binary: true });
+  }
+
+  /**
+   * Sends one binary WebSocket message as one socket write, its header put in the headroom in
+   * front of the frame. Through `ws.send` a message is two buffers, corked and written with
+   * writev, which costs several µs of JS per message — on a request's path, twice. ws's own
+   * frames (close, ping) go through its sender to the same socket, synchronously, so order
+   * holds. When ws is not in its plain open state (it is closing, or queuing for compression,
+   * which these links never use), the message goes through `ws.send` as before.
+   */
+  private writeMessage(frame: Buffer, length: number): void {
+    const raw = this.plainSocket();
+    if (!raw) {
+      this.socket.send(frame.subarray(WS_HEADROOM), { binary: true });
+      return;
+    }
+    const lengthBytes = length <= 125 ? 0 : length <= 0xffff ? 2 : 8;
+    const start = WS_HEADROOM - 2 - lengthBytes - (this.masked ? 4 : 0);
+    let at = start;
+    frame[at++] = FIN_BINARY;
+    const mask = this.masked ? MASK_BIT : 0;
+    if (lengthBytes === 0) {
+      frame[at++] = mask | length;
+    } else if (lengthBytes === 2) {
+      frame[at++] = mask | 126;
+      frame.writeUInt16BE(length, at);
+      at += 2;
+    } else {
+      frame[at++] = mask | 127;
+      frame.writeUInt32BE(Math.floor(length / 0x100000000), at);
+      frame.writeUInt32BE(length >>> 0, at + 4);
+      at += 8;
+    }
+    if (this.masked) frame.writeUInt32BE(0, at);
+    raw.write(frame.subarray(start));
+  }
+
+  private plainSocket(): Socket | undefined {
+    if (this.socket.readyState !== WebSocket.OPEN) return undefined;
+    const { _socket: raw, _sender: sender } = this.socket as unknown as WsInternals;
+    if (!raw || !sender || sender._state !== 0 || sender._queue.length !== 0) return undefined;
+    return raw;
   }
 
   /** Closes the link; `terminate` skips the closing handshake (a silent peer will not answer it). */

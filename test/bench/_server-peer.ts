@@ -62,7 +62,7 @@ async function rawEcho(): Promise<void> {
     });
     if (i >= 500) times.push(performance.now() - t0);
   }
-  print({ p50: percentile(times, 0.5), p99: percentile(times, 0.99) });
+  print({ p10: percentile(times, 0.1), p25: percentile(times, 0.25), p50: percentile(times, 0.5), p75: percentile(times, 0.75), p99: percentile(times, 0.99) });
   process.exit(0);
 }
 
@@ -113,7 +113,7 @@ async function boxwire(name: 'A' | 'B'): Promise<void> {
       await SERVER_CLUSTERING.request({ serverName: 'B', methodName: 'echo', data: payload });
       if (i >= 500) times.push(performance.now() - t0);
     }
-    print({ p50: percentile(times, 0.5), p99: percentile(times, 0.99) });
+    print({ p10: percentile(times, 0.1), p25: percentile(times, 0.25), p50: percentile(times, 0.5), p75: percentile(times, 0.75), p99: percentile(times, 0.99) });
   }
   process.exit(0);
 }
@@ -176,3 +176,4 @@ switch (mode) {
   default:
     throw new Error(`unknown mode ${mode}`);
 }
+if (process.env.BW_STATS) process.on('exit', () => console.error(side, 'frames out', (globalThis as any).__frames, 'bytes', (globalThis as any).__bytes, 'msgs in', (globalThis as any).__in));
