@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { log } from '../core/logger.js';
+import { packOperations } from './operation-wire.js';
 import { chunkOperations, splitSnapshot } from './snapshot.js';
 import type { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
@@ -33,7 +34,7 @@ export class AntiEntropy {
       this.send(peer, { t: 'snapshot', snapshot: head, transfer });
     } else if (missing.length) {
       log.debug('store.send_missing', { to: peer, operations: missing.length });
-      for (const ops of chunkOperations(missing)) this.send(peer, { t: 'ops', ops });
+      for (const ops of chunkOperations(missing)) this.send(peer, { t: 'ops', packed: packOperations(ops) });
     }
     if (answer) this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: false });
   }

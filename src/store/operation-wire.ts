@@ -1,7 +1,8 @@
-import type { Operation, OperationKind } from './operation.js';
+import { decode, encode } from '../core/codec.js';
+import { isWellFormedOperation, type Operation, type OperationKind } from './operation.js';
 
 /**
- * An operation as it travels to a worker's read replica: a tuple, which msgpack packs and unpacks
+ * An operation as it travels to a worker's read replica or another server's replica: a tuple, which msgpack packs and unpacks
  * faster than a record and in fewer bytes. Absent fields in the middle are `null`; trailing ones
  * are left off.
  */
@@ -24,4 +25,28 @@ export function operationFromWire(wire: OperationWire): Operation {
   if (wire[7] != null) op.data = wire[7];
   if (wire[8] != null) op.expiresAt = wire[8];
   return op;
+}
+
+/**
+ * Operations packed once for every peer they go to (a batch is encoded once, not once per link).
+ */
+export function packOperations(ops: Operation[]): Uint8Array {
+  return encode(ops.map(operationToWire));
+}
+
+/** Unpacks operations from another server; anything malformed is dropped and counted, never applied. */
+export function unpackOperations(packed: unknown): { ops: Operation[]; dropped: number } {
+  let wires: unknown;
+  try {
+    wires = packed instanceof Uint8Array ? decode(packed) : undefined;
+  } catch {
+    wires = undefined;
+  }
+  if (!Array.isArray(wires)) return { ops: [], dropped: 1 };
+  const ops: Operation[] = [];
+  for (const wire of wires) {
+    const op = Array.isArray(wire) ? operationFromWire(wire as OperationWire) : undefined;
+    if (op && isWellFormedOperation(op)) ops.push(op);
+  }
+  return { ops, dropped: wires.length - ops.length };
 }

@@ -9,7 +9,7 @@ import { copyValue } from './document-values.js';
 import { measure } from './document-size.js';
 import type { FeedItem } from './feed.js';
 import { checkDocumentSize, checkEntryCount, storeLimits } from './limits.js';
-import { isWellFormedOperation, type Operation } from './operation.js';
+import type { Operation } from './operation.js';
 import { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
 import { SnapshotAssembler, chunkOperations, snapshotTables, type TablesSnapshot } from './snapshot.js';
@@ -17,7 +17,7 @@ import { isLive, type Entry } from './store-tables.js';
 import { applyUpdate, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 import { toWireError, type WireError } from '../core/errors.js';
-import { operationToWire, type OperationWire } from './operation-wire.js';
+import { operationToWire, packOperations, unpackOperations, type OperationWire } from './operation-wire.js';
 
 /** An answer that is not a plain "applied": [request number, result, error]. */
 export type SpecialAnswer = [req: number, result: WriteResult | null, error?: WireError];
@@ -281,7 +281,11 @@ export class ReplicaHost {
     if (!ops.length || !this.transport) return;
     // Only connected peers: anti-entropy sends the rest when a link comes (back) up.
     const chunks = chunkOperations(ops);
-    for (const peer of this.transport.connected()) for (const chunk of chunks) this.sendTo(peer, { t: 'ops', ops: chunk });
+    const peers = this.transport.connected();
+    for (const chunk of chunks) {
+      const message: ReplicationMessage = { t: 'ops', packed: packOperations(chunk) };
+      for (const peer of peers) this.sendTo(peer, message);
+    }
   }
 
   private sendTo(peer: string, message: ReplicationMessage): void {
@@ -295,8 +299,8 @@ export class ReplicaHost {
   private onReplication(from: string, message: ReplicationMessage): void {
     switch (message.t) {
       case 'ops': {
-        const ops = Array.isArray(message.ops) ? message.ops.filter(isWellFormedOperation) : [];
-        if (ops.length !== (message.ops?.length ?? 0)) log.warn('store.malformed_operations', { from, dropped: (message.ops?.length ?? 0) - ops.length });
+        const { ops, dropped } = unpackOperations(message.packed);
+        if (dropped) log.warn('store.malformed_operations', { from, dropped });
         this.publish(this.replica.receiveBatch(ops));
         return;
       }

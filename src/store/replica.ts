@@ -3,6 +3,7 @@ import { OverflowError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { FeedItem } from './feed.js';
 import { compareOperations, describeOperation, type Operation } from './operation.js';
+import { OperationLog, clearBetween } from './operation-log.js';
 import { StoreTables, applyOperation, type ApplyOutcome, type Entry, type Table } from './store-tables.js';
 
 export type LocalWrite = Pick<Operation, 'store' | 'kind' | 'id' | 'data' | 'expiresAt'>;
@@ -43,8 +44,7 @@ export class Replica {
   readonly name: string;
   readonly state = new StoreTables();
   private readonly base = new StoreTables();
-  private readonly logs = new Map<string, Operation[]>();
-  private pending = 0;
+  private readonly log = new OperationLog();
   private frontierStamp: Stamp = ZERO_STAMP;
   /** origin → highest seq received without gaps. */
   private readonly seen = new Map<string, number>();
@@ -59,12 +59,6 @@ export class Replica {
   private ownOrigin: string;
   private prunedAt = 0;
   private batch?: Batch;
-  /**
-   * The entry of an operation's id right after it applied, while the operation is in the log. A
-   * Map, not a WeakMap: entries leave with their operation (fold, merge), and weak maps make
-   * every garbage collection pay for the whole log.
-   */
-  private readonly after = new Map<Operation, Entry | undefined>();
   /** The only member of its cluster: nothing can arrive late, so operations fold as they apply. */
   private readonly alone: boolean;
 
@@ -84,15 +78,15 @@ export class Replica {
   }
 
   get pendingOperations(): number {
-    return this.pending;
+    return this.log.size;
   }
 
   /** Stamps a write made here. Throws OverflowError when the unstable log is full. */
   stamp(write: LocalWrite): Operation {
     const max = this.options.maxPending?.() ?? Infinity;
-    if (this.pending >= max) {
+    if (this.log.size >= max) {
       const behind = this.options.members().filter((m) => m !== this.name && compareStamps(this.watermarks.get(m) ?? ZERO_STAMP, this.frontierStamp) <= 0);
-      throw new OverflowError(`the replication log of '${this.name}' (${this.pending} operations not yet acknowledged by ${behind.join(', ') || 'every server'})`, `${max} operations; reconnect those servers, or raise maxPendingOperations`);
+      throw new OverflowError(`the replication log of '${this.name}' (${this.log.size} operations not yet acknowledged by ${behind.join(', ') || 'every server'})`, `${max} operations; reconnect those servers, or raise maxPendingOperations`);
     }
     const { wall, counter } = this.clock.now();
     const op: Operation = { store: write.store, kind: write.kind, origin: this.ownOrigin, seq: this.nextSeq++, wall, counter };
@@ -107,29 +101,13 @@ export class Replica {
    * when it was applied in order (always the case for operations stamped here).
    */
   receive(op: Operation, precomputed?: Entry): { items: FeedItem[]; outcome?: ApplyOutcome } {
-    const seen = this.seen.get(op.origin) ?? 0;
-    if (op.seq <= seen) return { items: [] };
-    if (op.seq > seen + 1) {
-      let held = this.held.get(op.origin);
-      if (!held) this.held.set(op.origin, (held = new Map()));
-      held.set(op.seq, op);
-      return { items: [] };
-    }
-    const first = this.accept(op, precomputed);
-    const items = [...first.items];
-    const held = this.held.get(op.origin);
-    if (held) {
-      for (let next = held.get(op.seq + 1); next; next = held.get(next.seq + 1)) {
-        held.delete(next.seq);
-        items.push(...this.accept(next).items);
-      }
-      if (held.size === 0) this.held.delete(op.origin);
-    }
-    return { items, outcome: first.outcome };
+    const items: FeedItem[] = [];
+    const outcome = this.take(op, items, precomputed);
+    return { items, outcome };
   }
 
   /**
-   * Takes a batch from another replica. Late operations are only inserted; each id they touch is
+   * Takes a batch from another replica. Late operations are only logged; each id they touch is
    * replayed once at the end (from the earliest late one), instead of once per operation.
    */
   receiveBatch(ops: Operation[]): FeedItem[] {
@@ -137,61 +115,83 @@ export class Replica {
     this.batch = batch;
     const items: FeedItem[] = [];
     try {
-      for (const op of ops) items.push(...this.receive(op).items);
+      for (const op of ops) this.take(op, items);
     } finally {
       this.batch = undefined;
     }
     for (const store of batch.stores) items.push(...this.replayTable(store));
-    for (const [key, first] of batch.ids) {
+    for (const first of batch.ids.values()) {
       if (batch.stores.has(first.store)) continue;
-      const list = this.logs.get(first.store);
+      const list = this.log.store(first.store)?.ids.get(first.id!);
       const at = list ? list.indexOf(first) : -1;
       if (at >= 0) items.push(this.replayEntry(first.store, first.id!, at));
-      else log.warn('store.replay_lost_track', { key });
+      else log.warn('store.replay_lost_track', { store: first.store, id: first.id });
     }
     return items;
   }
 
+  /** Accepts `op` and the operations that waited for it (gaps); pushes what changed to `items`. */
+  private take(op: Operation, items: FeedItem[], precomputed?: Entry): ApplyOutcome | undefined {
+    const seen = this.seen.get(op.origin) ?? 0;
+    if (op.seq <= seen) return undefined;
+    if (op.seq > seen + 1) {
+      let held = this.held.get(op.origin);
+      if (!held) this.held.set(op.origin, (held = new Map()));
+      held.set(op.seq, op);
+      return undefined;
+    }
+    const outcome = this.accept(op, items, precomputed);
+    const held = this.held.get(op.origin);
+    if (held) {
+      for (let next = held.get(op.seq + 1); next; next = held.get(next.seq + 1)) {
+        held.delete(next.seq);
+        this.accept(next, items);
+      }
+      if (held.size === 0) this.held.delete(op.origin);
+    }
+    return outcome;
+  }
+
   /** `precomputed`: the entry the origin already computed for this (in-order, local) update. */
-  private accept(op: Operation, precomputed?: Entry): { items: FeedItem[]; outcome?: ApplyOutcome } {
+  private accept(op: Operation, items: FeedItem[], precomputed?: Entry): ApplyOutcome | undefined {
     this.seen.set(op.origin, op.seq);
-    this.heard.set(op.origin, maxStamp(this.heard.get(op.origin) ?? ZERO_STAMP, op));
+    const heard = this.heard.get(op.origin);
+    if (!heard || compareStamps(op, heard) > 0) this.heard.set(op.origin, { wall: op.wall, counter: op.counter });
     this.clock.observe(op);
     if (op.origin === this.ownOrigin && op.seq >= this.nextSeq) this.nextSeq = op.seq + 1;
     if (compareStamps(op, this.frontierStamp) <= 0) {
       // Cannot happen when every member follows the protocol; keep the op rather than lose it.
       log.warn('store.operation_below_frontier', { op: describeOperation(op), note: 'applied to the base; replicas may differ until the next snapshot' });
       this.base.apply(op);
-      return { items: this.replayTable(op.store) };
+      items.push(...this.replayTable(op.store));
+      return undefined;
     }
-    if (this.alone && op.origin === this.ownOrigin) return this.applyStable(op, precomputed);
-    let list = this.logs.get(op.store);
-    if (!list) this.logs.set(op.store, (list = []));
-    this.pending++;
-    let at = list.length;
-    while (at > 0 && compareOperations(list[at - 1], op) > 0) at--;
-    if (at === list.length) list.push(op);
-    else list.splice(at, 0, op);
+    if (this.alone && op.origin === this.ownOrigin) return this.applyStable(op, items, precomputed);
+    const { at, inOrder } = this.log.add(op);
     const batch = this.batch;
     if (batch) {
       // Inside a batch: defer anything whose id (or store) will be replayed anyway.
-      const key = `${op.store}\u0000${op.id}`;
-      if (batch.stores.has(op.store)) return { items: [] };
-      if (op.kind === 'clear' && at !== list.length - 1) {
-        batch.stores.add(op.store);
-        return { items: [] };
-      }
-      const first = batch.ids.get(key);
-      if (first) {
-        if (compareOperations(op, first) < 0) batch.ids.set(key, op);
-        return { items: [] };
-      }
-      if (at !== list.length - 1) {
-        batch.ids.set(key, op);
-        return { items: [] };
+      if (batch.stores.has(op.store)) return undefined;
+      if (op.kind === 'clear') {
+        if (!inOrder) {
+          batch.stores.add(op.store);
+          return undefined;
+        }
+      } else {
+        // Keyed by the id's history (one array per store and id while it is logged): no string keys.
+        const history = this.log.store(op.store)!.ids.get(op.id!)!;
+        const first = batch.ids.get(history);
+        if (first) {
+          if (compareOperations(op, first) < 0) batch.ids.set(history, op);
+          return undefined;
+        }
+        if (!inOrder) {
+          batch.ids.set(history, op);
+          return undefined;
+        }
       }
     }
-    if (at === list.length - 1) {
+    if (inOrder) {
       let outcome: ApplyOutcome;
       if (precomputed) {
         this.state.set(op.store, op.id!, precomputed);
@@ -199,18 +199,21 @@ export class Replica {
       } else {
         outcome = this.state.apply(op);
       }
-      if (op.id !== undefined) this.after.set(op, this.state.peek(op.store)?.get(op.id));
-      return { items: [{ t: 'op', op }], outcome };
+      if (op.id !== undefined) this.log.after.set(op, this.state.peek(op.store)?.get(op.id));
+      items.push({ t: 'op', op });
+      return outcome;
     }
     // Late: ordered before operations already applied. Replay what it can affect.
-    return { items: op.kind === 'clear' ? this.replayTable(op.store) : [this.replayEntry(op.store, op.id!, at)] };
+    if (op.kind === 'clear') items.push(...this.replayTable(op.store));
+    else items.push(this.replayEntry(op.store, op.id!, at));
+    return undefined;
   }
 
   /**
    * A replica alone in its cluster stamps every operation itself, in order, so each one is stable
    * the moment it applies: it goes to the state and the base at once and never waits in the log.
    */
-  private applyStable(op: Operation, precomputed?: Entry): { items: FeedItem[]; outcome?: ApplyOutcome } {
+  private applyStable(op: Operation, items: FeedItem[], precomputed?: Entry): ApplyOutcome {
     let outcome: ApplyOutcome;
     if (precomputed) {
       this.state.set(op.store, op.id!, precomputed);
@@ -222,48 +225,38 @@ export class Replica {
     else this.base.set(op.store, op.id!, this.state.peek(op.store)?.get(op.id!));
     this.frontierStamp = { wall: op.wall, counter: op.counter };
     this.folded.set(op.origin, op.seq);
-    return { items: [{ t: 'op', op }], outcome };
+    items.push({ t: 'op', op });
+    return outcome;
   }
 
   /**
-   * Recomputes one id from the operation at `at` on: it starts from the entry remembered after
-   * the previous operation on that id (or the base), so a slightly late operation costs only the
-   * operations ordered after it, not the whole log.
+   * Recomputes one id from position `at` of its history on: it starts from the entry after the
+   * previous operation on that id (or the base), so a late operation costs only the operations on
+   * its own id ordered after it. Clears of the store in between reset the id.
    */
   private replayEntry(store: string, id: string, at: number): FeedItem {
-    const list = this.logs.get(store)!;
-    let entry = this.base.peek(store)?.get(id);
-    for (let j = at - 1; j >= 0; j--) {
-      const previous = list[j];
-      if (previous.kind === 'clear') {
-        entry = undefined;
-        break;
-      }
-      if (previous.id === id) {
-        entry = this.after.get(previous);
-        break;
-      }
-    }
+    const storeLog = this.log.store(store)!;
+    const list = storeLog.ids.get(id)!;
+    const previous = at > 0 ? list[at - 1] : undefined;
+    let entry: Entry | undefined;
+    if (!clearBetween(storeLog, previous, list[at])) entry = previous ? this.log.after.get(previous) : this.base.peek(store)?.get(id);
     const scratch: Table = new Map();
     if (entry) scratch.set(id, entry);
     for (let k = at; k < list.length; k++) {
-      const op = list[k];
-      if (op.kind === 'clear') scratch.clear();
-      else if (op.id === id) {
-        applyOperation(scratch, op);
-        this.after.set(op, scratch.get(id));
-      }
+      if (k > at && clearBetween(storeLog, list[k - 1], list[k])) scratch.clear();
+      applyOperation(scratch, list[k]);
+      this.log.after.set(list[k], scratch.get(id));
     }
-    const result = scratch.get(id);
+    const result = clearBetween(storeLog, list[list.length - 1], undefined) ? undefined : scratch.get(id);
     this.state.set(store, id, result);
     return { t: 'entry', store, id, entry: result };
   }
 
   private replayTable(store: string): FeedItem[] {
     const table = new Map(this.base.peek(store) ?? []);
-    for (const op of this.logs.get(store) ?? []) {
+    for (const op of this.log.storeOperations(store)) {
       applyOperation(table, op);
-      if (op.id !== undefined) this.after.set(op, table.get(op.id));
+      if (op.id !== undefined) this.log.after.set(op, table.get(op.id));
     }
     this.state.replaceTable(store, table);
     return [{ t: 'table', store, entries: [...table] }];
@@ -345,21 +338,24 @@ export class Replica {
 
   private fold(stable: Stamp): void {
     this.frontierStamp = stable;
-    for (const [store, list] of this.logs) {
-      let count = 0;
-      while (count < list.length && compareStamps(list[count], stable) <= 0) {
-        const op = list[count++];
-        // The entry after `op` was computed when it was applied or replayed; reuse it.
-        if (op.kind === 'clear') this.base.table(store).clear();
-        else this.base.set(store, op.id!, this.after.get(op));
-        this.after.delete(op);
-        if (op.seq > (this.folded.get(op.origin) ?? 0)) this.folded.set(op.origin, op.seq);
+    for (const [store, ops] of this.log.takeStable(stable)) {
+      for (const op of ops) if (op.seq > (this.folded.get(op.origin) ?? 0)) this.folded.set(op.origin, op.seq);
+      // The entry after each operation was computed when it was applied or replayed; reuse it.
+      if (ops.some((op) => op.kind === 'clear')) {
+        for (const op of ops.sort(compareOperations)) {
+          if (op.kind === 'clear') this.base.table(store).clear();
+          else this.base.set(store, op.id!, this.log.after.get(op));
+        }
+      } else {
+        // Without a clear, each id's base entry is the one after its last operation (queues come per origin).
+        const last = new Map<string, Operation>();
+        for (const op of ops) {
+          const current = last.get(op.id!);
+          if (!current || compareOperations(op, current) > 0) last.set(op.id!, op);
+        }
+        for (const [id, op] of last) this.base.set(store, id, this.log.after.get(op));
       }
-      if (count) {
-        list.splice(0, count);
-        this.pending -= count;
-      }
-      if (list.length === 0) this.logs.delete(store);
+      for (const op of ops) this.log.after.delete(op);
     }
   }
 
@@ -376,16 +372,14 @@ export class Replica {
    */
   missingFor(digest: Record<string, number>): Operation[] | 'snapshot' {
     for (const [origin, seq] of this.folded) if ((digest[origin] ?? 0) < seq) return 'snapshot';
-    const missing: Operation[] = [];
-    for (const list of this.logs.values()) for (const op of list) if (op.seq > (digest[op.origin] ?? 0)) missing.push(op);
-    return missing.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : a.seq - b.seq));
+    return this.log.byOrigin().filter((op) => op.seq > (digest[op.origin] ?? 0));
   }
 
   snapshot(): ReplicaSnapshot {
     return {
       frontier: this.frontierStamp,
       base: [...this.base.tables].map(([store, table]) => [store, [...table]]),
-      log: [...this.logs.values()].flat(),
+      log: this.log.byOrigin(),
       seen: [...this.seen],
       folded: [...this.folded],
       watermarks: [...this.watermarks],
@@ -400,24 +394,20 @@ export class Replica {
     const stores = new Set([...this.state.tables.keys(), ...snapshot.base.map(([s]) => s), ...snapshot.log.map((op) => op.store)]);
     const ops = new Map<string, Operation>();
     const keep = (op: Operation) => ops.set(`${op.origin}#${op.seq}`, op);
+    const ours = this.log.byOrigin();
     if (compareStamps(snapshot.frontier, this.frontierStamp) > 0) {
-      for (const list of this.logs.values()) for (const op of list) if (compareStamps(op, snapshot.frontier) > 0) keep(op);
+      for (const op of ours) if (compareStamps(op, snapshot.frontier) > 0) keep(op);
       for (const op of snapshot.log) keep(op);
       this.base.tables.clear();
       for (const [store, entries] of snapshot.base) this.base.replaceTable(store, new Map(entries));
       this.frontierStamp = snapshot.frontier;
     } else {
-      for (const list of this.logs.values()) for (const op of list) keep(op);
+      for (const op of ours) keep(op);
       for (const op of snapshot.log) if (compareStamps(op, this.frontierStamp) > 0) keep(op);
     }
-    this.logs.clear();
-    this.after.clear();
-    this.pending = 0;
+    this.log.clear();
     for (const op of [...ops.values()].sort(compareOperations)) {
-      let list = this.logs.get(op.store);
-      if (!list) this.logs.set(op.store, (list = []));
-      list.push(op);
-      this.pending++;
+      this.log.add(op);
       this.clock.observe(op);
     }
     const raise = (map: Map<string, number>, entries: Array<[string, number]>) => {
@@ -438,16 +428,16 @@ export class Replica {
       if (held.size === 0) this.held.delete(origin);
       if (next) {
         held.delete(next.seq);
-        items.push(...this.receive(next).items);
+        this.take(next, items);
       }
     }
     return items;
   }
 }
 
-/** Ids (by their earliest late operation) and stores to replay at the end of a batch. */
+/** Ids (their history → its earliest late operation) and stores to replay at the end of a batch. */
 interface Batch {
-  ids: Map<string, Operation>;
+  ids: Map<Operation[], Operation>;
   stores: Set<string>;
 }
 

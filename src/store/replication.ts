@@ -1,12 +1,11 @@
 import type { Stamp } from '../core/hlc.js';
-import type { Operation } from './operation.js';
 import type { ReplicaSnapshot } from './replica.js';
 import type { SnapshotPart } from './snapshot.js';
 
 /** What replicas (one per server) say to each other. */
 export type ReplicationMessage =
-  /** New operations, in per-origin order. */
-  | { t: 'ops'; ops: Operation[] }
+  /** New operations, in per-origin order, packed once for every peer (see packOperations). */
+  | { t: 'ops'; packed: Uint8Array }
   /** Periodic: my sequence and clock (for stability), my watermark, my physical time (for cluster time). */
   | { t: 'beat'; origin?: string; seq: number; stamp: Stamp; mark: Stamp; physical: number }
   /** Anti-entropy: what I hold per origin; `answer` asks the peer to send its own digest back. */

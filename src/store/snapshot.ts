@@ -1,4 +1,5 @@
 import { encode } from '../core/codec.js';
+import { measure } from './document-size.js';
 import type { Operation } from './operation.js';
 import type { ReplicaSnapshot } from './replica.js';
 import type { Entry, StoreTables } from './store-tables.js';
@@ -60,7 +61,8 @@ export function chunkOperations(ops: Operation[]): Operation[][] {
   let bytes = 0;
   for (const op of ops) {
     chunk.push(op);
-    bytes += op.data === undefined ? 64 : encode(op.data).length + 64;
+    // A bound, not an exact size: chunks only need to stay near CHUNK_BYTES.
+    bytes += op.data === undefined ? 64 : measure(op.data) + 64;
     if (bytes >= CHUNK_BYTES) {
       chunks.push(chunk);
       chunk = [];

@@ -1,0 +1,143 @@
+import { compareStamps, type Stamp } from '../core/hlc.js';
+import { compareOperations, type Operation } from './operation.js';
+import type { Entry } from './store-tables.js';
+
+/** One store's part of the log: each id's history and the store's clears, each in total order. */
+export interface StoreLog {
+  ids: Map<string, Operation[]>;
+  clears: Operation[];
+  /** The greatest operation ever logged for this store (a clear after it is in order). */
+  last?: Operation;
+}
+
+/**
+ * The operations above the stable frontier, indexed the two ways a replica needs them: per id
+ * (an operation that arrives late replays only its own id's history from where it lands, so the
+ * cost does not grow with the traffic on other ids), and per origin (each origin's operations
+ * arrive in sequence, so folding and anti-entropy walk append-only queues).
+ */
+export class OperationLog {
+  private readonly stores = new Map<string, StoreLog>();
+  private readonly origins = new Map<string, Operation[]>();
+  private count = 0;
+  /**
+   * The entry of an operation's id right after it applied, while the operation is logged. A Map,
+   * not a WeakMap: entries leave with their operation, and weak maps make every garbage
+   * collection pay for the whole log.
+   */
+  readonly after = new Map<Operation, Entry | undefined>();
+
+  get size(): number {
+    return this.count;
+  }
+
+  store(store: string): StoreLog | undefined {
+    return this.stores.get(store);
+  }
+
+  storeNames(): IterableIterator<string> {
+    return this.stores.keys();
+  }
+
+  /**
+   * Logs an operation. Returns its position in its id's history and whether it is in order: the
+   * last of that history and after every clear of its store (a clear: after every operation of
+   * its store), so applying it to the current state gives the same result as a replay.
+   */
+  add(op: Operation): { at: number; inOrder: boolean } {
+    let log = this.stores.get(op.store);
+    if (!log) this.stores.set(op.store, (log = { ids: new Map(), clears: [] }));
+    let queue = this.origins.get(op.origin);
+    if (!queue) this.origins.set(op.origin, (queue = []));
+    queue.push(op);
+    this.count++;
+    const greatest = !log.last || compareOperations(op, log.last) > 0;
+    if (greatest) log.last = op;
+    if (op.kind === 'clear') {
+      const at = insertSorted(log.clears, op);
+      return { at, inOrder: greatest };
+    }
+    let list = log.ids.get(op.id!);
+    if (!list) log.ids.set(op.id!, (list = []));
+    const at = insertSorted(list, op);
+    const lastClear = log.clears[log.clears.length - 1];
+    return { at, inOrder: at === list.length - 1 && !(lastClear && compareOperations(lastClear, op) > 0) };
+  }
+
+  /** Every operation of a store, in total order (for a whole-store replay). */
+  storeOperations(store: string): Operation[] {
+    const log = this.stores.get(store);
+    if (!log) return [];
+    return [...log.ids.values()].flat().concat(log.clears).sort(compareOperations);
+  }
+
+  /** Every logged operation, per origin in sequence, origins sorted by name. */
+  byOrigin(): Operation[] {
+    return [...this.origins].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([, queue]) => queue);
+  }
+
+  /**
+   * Removes every operation at or below `stable` and returns them per store. Each origin's queue
+   * is in stamp order, so what leaves is a prefix of every queue and of every id's history.
+   */
+  takeStable(stable: Stamp): Map<string, Operation[]> {
+    const taken = new Map<string, Operation[]>();
+    for (const [origin, queue] of this.origins) {
+      let n = 0;
+      while (n < queue.length && compareStamps(queue[n], stable) <= 0) n++;
+      if (n === 0) continue;
+      for (let i = 0; i < n; i++) {
+        const op = queue[i];
+        let ops = taken.get(op.store);
+        if (!ops) taken.set(op.store, (ops = []));
+        ops.push(op);
+      }
+      if (n === queue.length) this.origins.delete(origin);
+      else queue.splice(0, n);
+      this.count -= n;
+    }
+    for (const [store, ops] of taken) this.dropFromStore(store, ops);
+    return taken;
+  }
+
+  clear(): void {
+    this.stores.clear();
+    this.origins.clear();
+    this.after.clear();
+    this.count = 0;
+  }
+
+  private dropFromStore(store: string, ops: Operation[]): void {
+    const log = this.stores.get(store)!;
+    const perId = new Map<string, number>();
+    let clears = 0;
+    for (const op of ops) {
+      if (op.kind === 'clear') clears++;
+      else perId.set(op.id!, (perId.get(op.id!) ?? 0) + 1);
+    }
+    for (const [id, n] of perId) {
+      const list = log.ids.get(id)!;
+      if (n === list.length) log.ids.delete(id);
+      else list.splice(0, n);
+    }
+    if (clears) log.clears.splice(0, clears);
+    if (log.ids.size === 0 && log.clears.length === 0) this.stores.delete(store);
+  }
+}
+
+/** Inserts in total order, searching from the end (operations mostly arrive nearly in order). */
+function insertSorted(list: Operation[], op: Operation): number {
+  let at = list.length;
+  while (at > 0 && compareOperations(list[at - 1], op) > 0) at--;
+  if (at === list.length) list.push(op);
+  else list.splice(at, 0, op);
+  return at;
+}
+
+/** Whether a clear of `log` lies strictly between `low` and `high` (absent = unbounded). */
+export function clearBetween(log: StoreLog, low: Operation | undefined, high: Operation | undefined): boolean {
+  for (const clear of log.clears) {
+    if ((low === undefined || compareOperations(clear, low) > 0) && (high === undefined || compareOperations(clear, high) < 0)) return true;
+  }
+  return false;
+}
