@@ -1,30 +1,61 @@
 /**
  * Deadlines for many requests with few timers. A request's deadline is rounded up to the next
  * tick of `resolutionMs`, and every deadline in one tick shares one Node timer, so opening a
- * request costs an array push instead of a timer. A deadline fires at most `resolutionMs` late.
+ * request costs a counter increment instead of a timer. A deadline fires at most `resolutionMs`
+ * late.
+ *
+ * The wheel keeps only a count per tick, not the requests themselves: the caller settles
+ * requests with `remove`, and a tick whose requests were all answered drops its timer at once.
+ * Only a tick that expires with requests left calls `onExpired`, and the caller finds which ones
+ * (a timeout is the rare case; filing every id for 30 s cost memory and GC at high rates).
  */
+interface Tick {
+  live: number;
+  timer: NodeJS.Timeout;
+}
+
 export class DeadlineWheel {
-  private readonly buckets = new Map<number, number[]>();
+  private readonly ticks = new Map<number, Tick>();
+  /** The tick most requests are being filed under right now (saves a map lookup per request). */
+  private lastTick = -1;
+  private last?: Tick;
 
-  constructor(private readonly onExpired: (id: number, tick: number) => void, private readonly resolutionMs = 10) {}
+  constructor(private readonly onExpired: (tick: number) => void, private readonly resolutionMs = 10) {}
 
-  /** Files `id` under its deadline; returns the tick, which `onExpired` reports back. */
-  add(id: number, timeoutMs: number): number {
+  /** Files one deadline `timeoutMs` from now; returns its tick, to pass to `remove`. */
+  add(timeoutMs: number): number {
     const tick = Math.ceil((Date.now() + timeoutMs) / this.resolutionMs);
-    let bucket = this.buckets.get(tick);
-    if (!bucket) {
-      bucket = [];
-      this.buckets.set(tick, bucket);
-      setTimeout(() => this.expire(tick), tick * this.resolutionMs - Date.now());
+    let entry = tick === this.lastTick ? this.last : this.ticks.get(tick);
+    if (!entry) {
+      entry = { live: 0, timer: setTimeout(() => this.expire(tick), tick * this.resolutionMs - Date.now()) };
+      this.ticks.set(tick, entry);
     }
-    bucket.push(id);
+    entry.live++;
+    this.lastTick = tick;
+    this.last = entry;
     return tick;
   }
 
+  /** A deadline filed under `tick` no longer matters (its request was settled). */
+  remove(tick: number): void {
+    const entry = tick === this.lastTick ? this.last : this.ticks.get(tick);
+    if (!entry || --entry.live > 0) return;
+    clearTimeout(entry.timer);
+    this.forget(tick);
+  }
+
   private expire(tick: number): void {
-    const bucket = this.buckets.get(tick);
-    this.buckets.delete(tick);
-    // Ids already answered are simply no longer pending; onExpired ignores them.
-    if (bucket) for (const id of bucket) this.onExpired(id, tick);
+    const entry = this.ticks.get(tick);
+    if (!entry) return;
+    this.forget(tick);
+    if (entry.live > 0) this.onExpired(tick);
+  }
+
+  private forget(tick: number): void {
+    this.ticks.delete(tick);
+    if (tick === this.lastTick) {
+      this.lastTick = -1;
+      this.last = undefined;
+    }
   }
 }

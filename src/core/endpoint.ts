@@ -25,11 +25,6 @@ export interface ServerRouter {
   forward(toServer: string, toWorker: number, envelope: Envelope): void;
 }
 
-/** The key a pending request is filed under, so a peer going down can reject exactly its requests. */
-export function peerKey(address: Address): string {
-  return `${address.server ?? ''}/${address.worker === ANY_WORKER ? '*' : address.worker}`;
-}
-
 export function describeAddress(address: Address): string {
   const worker = address.worker === 0 ? 'master' : address.worker === ANY_WORKER ? 'any worker' : address.worker === ALL_WORKERS ? 'all workers' : `worker ${address.worker}`;
   return address.server ? `${address.server} ${worker}` : worker;
@@ -85,7 +80,7 @@ export abstract class Endpoint {
     assertMethodName(method);
     // Checked before the request opens, so bad data throws with nothing pending.
     assertEncodable(data);
-    const { id, promise } = this.requests.open<T>(peerKey(to), method, timeoutMs);
+    const { id, promise } = this.requests.open<T>(to.server ?? '', to.worker, method, timeoutMs);
     try {
       this.route(to, this.envelope(Kind.Request, channel, method, data, id, to));
     } catch (error) {

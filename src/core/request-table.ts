@@ -4,34 +4,52 @@ import { OverflowError, TimeoutError } from './errors.js';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_PENDING = 100_000;
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  method: string;
-  timeoutMs: number;
-  /** The deadline tick it was filed under (ids wrap around after 2^31 requests). */
-  tick: number;
-  /** Who is expected to answer, e.g. '/3' (worker 3 here) or 'serverB/-' (any worker of serverB). */
-  peer: string;
+/** Worker number meaning "any worker that handles the method" (ANY_WORKER in envelope.ts). */
+const ANY_WORKER = 0xfffe;
+
+/** One request waiting for its reply. */
+class Pending {
+  constructor(
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: Error) => void,
+    readonly method: string,
+    readonly timeoutMs: number,
+    /** The deadline tick it was filed under. */
+    readonly tick: number,
+    /** Who is expected to answer: a server ('' = this one) and a worker. */
+    readonly server: string,
+    readonly worker: number,
+  ) {}
+
+  /**
+   * The peer as a string, e.g. '/3' (worker 3 here) or 'serverB/*' (any worker of serverB).
+   * Built only when needed (a peer going down, a timeout), not for every request.
+   */
+  get peer(): string {
+    return `${this.server}/${this.worker === ANY_WORKER ? '*' : this.worker}`;
+  }
 }
 
 /** Requests waiting for replies, each with a deadline. Bounded. */
 export class RequestTable {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private readonly deadlines = new DeadlineWheel((id, tick) => this.expire(id, tick));
+  private readonly deadlines = new DeadlineWheel((tick) => this.expire(tick));
 
   constructor(private readonly maxPending = DEFAULT_MAX_PENDING) {}
 
-  /** Reserves an id and returns it with the promise of the reply. */
-  open<T>(peer: string, method: string, timeoutMs: number): { id: number; promise: Promise<T> } {
+  /**
+   * Reserves an id and returns it with the promise of the reply. `server` ('' for this one) and
+   * `worker` say who answers, so the requests of a peer that goes down can be rejected.
+   */
+  open<T>(server: string, worker: number, method: string, timeoutMs: number): { id: number; promise: Promise<T> } {
     if (this.pending.size >= this.maxPending) throw new OverflowError('the pending request table', `${this.maxPending} requests`);
     if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeoutMs must be a positive number of milliseconds (got ${timeoutMs})`);
     const id = this.nextId++;
     if (this.nextId > 0x7fffffff) this.nextId = 1;
-    const tick = this.deadlines.add(id, timeoutMs);
+    const tick = this.deadlines.add(timeoutMs);
     const promise = new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, method, timeoutMs, tick, peer });
+      this.pending.set(id, new Pending(resolve as (value: unknown) => void, reject, method, timeoutMs, tick, server, worker));
     });
     return { id, promise };
   }
@@ -48,13 +66,14 @@ export class RequestTable {
     return entry !== undefined;
   }
 
-  /** Rejects every request waiting on a peer for which `matches(peer)` holds. */
+  /** Rejects every request waiting on a peer for which `matches(peer)` holds (peer as in Pending.peer). */
   rejectPeers(matches: (peer: string) => boolean, error: (peer: string) => Error): number {
     let count = 0;
     for (const [id, entry] of this.pending) {
-      if (!matches(entry.peer)) continue;
+      const peer = entry.peer;
+      if (!matches(peer)) continue;
       this.take(id);
-      entry.reject(error(entry.peer));
+      entry.reject(error(peer));
       count++;
     }
     return count;
@@ -68,12 +87,16 @@ export class RequestTable {
     const entry = this.pending.get(id);
     if (!entry) return undefined;
     this.pending.delete(id);
+    this.deadlines.remove(entry.tick);
     return entry;
   }
 
-  private expire(id: number, tick: number): void {
-    if (this.pending.get(id)?.tick !== tick) return;
-    const entry = this.take(id)!;
-    entry.reject(new TimeoutError(entry.method, entry.peer, entry.timeoutMs));
+  /** A deadline tick passed with requests still pending: they time out (rare, so a scan is fine). */
+  private expire(tick: number): void {
+    for (const [id, entry] of this.pending) {
+      if (entry.tick > tick) continue;
+      this.pending.delete(id);
+      entry.reject(new TimeoutError(entry.method, entry.peer, entry.timeoutMs));
+    }
   }
 }
