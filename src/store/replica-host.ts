@@ -13,7 +13,7 @@ import type { Operation } from './operation.js';
 import { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
 import { SnapshotAssembler, chunkOperations, snapshotTables, type TablesSnapshot } from './snapshot.js';
-import { isLive, type Entry } from './store-tables.js';
+import { SIZE_BOUND, isLive, type Entry } from './store-tables.js';
 import { applyUpdate, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 import { toWireError, type WireError } from '../core/errors.js';
@@ -41,6 +41,9 @@ export interface WorkerFeed {
 
 /** Where the host's feed goes: the same feed to each [workerId, pid]; says which sends reached a live process. */
 export type FeedSink = (targets: Array<[workerId: number, pid: number]>, feed: WorkerFeed) => boolean[];
+
+const APPLIED: WriteResult = Object.freeze({ outcome: 'applied' });
+const NOT_EXISTS: WriteResult = Object.freeze({ outcome: 'notExists' });
 
 const TICK_MS = 100;
 const BEAT_EVERY_TICKS = 2;
@@ -162,14 +165,13 @@ export class ReplicaHost {
     let removed: WriteResult['removed'];
     let updated: Entry | undefined;
     if (request.kind === 'update') {
-      if (!live) return { outcome: 'notExists' };
+      if (!live) return NOT_EXISTS;
       const doc = applyUpdate(live.doc, request.data!);
-      this.checkUpdatedSize(request.store, request.id!, live.doc, doc, request.data!);
-      updated = { doc };
+      updated = { doc, [SIZE_BOUND]: this.checkUpdatedSize(request.store, request.id!, live, doc, request.data!) };
     } else if (request.kind === 'save' && !table.has(request.id!)) {
       checkEntryCount(request.store, table.size, request.maxEntries);
     } else if (request.kind === 'remove') {
-      if (!live) return { outcome: 'notExists' };
+      if (!live) return NOT_EXISTS;
       removed = copyValue(live.doc);
     }
     const op = this.replica.stamp({ store: request.store, kind: request.kind, id: request.id, data: request.data });
@@ -184,25 +186,24 @@ export class ReplicaHost {
     const { items, outcome } = this.replica.receive(op, updated);
     this.publish(items);
     this.replicate(op);
-    return { outcome: outcome === 'notExists' ? 'notExists' : 'applied', removed };
+    if (outcome === 'notExists') return NOT_EXISTS;
+    return removed === undefined ? APPLIED : { outcome: 'applied', removed };
   }
-
-  /** Upper bounds of documents' encoded sizes, so most updates need no full encode to check the limit. */
-  private readonly sizeBounds = new WeakMap<Document, number>();
 
   /**
    * An update can grow a document by at most about twice its own encoded size (new values, array
    * elements, wider numbers). The full document is encoded only when that bound nears the limit.
+   * Returns the new document's bound, which its entry keeps for the next update.
    */
-  private checkUpdatedSize(store: string, id: string, before: Document, after: Document, data: Document): void {
+  private checkUpdatedSize(store: string, id: string, before: Entry, after: Document, data: Document): number {
     const limit = storeLimits().maxDocumentBytes;
-    const previous = this.sizeBounds.get(before);
+    const previous = before[SIZE_BOUND];
     let bound = previous === undefined ? measure(after) : previous + 2 * measure(data) + 16;
     if (bound > limit) {
       bound = encode(after).length;
       checkDocumentSize(store, id, bound);
     }
-    this.sizeBounds.set(after, bound);
+    return bound;
   }
 
   // ---- workers ------------------------------------------------------------------------------

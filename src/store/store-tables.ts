@@ -14,7 +14,11 @@ export interface Entry {
   expiresAt?: number;
   /** Set as the entry is stored: its document is deep-frozen and may be handed out without a copy. */
   [SHAREABLE]?: boolean;
+  /** Where the entry was written: an upper bound of its document's encoded size (see ReplicaHost.checkUpdatedSize). */
+  [SIZE_BOUND]?: number;
 }
+
+export const SIZE_BOUND: unique symbol = Symbol('boxwire.sizeBound');
 
 /** A symbol key, so the mark never travels with an entry (the codec skips symbol keys). */
 export const SHAREABLE: unique symbol = Symbol('boxwire.shareable');

@@ -77,6 +77,7 @@ function applyOperator(document: Document, operator: string, path: string, argum
 
 /** Walks a dotted path, creating intermediate objects; refuses to walk through non-objects. */
 function resolvePath(document: Document, path: string, operator: string): { parent: Document; key: string } {
+  if (!path.includes('.')) return { parent: document, key: path };
   const parts = path.split('.');
   let parent: Document = document;
   for (const part of parts.slice(0, -1)) {

@@ -9,6 +9,8 @@ import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { startStoreCluster } from '../helpers/store-cluster.js';
 
+/** Writes per throughput measurement, the same for boxwire and the Redis baseline. */
+const WRITES = 200_000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const rows: string[][] = [];
 const row = (...cells: string[]) => rows.push(cells);
@@ -52,7 +54,7 @@ try {
   let started = process.hrtime.bigint();
   for (let i = 0; i < gets; i++) await client.get('bench');
   const redisGet = gets / (Number(process.hrtime.bigint() - started) / 1e9);
-  const sets = 200_000;
+  const sets = WRITES;
   started = process.hrtime.bigint();
   for (let done = 0; done < sets; done += 1000) {
     const pipeline = client.pipeline();
@@ -74,7 +76,8 @@ try {
   try {
     workerGet = await cpu.nodes[0].value({ from: 1, op: 'benchGet', store: 'bench.get', count: 1_000_000 }, 120_000);
     workerPeek = await cpu.nodes[0].value({ from: 1, op: 'benchPeek', store: 'bench.get', count: 20_000_000 }, 120_000);
-    const write = async (method: string) => (await Promise.all([1, 2].map((from) => cpu.nodes[0].value({ from, op: 'benchWrite', store: 'bench.w', method, count: 50_000, ms: 100 }, 300_000)))).reduce((a, b) => a + b, 0);
+    // 200,000 writes in all, as many as the pipelined SET baseline makes.
+    const write = async (method: string) => (await Promise.all([1, 2].map((from) => cpu.nodes[0].value({ from, op: 'benchWrite', store: 'bench.w', method, count: WRITES / 2, ms: 100 }, 300_000)))).reduce((a, b) => a + b, 0);
     cpuInc = await write('inc');
     cpuSave = await write('save');
   } finally {
@@ -86,7 +89,7 @@ try {
   let bothInc = 0;
   let bothSave = 0;
   try {
-    const write = async (method: string) => (await Promise.all(both.processes.map(([node, from]) => node.value({ from, op: 'benchWrite', store: 'bench.w3', method, count: 10_000, ms: 100 }, 300_000)))).reduce((a, b) => a + b, 0);
+    const write = async (method: string) => (await Promise.all(both.processes.map(([node, from]) => node.value({ from, op: 'benchWrite', store: 'bench.w3', method, count: Math.round(WRITES / 6), ms: 100 }, 300_000)))).reduce((a, b) => a + b, 0);
     bothInc = await write('inc');
     bothSave = await write('save');
   } finally {
