@@ -20,6 +20,7 @@ export class OperationLog {
   private readonly stores = new Map<string, StoreLog>();
   private readonly origins = new Map<string, Operation[]>();
   private count = 0;
+  private lastStable?: Stamp;
   /**
    * The entry of an operation's id right after it applied, while the operation is logged. A Map,
    * not a WeakMap: entries leave with their operation, and weak maps make every garbage
@@ -77,26 +78,30 @@ export class OperationLog {
   }
 
   /**
-   * Removes every operation at or below `stable` and returns them per store. Each origin's queue
-   * is in stamp order, so what leaves is a prefix of every queue and of every id's history.
+   * Removes every operation at or below `stable` and returns them per store, with each id's last
+   * removed operation (its entry is the id's new base). Each origin's queue is in stamp order, so
+   * what leaves is a prefix of every queue and of every id's history.
    */
-  takeStable(stable: Stamp): Map<string, Operation[]> {
-    const taken = new Map<string, Operation[]>();
+  takeStable(stable: Stamp): Map<string, StableOperations> {
+    this.lastStable = stable;
+    const taken = new Map<string, StableOperations>();
     for (const [origin, queue] of this.origins) {
       let n = 0;
       while (n < queue.length && compareStamps(queue[n], stable) <= 0) n++;
       if (n === 0) continue;
       for (let i = 0; i < n; i++) {
         const op = queue[i];
-        let ops = taken.get(op.store);
-        if (!ops) taken.set(op.store, (ops = []));
-        ops.push(op);
+        let part = taken.get(op.store);
+        if (!part) taken.set(op.store, (part = { ops: [], lastPerId: new Map(), cleared: false }));
+        part.ops.push(op);
+        if (op.kind === 'clear') part.cleared = true;
+        else part.lastPerId.set(op.id!, op);
       }
       if (n === queue.length) this.origins.delete(origin);
       else queue.splice(0, n);
       this.count -= n;
     }
-    for (const [store, ops] of taken) this.dropFromStore(store, ops);
+    for (const [store, part] of taken) this.dropFromStore(store, part);
     return taken;
   }
 
@@ -107,22 +112,31 @@ export class OperationLog {
     this.count = 0;
   }
 
-  private dropFromStore(store: string, ops: Operation[]): void {
+  /** Cuts each touched id's history (and the clears) at the frontier; notes each id's last removed operation. */
+  private dropFromStore(store: string, part: StableOperations): void {
     const log = this.stores.get(store)!;
-    const perId = new Map<string, number>();
-    let clears = 0;
-    for (const op of ops) {
-      if (op.kind === 'clear') clears++;
-      else perId.set(op.id!, (perId.get(op.id!) ?? 0) + 1);
-    }
-    for (const [id, n] of perId) {
+    for (const id of part.lastPerId.keys()) {
       const list = log.ids.get(id)!;
+      let n = 0;
+      while (n < list.length && compareStamps(list[n], this.lastStable!) <= 0) n++;
+      part.lastPerId.set(id, list[n - 1]);
       if (n === list.length) log.ids.delete(id);
       else list.splice(0, n);
     }
-    if (clears) log.clears.splice(0, clears);
+    if (part.cleared) {
+      let n = 0;
+      while (n < log.clears.length && compareStamps(log.clears[n], this.lastStable!) <= 0) n++;
+      log.clears.splice(0, n);
+    }
     if (log.ids.size === 0 && log.clears.length === 0) this.stores.delete(store);
   }
+}
+
+/** What folding takes from one store: the operations, each id's last one, whether a clear is among them. */
+export interface StableOperations {
+  ops: Operation[];
+  lastPerId: Map<string, Operation>;
+  cleared: boolean;
 }
 
 /** Inserts in total order, searching from the end (operations mostly arrive nearly in order). */

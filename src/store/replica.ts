@@ -338,22 +338,16 @@ export class Replica {
 
   private fold(stable: Stamp): void {
     this.frontierStamp = stable;
-    for (const [store, ops] of this.log.takeStable(stable)) {
+    for (const [store, { ops, lastPerId, cleared }] of this.log.takeStable(stable)) {
       for (const op of ops) if (op.seq > (this.folded.get(op.origin) ?? 0)) this.folded.set(op.origin, op.seq);
       // The entry after each operation was computed when it was applied or replayed; reuse it.
-      if (ops.some((op) => op.kind === 'clear')) {
+      if (cleared) {
         for (const op of ops.sort(compareOperations)) {
           if (op.kind === 'clear') this.base.table(store).clear();
           else this.base.set(store, op.id!, this.log.after.get(op));
         }
       } else {
-        // Without a clear, each id's base entry is the one after its last operation (queues come per origin).
-        const last = new Map<string, Operation>();
-        for (const op of ops) {
-          const current = last.get(op.id!);
-          if (!current || compareOperations(op, current) > 0) last.set(op.id!, op);
-        }
-        for (const [id, op] of last) this.base.set(store, id, this.log.after.get(op));
+        for (const [id, last] of lastPerId) this.base.set(store, id, this.log.after.get(last));
       }
       for (const op of ops) this.log.after.delete(op);
     }
