@@ -5,9 +5,11 @@
  * late.
  *
  * The wheel keeps only a count per tick, not the requests themselves: the caller settles
- * requests with `remove`, and a tick whose requests were all answered drops its timer at once.
- * Only a tick that expires with requests left calls `onExpired`, and the caller finds which ones
- * (a timeout is the rare case; filing every id for 30 s cost memory and GC at high rates).
+ * requests with `remove`. Only a tick that expires with requests left calls `onExpired`, and the
+ * caller finds which ones (a timeout is the rare case; filing every id for 30 s cost memory and
+ * GC at high rates). A tick whose requests were all answered keeps its timer, unreferenced, so
+ * it no longer holds the process open, and the next request of that tick reuses it — sequential
+ * requests would otherwise set and clear a timer each.
  */
 interface Tick {
   live: number;
@@ -29,6 +31,8 @@ export class DeadlineWheel {
     if (!entry) {
       entry = { live: 0, timer: setTimeout(() => this.expire(tick), tick * this.resolutionMs - Date.now()) };
       this.ticks.set(tick, entry);
+    } else if (entry.live === 0) {
+      entry.timer.ref();
     }
     entry.live++;
     this.lastTick = tick;
@@ -39,9 +43,7 @@ export class DeadlineWheel {
   /** A deadline filed under `tick` no longer matters (its request was settled). */
   remove(tick: number): void {
     const entry = tick === this.lastTick ? this.last : this.ticks.get(tick);
-    if (!entry || --entry.live > 0) return;
-    clearTimeout(entry.timer);
-    this.forget(tick);
+    if (entry && --entry.live === 0) entry.timer.unref();
   }
 
   private expire(tick: number): void {

@@ -260,7 +260,7 @@ class HeaderReader {
       const start = this.at + 2;
       const end = start + length;
       if (end > this.bytes.length) throw new RangeError('malformed envelope: string past the end of the record');
-      const value = this.bytes.toString('utf8', start, end);
+      const value = length <= NAME_CACHE_MAX_BYTES ? cachedName(this.bytes, start, length) : this.bytes.toString('utf8', start, end);
       this.at = end;
       if (this.strings.length < STRING_REFS) this.strings.push(value);
       return value;
@@ -269,4 +269,34 @@ class HeaderReader {
     if (value === undefined) throw new TypeError('malformed envelope: reference to an unknown string');
     return value;
   }
+}
+
+/**
+ * Method and server names recur in nearly every record, and each record decodes them afresh (one
+ * body cannot rely on another); a small cache hands back the same string for the same ASCII bytes
+ * instead of decoding and allocating it again. A hit is verified byte by byte, so a collision only
+ * costs a decode.
+ */
+const NAME_CACHE_MAX_BYTES = 64;
+const nameCache: Array<string | undefined> = new Array(256).fill(undefined);
+
+function cachedName(bytes: Buffer, start: number, length: number): string {
+  let hash = length;
+  for (let i = 0; i < length; i++) hash = (hash * 31 + bytes[start + i]) | 0;
+  const slot = hash & 255;
+  const cached = nameCache[slot];
+  if (cached !== undefined && cached.length === length) {
+    let i = 0;
+    while (i < length && cached.charCodeAt(i) === bytes[start + i]) i++;
+    if (i === length) return cached;
+  }
+  const value = bytes.toString('utf8', start, start + length);
+  // Only ASCII is cached: there one char is one byte, which is what the check above compares.
+  if (value.length === length && isAscii(value)) nameCache[slot] = value;
+  return value;
+}
+
+function isAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 0x80) return false;
+  return true;
 }

@@ -9,18 +9,17 @@ export const RECORD_HEADER_BYTES = 10;
 export type RecordVisitor = (target: number, body: Uint8Array, count: number) => void;
 
 export class FrameBuilder {
-  private parts: Uint8Array[] = [];
+  private bodies: Uint8Array[] = [];
+  private targets: number[] = [];
+  private counts: number[] = [];
   private bytes = 0;
-  private records = 0;
 
   add(target: number, body: Uint8Array, count: number): void {
-    const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-    header.writeUInt32BE(body.length, 0);
-    header.writeUInt16BE(target, 4);
-    header.writeUInt32BE(count, 6);
-    this.parts.push(header, body);
+    if (!(target >= 0 && target <= 0xffff)) throw new RangeError(`record target out of range: ${target}`);
+    this.bodies.push(body);
+    this.targets.push(target);
+    this.counts.push(count);
     this.bytes += RECORD_HEADER_BYTES + body.length;
-    this.records++;
   }
 
   get size(): number {
@@ -28,7 +27,7 @@ export class FrameBuilder {
   }
 
   get count(): number {
-    return this.records;
+    return this.bodies.length;
   }
 
   /**
@@ -38,30 +37,39 @@ export class FrameBuilder {
   take(headroom = 0): Buffer {
     const frame = Buffer.allocUnsafe(headroom + this.bytes);
     let offset = headroom;
-    for (const part of this.parts) {
-      frame.set(part, offset);
-      offset += part.length;
+    for (let i = 0; i < this.bodies.length; i++) {
+      const body = this.bodies[i];
+      // Headers are written in place here rather than allocated per record in add().
+      frame.writeUInt32BE(body.length, offset);
+      frame.writeUInt16BE(this.targets[i], offset + 4);
+      frame.writeUInt32BE(this.counts[i], offset + 6);
+      frame.set(body, offset + RECORD_HEADER_BYTES);
+      offset += RECORD_HEADER_BYTES + body.length;
     }
-    this.parts = [];
+    this.bodies = [];
+    this.targets = [];
+    this.counts = [];
     this.bytes = 0;
-    this.records = 0;
     return frame;
   }
 }
 
 /** Splits a frame into records. Throws on a truncated or inconsistent frame. */
 export function forEachRecord(frame: Uint8Array, visit: RecordVisitor): void {
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   let offset = 0;
   while (offset < frame.byteLength) {
     if (offset + RECORD_HEADER_BYTES > frame.byteLength) throw new RangeError('truncated record header');
-    const length = view.getUint32(offset);
-    const target = view.getUint16(offset + 4);
-    const count = view.getUint32(offset + 6);
+    const length = u32(frame, offset);
+    const target = (frame[offset + 4] << 8) | frame[offset + 5];
+    const count = u32(frame, offset + 6);
     const start = offset + RECORD_HEADER_BYTES;
     const end = start + length;
     if (end > frame.byteLength) throw new RangeError('record longer than its frame');
     visit(target, frame.subarray(start, end), count);
     offset = end;
   }
+}
+
+function u32(bytes: Uint8Array, at: number): number {
+  return bytes[at] * 0x1000000 + ((bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]);
 }

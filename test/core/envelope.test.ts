@@ -47,6 +47,17 @@ test('more distinct names than there are references still round-trip', () => {
   assert.equal(decodeEnvelopes(encodeBatch(batch)), batch);
 });
 
+test('names decode right across many bodies: thousands of distinct ones, non-ASCII, near-collisions', () => {
+  const names = [...Array.from({ length: 3000 }, (_, i) => `method.${i}`), 'échø', 'ab', 'ba', 'a\u00ff', 'x'.repeat(64), 'x'.repeat(65)];
+  for (let round = 0; round < 3; round++) {
+    for (const name of names) {
+      const [decoded] = decodeEnvelopes(encodeEnvelope(envelope({ method: name, fromServer: name, toServer: 'B' })));
+      assert.is(decoded.method, name);
+      assert.is(decoded.fromServer, name);
+    }
+  }
+});
+
 test('one envelope (what outboxes and the solo runtime store) is a batch of one', () => {
   const one = envelope({ data: [1, 'two'] });
   assert.equal(decodeEnvelopes(encodeEnvelope(one)), [one]);
