@@ -12,7 +12,7 @@ export const FLUSH_ENVELOPES = 8192;
  * turns (measured: 100 requests in flight between two servers, about 1.5× the throughput).
  * One-way messages keep the large batches, which is what their throughput needs.
  */
-export const FLUSH_AWAITED = Number(process.env.BW_FA ?? 32);
+export const FLUSH_AWAITED = 32;
 
 /** Queued work for one target: envelopes still to encode as one batch, or a record to forward as is. */
 interface Pending {

@@ -176,4 +176,3 @@ switch (mode) {
   default:
     throw new Error(`unknown mode ${mode}`);
 }
-if (process.env.BW_STATS) process.on('exit', () => console.error(side, 'frames out', (globalThis as any).__frames, 'bytes', (globalThis as any).__bytes, 'msgs in', (globalThis as any).__in));
