@@ -14,6 +14,8 @@ type MaybePromise<T> = T | Promise<T>;
  */
 export interface StoreEngine {
   readonly kind: string;
+  /** Whether `write` keeps the data object it is given as the stored document (callers then hand out copies of it). */
+  readonly keepsWrittenData: boolean;
   /** A Promise while the engine cannot serve yet (a worker waiting for its snapshot); undefined when ready. */
   whenReady(): Promise<void> | undefined;
   get(store: string, id: string): MaybePromise<Document | undefined>;
@@ -34,13 +36,18 @@ export interface LocalReplica {
   whenReady(): Promise<void> | undefined;
   write(request: WriteRequest): Promise<WriteResult>;
   readonly changes: ChangeNotifier;
+  /** A replica host stores the written object itself; a worker's mirror only sends it to its master. */
+  readonly keepsWrittenData: boolean;
 }
 
 /** Reads from the process's own replica (memory speed); writes through the replication protocol. */
 export class InMemoryReplicatedEngine implements StoreEngine {
   readonly kind = 'memory';
+  readonly keepsWrittenData: boolean;
 
-  constructor(private readonly local: LocalReplica) {}
+  constructor(private readonly local: LocalReplica) {
+    this.keepsWrittenData = local.keepsWrittenData;
+  }
 
   whenReady(): Promise<void> | undefined {
     return this.local.whenReady();

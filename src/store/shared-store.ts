@@ -48,8 +48,9 @@ export class SharedStore<D extends Document = Document> {
       const { copy, maxBytes } = copyAndMeasure(params.data);
       if (maxBytes > storeLimits().maxDocumentBytes) checkDocumentSize(this.name, id, encode(copy).length);
       const request: WriteRequest = { store: this.name, kind: 'save', id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries };
-      // The saved document is the data itself (a later write in the same tick may already have changed the stored one).
-      return this.write(request).then(() => copyValue(copy) as D);
+      // The saved document is the data itself (a later write in the same tick may already have
+      // changed the stored one). A worker only sent the copy away, so it can hand that copy out.
+      return this.write(request).then(() => (storeEngine().keepsWrittenData ? copyValue(copy) : copy) as D);
     });
   }
 

@@ -42,7 +42,7 @@ export function storeEngine(): StoreEngine {
   if (engine) return engine;
   if (isWorkerProcess()) {
     const m = (mirror = new WorkerMirror());
-    engine = new InMemoryReplicatedEngine({ tables: () => m.tables, now: () => m.now(), whenReady: () => m.whenReady(), write: (r) => m.write(r), changes: m.changes });
+    engine = new InMemoryReplicatedEngine({ tables: () => m.tables, now: () => m.now(), whenReady: () => m.whenReady(), write: (r) => m.write(r), changes: m.changes, keepsWrittenData: false });
   } else {
     const h = replicaHost();
     engine = new InMemoryReplicatedEngine({
@@ -59,6 +59,7 @@ export function storeEngine(): StoreEngine {
         }
       },
       changes: h.changes,
+      keepsWrittenData: true,
     });
   }
   return engine;
