@@ -26,14 +26,15 @@ export class PipeLink extends BatchingLink {
     socket.once('close', () => this.close());
   }
 
+  protected override get frameHeadroom(): number {
+    return LENGTH_BYTES;
+  }
+
+  /** The length goes in the headroom in front of the frame: one buffer, one write (no corked writev). */
   protected writeFrame(frame: Buffer): void {
     if (this.closed) return;
-    const header = Buffer.allocUnsafe(LENGTH_BYTES);
-    header.writeUInt32BE(frame.length, 0);
-    this.socket.cork();
-    this.socket.write(header);
+    frame.writeUInt32BE(frame.length - LENGTH_BYTES, 0);
     this.socket.write(frame);
-    this.socket.uncork();
   }
 
   close(): void {
