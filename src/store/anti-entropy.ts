@@ -15,7 +15,9 @@ export class AntiEntropy {
   constructor(
     private readonly replica: Replica,
     private readonly transport: ReplicationTransport,
-    private readonly send: (peer: string, message: ReplicationMessage) => void,
+    private readonly send: (peer: string, message: ReplicationMessage) => unknown,
+    /** This replica's operations up to `seq` of `origin` are already on their way to `peer`. */
+    private readonly inFlight: (peer: string) => { origin: string; seq: number } | undefined = () => undefined,
   ) {}
 
   /** Starts an exchange with `peer`: tell it what we hold and ask for its digest. */
@@ -32,9 +34,13 @@ export class AntiEntropy {
       log.info('store.send_snapshot', { to: peer, parts: parts.length });
       for (const part of parts) this.send(peer, { t: 'snapshot-part', part });
       this.send(peer, { t: 'snapshot', snapshot: head, transfer });
-    } else if (missing.length) {
-      log.debug('store.send_missing', { to: peer, operations: missing.length });
-      for (const ops of chunkOperations(missing)) this.send(peer, { t: 'ops', packed: packOperations(ops) });
+    } else {
+      const sent = this.inFlight(peer);
+      const lacking = sent ? missing.filter((op) => op.origin !== sent.origin || op.seq > sent.seq) : missing;
+      if (lacking.length) {
+        log.debug('store.send_missing', { to: peer, operations: lacking.length });
+        for (const ops of chunkOperations(lacking)) this.send(peer, { t: 'ops', packed: packOperations(ops) });
+      }
     }
     if (answer) this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: false });
   }

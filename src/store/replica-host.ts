@@ -62,6 +62,12 @@ export class ReplicaHost {
   replica: Replica;
   private transport?: ReplicationTransport;
   private antiEntropy?: AntiEntropy;
+  /**
+   * Per peer: this replica's own operations already sent on the link that is up now. A link
+   * delivers in order while it stays up, so anti-entropy does not send them again as "missing"
+   * (they are only in flight); a link that goes down or comes back up forgets this.
+   */
+  private readonly sentOnLink = new Map<string, { origin: string; seq: number }>();
   private readonly subscribers = new Map<number, number>();
   private feed: WorkerFeedItem[] = [];
   private feedSeq = 0;
@@ -104,9 +110,13 @@ export class ReplicaHost {
     for (const [store, table] of old.state.tables) for (const [id, entry] of table) this.carryOver.push({ store, id, entry });
     this.replica = this.createReplica(transport.self, () => transport.members());
     this.transport = transport;
-    this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => this.sendTo(peer, message));
+    this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => this.sendTo(peer, message), (peer) => this.sentOnLink.get(peer));
     transport.onMessage((from, message) => this.onReplication(from, message));
-    transport.onPeerUp((peer) => this.antiEntropy!.open(peer));
+    transport.onPeerUp((peer) => {
+      this.sentOnLink.delete(peer);
+      this.antiEntropy!.open(peer);
+    });
+    transport.onPeerDown((peer) => this.sentOnLink.delete(peer));
     const peers = transport.members().filter((m) => m !== transport.self);
     if (!peers.length) this.writeCarryOver();
     if (peers.length) {
@@ -285,15 +295,21 @@ export class ReplicaHost {
     const peers = this.transport.connected();
     for (const chunk of chunks) {
       const message: ReplicationMessage = { t: 'ops', packed: packOperations(chunk) };
-      for (const peer of peers) this.sendTo(peer, message);
+      const last = chunk[chunk.length - 1];
+      for (const peer of peers) {
+        if (this.sendTo(peer, message) && last.origin === this.replica.origin) this.sentOnLink.set(peer, { origin: last.origin, seq: last.seq });
+      }
     }
   }
 
-  private sendTo(peer: string, message: ReplicationMessage): void {
+  /** Whether the message went onto the peer's link (a refused send is repaired by anti-entropy). */
+  private sendTo(peer: string, message: ReplicationMessage): boolean {
     try {
       this.transport!.send(peer, message);
+      return true;
     } catch (error) {
       log.warn('store.replication_send_failed', { peer, kind: message.t, error, note: 'anti-entropy repairs it' });
+      return false;
     }
   }
 
