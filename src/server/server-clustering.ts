@@ -409,6 +409,11 @@ export interface ServerMeshView {
    * may just mean "not linked yet" — decisions that assume a peer is down should wait.
    */
   settled(): boolean;
+  /**
+   * True once this server opened its port and started linking (after `work()`). Before that no
+   * peer can be reached, so nothing should wait for one (the store's catch-up does not).
+   */
+  opened(): boolean;
   /** Publishes figures of this server's load (e.g. `{ connections: 12 }`) on the next heartbeats. */
   reportLoad(figures: Record<string, number>): void;
 }
@@ -424,6 +429,7 @@ function meshView(owner: OwnerState): ServerMeshView {
     clockOffsets: () => mesh.clockOffsets(),
     loadOf: (server) => (server === config.thisServerName ? sampleLoad() : mesh.loadOf(server)),
     instanceOf: (server) => mesh.instanceOf(server),
+    opened: () => mesh.startedAt !== undefined,
     settled: () => mesh.startedAt !== undefined && (membership.connectedNames().length === config.hosts.size - 1 || Date.now() - mesh.startedAt >= config.deadAfterMs),
     reportLoad,
   };

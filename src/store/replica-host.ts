@@ -78,6 +78,7 @@ export class ReplicaHost {
   private ticks = 0;
   private readonly timer: NodeJS.Timeout;
   private synced = true;
+  private networkOpenedAt?: number;
   private syncWaiters: Array<() => void> = [];
   private feedSink?: FeedSink;
 
@@ -104,8 +105,8 @@ export class ReplicaHost {
     if (this.replica.lastSeq > 0) {
       log.warn('store.used_before_server_clustering', { origin: this.replica.name, note: 'writes made before SERVER_CLUSTERING started keep their process-local origin; they still replicate' });
     }
-    // Data written before the mesh existed is re-written under this server's name once the
-    // replica has caught up with its peers (its own sequence must continue where they saw it end).
+    // Data written before the mesh existed is re-written under this server's origin once the
+    // replica has caught up with its peers.
     const old = this.replica;
     for (const [store, table] of old.state.tables) for (const [id, entry] of table) this.carryOver.push({ store, id, entry });
     this.replica = this.createReplica(transport.self, () => transport.members());
@@ -117,24 +118,39 @@ export class ReplicaHost {
       this.antiEntropy!.open(peer);
     });
     transport.onPeerDown((peer) => this.sentOnLink.delete(peer));
+    // Each lifetime of a server writes under its own origin (`B~1a2b3c4d`): whatever a previous
+    // life wrote, nothing written now can be mistaken for it, so writes never need to learn where
+    // an earlier sequence ended — not even those made in work(), before any peer can be reached.
+    this.replica.useFreshOrigin(randomUUID().slice(0, 8));
     const peers = transport.members().filter((m) => m !== transport.self);
     if (!peers.length) this.writeCarryOver();
     if (peers.length) {
       this.synced = false;
-      setTimeout(() => {
-        if (this.synced) return;
-        // Alone after a restart: where this server's sequence ended is unknown, so write under a fresh origin.
-        this.replica.useFreshOrigin(randomUUID().slice(0, 8));
-        log.warn('store.alone_after_start', { replica: this.replica.name, origin: this.replica.origin, waitedMs: SYNC_WAIT_MS, note: 'no other server answered; accepting writes alone' });
-        this.markSynced('no peer answered in time');
-      }, SYNC_WAIT_MS).unref();
       for (const peer of transport.connected()) this.antiEntropy.open(peer);
     }
   }
 
-  /** Resolves once this replica caught up with a peer (or waited long enough), so its sequence continues where it left off. */
+  /**
+   * Catching up: once the network is open (SERVER_CLUSTERING opens its port after `work()`), reads
+   * and writes wait until a peer has sent what this replica lacks, at most SYNC_WAIT_MS; then it
+   * goes on alone. Before the network opens nothing can be learned, so nothing waits.
+   */
+  private checkCatchUp(): void {
+    if (this.synced || !this.transport?.networkOpen()) return;
+    this.networkOpenedAt ??= Date.now();
+    if (Date.now() - this.networkOpenedAt < SYNC_WAIT_MS) return;
+    log.warn('store.alone_after_start', { replica: this.replica.name, origin: this.replica.origin, waitedMs: SYNC_WAIT_MS, note: 'no other server answered; accepting writes alone' });
+    this.markSynced('no peer answered in time');
+  }
+
+  /**
+   * Resolves once this replica caught up with a peer (or waited long enough), so reads and writes
+   * are judged against what the cluster holds, not an empty replica after a restart. Undefined
+   * when there is nothing to wait for.
+   */
   whenSynced(): Promise<void> | undefined {
-    if (this.synced) return undefined;
+    if (this.synced || !this.transport?.networkOpen()) return undefined;
+    this.networkOpenedAt ??= Date.now();
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
@@ -342,6 +358,7 @@ export class ReplicaHost {
 
   private tick(): void {
     this.ticks++;
+    this.checkCatchUp();
     this.publish(this.replica.advance(this.clusterClock.now()));
     if (this.subscribers.size && Math.abs(this.clusterClock.offset - this.sentOffset) >= 1) {
       this.sentOffset = this.clusterClock.offset;

@@ -24,6 +24,8 @@ export interface ReplicationTransport {
   readonly self: string;
   /** Every replica in the cluster, this one included. */
   members(): string[];
+  /** Whether peers can be reached at all yet (SERVER_CLUSTERING opens its port after work()). */
+  networkOpen(): boolean;
   /** Peers with a live link now. */
   connected(): string[];
   /** Sends to one peer; may throw (OverflowError when its outbox is full); anti-entropy repairs the loss. */

@@ -20,6 +20,10 @@ export class ServerMeshTransport implements ReplicationTransport {
     return this.mesh.serverNames();
   }
 
+  networkOpen(): boolean {
+    return this.mesh.opened();
+  }
+
   connected(): string[] {
     return this.mesh.connectedServerNames();
   }

@@ -80,6 +80,35 @@ test('partition {A} | {B, C} with writes on both sides, then heal: every replica
   }
 });
 
+/** Waits until `pattern` shows up in the node's log (stderr), or fails after `timeoutMs`. */
+async function logged(node: StoreNode, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = node.stderr.split('\n').find((l) => pattern.test(l));
+    if (line) return line;
+    if (Date.now() > deadline) throw new Error(`${node.name} never logged ${pattern}:\n${node.stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('servers whose work() uses the store link at once and catch up with each other (work() does not wait for peers it cannot reach yet)', async () => {
+  // The fixture's work() reads a store. The port opens only after work(), so a read that waited
+  // for peers there would hold every server for the whole catch-up wait and then go on alone.
+  const cluster = await startStoreCluster('both', { common: { BOXWIRE_LOG: 'info' } });
+  try {
+    for (const node of cluster.nodes) {
+      const line = await logged(node, /"event":"store\.synced"/);
+      assert.match(line, /"reason":"caught up with [ABC]"/, `${node.name}: ${line}`);
+      assert.not.match(node.stderr, /store\.alone_after_start/);
+    }
+    const [[A, a], [C, c]] = [cluster.processes[0], cluster.processes[cluster.processes.length - 1]];
+    await A.value({ from: a, op: 'call', store: 'boot.check', method: 'save', args: [{ id: 'x', data: { n: 1 } }] });
+    assert.ok((await C.value({ from: c, op: 'until', store: 'boot.check', expect: { x: { n: 1 } } })).equal);
+  } finally {
+    await cluster.stop();
+  }
+});
+
 test('kill -9 of a worker, then of a whole server: on return each holds a full snapshot, and the restarted server writes on', async () => {
   const cluster = await startStoreCluster('both');
   const [A, B, C] = cluster.nodes;
@@ -111,7 +140,7 @@ test('kill -9 of a worker, then of a whole server: on return each holds a full s
     await B2.ready();
     const expected = { a: { n: 111 }, b: { n: 2 }, c: { n: 3 }, 'while-down': { yes: true } };
     for (const from of [1, 2]) assert.ok((await B2.value({ from, op: 'until', store: 'k.data', expect: expected, timeoutMs: 10_000 })).equal, `restarted server, worker ${from}`);
-    // Its new writes continue its sequence and reach the others (nothing is mistaken for a duplicate).
+    // Its new writes (under this life's own origin) reach the others: nothing is mistaken for a duplicate.
     await call(B2, 1, 'update', { id: 'b', data: { $inc: { n: 1000 } } });
     await call(B2, 2, 'save', { id: 'after', data: { from: 'B' } });
     await assertAllSee(cluster, 'k.data', { ...expected, b: { n: 1002 }, after: { from: 'B' } }, 5000);
