@@ -10,7 +10,7 @@ import type { ReplicationMessage } from './replication.js';
 import { ServerMeshTransport } from './server-transport.js';
 import { StoreMethods } from './store-methods.js';
 import { WorkerMirror } from './worker-mirror.js';
-import type { WriteRequest } from './write-request.js';
+import { writeRequestFromWire, type WriteRequestWire } from './write-request-wire.js';
 
 /**
  * Which replica this process holds: a master (or a process without clustering) holds its
@@ -76,10 +76,10 @@ system.on(StoreMethods.subscribe, async (data: { worker: number; pid: number }) 
   h.subscribe(data.worker, data.pid);
 });
 
-system.on(StoreMethods.writes, (data: { worker: number; pid: number; first: number; list: WriteRequest[] }) => {
+system.on(StoreMethods.writes, (data: { worker: number; pid: number; first: number; list: WriteRequestWire[] }) => {
   if (isWorkerProcess()) return;
   const h = replicaHost();
-  const apply = () => h.writeBatch(data.pid, data.first, data.list, currentEndpoint().origin);
+  const apply = () => h.writeBatch(data.pid, data.first, data.list.map(writeRequestFromWire), currentEndpoint().origin);
   const waiting = h.whenSynced();
   if (waiting) void waiting.then(apply);
   else apply();

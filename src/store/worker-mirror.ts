@@ -7,6 +7,7 @@ import type { FeedItem } from './feed.js';
 import { storeLimits } from './limits.js';
 import type { SpecialAnswer, WorkerFeed } from './replica-host.js';
 import { operationFromWire } from './operation-wire.js';
+import { writeRequestToWire } from './write-request-wire.js';
 import { loadTables } from './snapshot.js';
 import { StoreTables } from './store-tables.js';
 import { StoreFilterError, StoreLimitError, StoreOperationError } from './store-errors.js';
@@ -71,7 +72,7 @@ export class WorkerMirror {
     const first = this.firstQueued;
     this.queued = [];
     try {
-      currentEndpoint().message({ worker: MASTER }, Channel.System, StoreMethods.writes, { worker: currentEndpoint().workerId, pid: process.pid, first, list });
+      currentEndpoint().message({ worker: MASTER }, Channel.System, StoreMethods.writes, { worker: currentEndpoint().workerId, pid: process.pid, first, list: list.map(writeRequestToWire) });
     } catch (error) {
       for (let req = first; req < first + list.length; req++) {
         const pending = this.pending.get(req);

@@ -5,6 +5,8 @@ import * as assert from 'uvu/assert';
 import { encode } from '../../src/core/codec.js';
 import type { Operation } from '../../src/store/operation.js';
 import { operationFromWire, operationToWire, packOperations, unpackOperations } from '../../src/store/operation-wire.js';
+import { writeRequestFromWire, writeRequestToWire } from '../../src/store/write-request-wire.js';
+import type { WriteRequest } from '../../src/store/write-request.js';
 
 const ops: Operation[] = [
   { store: 's', kind: 'save', origin: 'A', seq: 1, wall: 10, counter: 0, id: 'x', data: { n: 1, tags: ['a'] }, expiresAt: 99 },
@@ -26,6 +28,18 @@ test('malformed operations from a peer are dropped and counted, the rest applied
   assert.is(dropped, 5);
   assert.equal(unpackOperations(Buffer.from([0xc1, 0xff, 0x00])), { ops: [], dropped: 1 }, 'bytes that are not msgpack');
   assert.equal(unpackOperations({ not: 'bytes' }), { ops: [], dropped: 1 });
+});
+
+test('write requests from a worker survive the trip as tuples, absent fields staying absent', () => {
+  const requests: WriteRequest[] = [
+    { store: 's', kind: 'save', id: 'x', data: { n: 1 }, removeAfterSeconds: 1.5, maxEntries: 10 },
+    { store: 's', kind: 'save', id: 'x', data: { n: 1 }, maxEntries: 10 },
+    { store: 's', kind: 'update', id: 'x', data: { $inc: { n: 1 } }, removeAfterSeconds: 3 },
+    { store: 's', kind: 'update', id: 'x', data: { a: null } },
+    { store: 's', kind: 'remove', id: 'y' },
+    { store: 's.t', kind: 'clear' },
+  ];
+  for (const request of requests) assert.equal(writeRequestFromWire(writeRequestToWire(request)), request);
 });
 
 test.run();
