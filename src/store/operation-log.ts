@@ -79,10 +79,11 @@ export class OperationLog {
 
   /**
    * Removes every operation at or below `stable` and returns them per store, with each id's last
-   * removed operation (its entry is the id's new base). Each origin's queue is in stamp order, so
+   * removed operation (its entry is the id's new base); tells `onOriginFolded` each origin's last
+   * removed sequence number. Each origin's queue is in stamp order, so
    * what leaves is a prefix of every queue and of every id's history.
    */
-  takeStable(stable: Stamp): Map<string, StableOperations> {
+  takeStable(stable: Stamp, onOriginFolded: (origin: string, seq: number) => void): Map<string, StableOperations> {
     this.lastStable = stable;
     const taken = new Map<string, StableOperations>();
     for (const [origin, queue] of this.origins) {
@@ -97,6 +98,7 @@ export class OperationLog {
         if (op.kind === 'clear') part.cleared = true;
         else part.lastPerId.set(op.id!, op);
       }
+      onOriginFolded(origin, queue[n - 1].seq);
       if (n === queue.length) this.origins.delete(origin);
       else queue.splice(0, n);
       this.count -= n;

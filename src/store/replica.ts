@@ -338,8 +338,10 @@ export class Replica {
 
   private fold(stable: Stamp): void {
     this.frontierStamp = stable;
-    for (const [store, { ops, lastPerId, cleared }] of this.log.takeStable(stable)) {
-      for (const op of ops) if (op.seq > (this.folded.get(op.origin) ?? 0)) this.folded.set(op.origin, op.seq);
+    const taken = this.log.takeStable(stable, (origin, seq) => {
+      if (seq > (this.folded.get(origin) ?? 0)) this.folded.set(origin, seq);
+    });
+    for (const [store, { ops, lastPerId, cleared }] of taken) {
       // The entry after each operation was computed when it was applied or replayed; reuse it.
       if (cleared) {
         for (const op of ops.sort(compareOperations)) {
