@@ -127,6 +127,9 @@ export class WsLink extends BatchingLink {
     try {
       if (!isBinary) throw new TypeError('text message on a binary link');
       this.receiveFrame(data);
+      // Answers that handlers gave synchronously leave now, as a raw echo's would, rather than
+      // after the stream's own next-tick work; what is sent later still batches as usual.
+      this.flush();
     } catch (error) {
       this.events.malformed(error as Error);
       this.close(1007, 'malformed frame', true);

@@ -63,6 +63,26 @@ test('every header size, both directions, in order; one socket write per message
   await link.close();
 });
 
+test('answers given while a frame is handled are written before the task ends, ahead of next-tick work', async () => {
+  const link = await pair();
+  const raw = (link.acceptor.socket as unknown as { _socket: Socket })._socket;
+  let writes = 0;
+  const write = raw.write.bind(raw);
+  raw.write = ((...args: Parameters<Socket['write']>) => (writes++, write(...args))) as Socket['write'];
+  const writtenByNextTick = new Promise<number>((resolve) => {
+    link.acceptor.setReceiver((_t, body) => {
+      for (const request of decodeEnvelopes(body)) link.acceptor.sendEnvelope(1, { ...request, kind: Kind.Reply });
+      process.nextTick(() => resolve(writes));
+    });
+  });
+  link.dialer.sendEnvelope(1, { kind: Kind.Request, channel: Channel.Server, method: 'm', data: 1, id: 1, fromWorker: 1 });
+  link.dialer.flush();
+  const written = await writtenByNextTick;
+  await until(() => link.received.dialer.length === 1);
+  await link.close();
+  assert.is(written, 1);
+});
+
 test('a batch over the frame cap is split into frames under it; an envelope too large for any frame is reported', async () => {
   const link = await pair(64 * 1024);
   for (let i = 0; i < 20; i++) link.dialer.sendEnvelope(1, message(i, Buffer.alloc(10_000, i)));
