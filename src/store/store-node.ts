@@ -28,6 +28,7 @@ function isWorkerProcess(): boolean {
 export function replicaHost(): ReplicaHost {
   if (host) return host;
   host = new ReplicaHost();
+  if (transport) host.attachTransport(transport);
   host.setFeedSink((targets, feed) => {
     const endpoint = currentEndpoint();
     if (!(endpoint instanceof Master)) return targets.map(() => false);
@@ -35,6 +36,11 @@ export function replicaHost(): ReplicaHost {
     return targets.map(([workerId, pid]) => endpoint.sendToProcess(workerId, pid, body));
   });
   return host;
+}
+
+/** Whether this process runs its server's replica (diagnostics and tests). */
+export function storeReplicaStarted(): boolean {
+  return host !== undefined;
 }
 
 /** The engine serving this process's SHARED_STORE calls. */
@@ -95,12 +101,15 @@ system.on(StoreMethods.replicate, (data: { from: string; message: ReplicationMes
     log.debug('store.replication_before_mesh', { from: data.from });
     return;
   }
+  replicaHost(); // a peer uses the store: this server's replica joins (see below)
   transport.deliver(data.from, data.message);
 });
 
-// The server's replica joins replication as soon as SERVER_CLUSTERING gives this process its mesh.
+// The server's replica joins replication once this process has its mesh and the store is in use
+// — here, or on another server (its first replication message starts the replica here). A
+// cluster that never uses SHARED_STORE runs no store timers and sends no store traffic.
 onServerMesh((view) => {
   if (transport) return;
   transport = new ServerMeshTransport(view);
-  replicaHost().attachTransport(transport);
+  host?.attachTransport(transport);
 });

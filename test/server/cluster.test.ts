@@ -113,6 +113,13 @@ test('membership, hosts and clock offsets are visible in workers', async () => {
   assert.ok(A.eventsOf('server-up').some((e) => e.worker === 1 && e.server === 'B'), 'workers hear onServerUp');
 });
 
+test('a cluster that never uses SHARED_STORE runs no store replica: no store timers, no store traffic between servers', async () => {
+  for (const node of nodes) {
+    const result = await node.run({ from: 0, op: 'storeStarted' });
+    assert.equal(result, { ...result, ok: true, value: false }, node.name);
+  }
+});
+
 test('DISTRIBUTE_PROCESS runs once in the cluster; kill its process and it runs again elsewhere within 5 s', async () => {
   const started = () => nodes.flatMap((n) => n.eventsOf('job-started'));
   await A.until(() => (started().length >= 1 ? true : undefined), 30_000, () => 'first job start');
