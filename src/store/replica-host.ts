@@ -65,9 +65,10 @@ export class ReplicaHost {
   /**
    * Per peer: this replica's own operations already sent on the link that is up now. A link
    * delivers in order while it stays up, so anti-entropy does not send them again as "missing"
-   * (they are only in flight); a link that goes down or comes back up forgets this.
+   * (they are only in flight); a link that goes down or comes back up forgets this. `null`: a send
+   * on this link was refused (outbox full), so nothing counts as in flight until then.
    */
-  private readonly sentOnLink = new Map<string, { origin: string; seq: number }>();
+  private readonly sentOnLink = new Map<string, { origin: string; seq: number } | null>();
   private readonly subscribers = new Map<number, number>();
   private feed: WorkerFeedItem[] = [];
   private feedSeq = 0;
@@ -111,7 +112,7 @@ export class ReplicaHost {
     for (const [store, table] of old.state.tables) for (const [id, entry] of table) this.carryOver.push({ store, id, entry });
     this.replica = this.createReplica(transport.self, () => transport.members());
     this.transport = transport;
-    this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => this.sendTo(peer, message), (peer) => this.sentOnLink.get(peer));
+    this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => this.sendTo(peer, message), (peer) => this.sentOnLink.get(peer) ?? undefined);
     transport.onMessage((from, message) => this.onReplication(from, message));
     transport.onPeerUp((peer) => {
       this.sentOnLink.delete(peer);
@@ -313,7 +314,10 @@ export class ReplicaHost {
       const message: ReplicationMessage = { t: 'ops', packed: packOperations(chunk) };
       const last = chunk[chunk.length - 1];
       for (const peer of peers) {
-        if (this.sendTo(peer, message) && last.origin === this.replica.origin) this.sentOnLink.set(peer, { origin: last.origin, seq: last.seq });
+        const sent = this.sendTo(peer, message);
+        // After a refused send, nothing on this link counts as in flight until it goes down or up.
+        if (!sent) this.sentOnLink.set(peer, null);
+        else if (last.origin === this.replica.origin && this.sentOnLink.get(peer) !== null) this.sentOnLink.set(peer, { origin: last.origin, seq: last.seq });
       }
     }
   }
