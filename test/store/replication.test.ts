@@ -109,6 +109,29 @@ test('servers whose work() uses the store link at once and catch up with each ot
   }
 });
 
+test('a server that never uses the store joins replication when a peer does: it holds the data and the peers\' logs fold', async () => {
+  const cluster = await startStoreCluster('server', { common: { FIXTURE_NO_STORE_IN_WORK: '1' } });
+  const [A, , C] = cluster.nodes;
+  try {
+    await A.waitFor((e) => e.event === 'server-up', 2, 15_000);
+    for (const node of cluster.nodes) assert.equal(await node.value({ from: 0, op: 'replicaState' }), { started: false, pending: null }, `nothing used the store yet on ${node.name}`);
+    // Only A uses the store; B and C never call it (the last check on C reads, after the rest).
+    await A.value({ from: 0, op: 'call', store: 'lazy.s', method: 'save', args: [{ id: 'x', data: { n: 1 } }] });
+    // A's log folds only once every server (C included) reports holding the write.
+    const deadline = Date.now() + 10_000;
+    let state: { started: boolean; pending: number | null } = await A.value({ from: 0, op: 'replicaState' });
+    while (state.pending !== 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      state = await A.value({ from: 0, op: 'replicaState' });
+    }
+    assert.equal(state, { started: true, pending: 0 }, 'A folded its log: C acknowledged');
+    assert.is((await C.value({ from: 0, op: 'replicaState' })).started, true);
+    assert.ok((await C.value({ from: 0, op: 'until', store: 'lazy.s', expect: { x: { n: 1 } } })).equal);
+  } finally {
+    await cluster.stop();
+  }
+});
+
 test('kill -9 of a worker, then of a whole server: on return each holds a full snapshot, and the restarted server writes on', async () => {
   const cluster = await startStoreCluster('both');
   const [A, B, C] = cluster.nodes;
