@@ -192,13 +192,7 @@ export class Replica {
       }
     }
     if (inOrder) {
-      let outcome: ApplyOutcome;
-      if (precomputed) {
-        this.state.set(op.store, op.id!, precomputed);
-        outcome = 'applied';
-      } else {
-        outcome = this.state.apply(op);
-      }
+      const outcome = this.applyToState(op, precomputed);
       if (op.id !== undefined) this.log.after.set(op, this.state.peek(op.store)?.get(op.id));
       items.push({ t: 'op', op });
       return outcome;
@@ -209,18 +203,19 @@ export class Replica {
     return undefined;
   }
 
+  /** Applies an in-order operation to the current state (`precomputed`: the entry its origin already computed). */
+  private applyToState(op: Operation, precomputed?: Entry): ApplyOutcome {
+    if (!precomputed) return this.state.apply(op);
+    this.state.set(op.store, op.id!, precomputed);
+    return 'applied';
+  }
+
   /**
    * A replica alone in its cluster stamps every operation itself, in order, so each one is stable
    * the moment it applies: it goes to the state and the base at once and never waits in the log.
    */
   private applyStable(op: Operation, items: FeedItem[], precomputed?: Entry): ApplyOutcome {
-    let outcome: ApplyOutcome;
-    if (precomputed) {
-      this.state.set(op.store, op.id!, precomputed);
-      outcome = 'applied';
-    } else {
-      outcome = this.state.apply(op);
-    }
+    const outcome = this.applyToState(op, precomputed);
     if (op.kind === 'clear') this.base.table(op.store).clear();
     else this.base.set(op.store, op.id!, this.state.peek(op.store)?.get(op.id!));
     this.frontierStamp = { wall: op.wall, counter: op.counter };
