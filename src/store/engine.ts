@@ -16,8 +16,10 @@ export interface StoreEngine {
   readonly kind: string;
   /** Whether `write` keeps the data object it is given as the stored document (callers then hand out copies of it). */
   readonly keepsWrittenData: boolean;
-  /** A Promise while the engine cannot serve yet (a worker waiting for its snapshot); undefined when ready. */
-  whenReady(): Promise<void> | undefined;
+  /** A Promise while the engine cannot serve reads of `store` yet (a worker loading it, a server catching up); undefined when ready. */
+  whenReadable(store: string): Promise<void> | undefined;
+  /** A Promise while writes must wait (a server catching up with its peers); undefined when they can go. */
+  whenWritable(): Promise<void> | undefined;
   get(store: string, id: string): MaybePromise<Document | undefined>;
   /** The stored document itself, read-only, without a copy (a copy when it holds values that cannot be frozen); only for engines with a local replica. */
   peek(store: string, id: string): Readonly<Document> | undefined;
@@ -33,7 +35,8 @@ export interface LocalReplica {
   tables(): StoreTables;
   /** Cluster time in ms, for judging expiry. */
   now(): number;
-  whenReady(): Promise<void> | undefined;
+  whenReadable(store: string): Promise<void> | undefined;
+  whenWritable(): Promise<void> | undefined;
   write(request: WriteRequest): Promise<WriteResult>;
   readonly changes: ChangeNotifier;
   /** A replica host stores the written object itself; a worker's mirror only sends it to its master. */
@@ -49,8 +52,12 @@ export class InMemoryReplicatedEngine implements StoreEngine {
     this.keepsWrittenData = local.keepsWrittenData;
   }
 
-  whenReady(): Promise<void> | undefined {
-    return this.local.whenReady();
+  whenReadable(store: string): Promise<void> | undefined {
+    return this.local.whenReadable(store);
+  }
+
+  whenWritable(): Promise<void> | undefined {
+    return this.local.whenWritable();
   }
 
   get(store: string, id: string): Document | undefined {
@@ -91,7 +98,9 @@ export class InMemoryReplicatedEngine implements StoreEngine {
     return this.local.write(request);
   }
 
+  /** Listening is reading: a worker starts loading the store (if it does not hold it yet). */
   onChange(store: string, listener: ChangeListener): () => void {
+    void this.local.whenReadable(store);
     return this.local.changes.on(store, listener);
   }
 }

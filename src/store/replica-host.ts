@@ -12,35 +12,13 @@ import { checkDocumentSize, checkEntryCount, storeLimits } from './limits.js';
 import type { Operation } from './operation.js';
 import { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
-import { SnapshotAssembler, chunkOperations, snapshotTables, type TablesSnapshot } from './snapshot.js';
+import { SnapshotAssembler, chunkOperations } from './snapshot.js';
 import { SIZE_BOUND, isLive, type Entry } from './store-tables.js';
 import { applyUpdate, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 import { toWireError, type WireError } from '../core/errors.js';
-import { operationToWire, packOperations, unpackOperations, type OperationWire } from './operation-wire.js';
-
-/** An answer that is not a plain "applied": [request number, result, error]. */
-export type SpecialAnswer = [req: number, result: WriteResult | null, error?: WireError];
-
-/**
- * What a master sends its workers' read replicas. Operations applied in order (nearly all of the
- * traffic) travel as tuples; answers to a worker's writes come as one cumulative item per batch.
- */
-export type WorkerFeedItem =
-  | OperationWire
-  | Exclude<FeedItem, { t: 'op' }>
-  | { t: 'acks'; pid: number; upTo: number; special?: SpecialAnswer[] }
-  | { t: 'clock'; offset: number };
-
-export interface WorkerFeed {
-  seq: number;
-  snapshot?: TablesSnapshot;
-  offset?: number;
-  items?: WorkerFeedItem[];
-}
-
-/** Where the host's feed goes: the same feed to each [workerId, pid]; says which sends reached a live process. */
-export type FeedSink = (targets: Array<[workerId: number, pid: number]>, feed: WorkerFeed) => boolean[];
+import { operationToWire, packOperations, unpackOperations } from './operation-wire.js';
+import { WorkerFeeds, type FeedSink, type SpecialAnswer } from './worker-feeds.js';
 
 const APPLIED: WriteResult = Object.freeze({ outcome: 'applied' });
 const NOT_EXISTS: WriteResult = Object.freeze({ outcome: 'notExists' });
@@ -69,10 +47,8 @@ export class ReplicaHost {
    * on this link was refused (outbox full), so nothing counts as in flight until then.
    */
   private readonly sentOnLink = new Map<string, { origin: string; seq: number } | null>();
-  private readonly subscribers = new Map<number, number>();
-  private feed: WorkerFeedItem[] = [];
-  private feedSeq = 0;
-  private feedScheduled = false;
+  private feedSink?: FeedSink;
+  private readonly workers = new WorkerFeeds(() => this.feedSink);
   private sentOffset = 0;
   private readonly outgoing: Operation[] = [];
   private outgoingScheduled = false;
@@ -81,7 +57,6 @@ export class ReplicaHost {
   private synced = true;
   private networkOpenedAt?: number;
   private syncWaiters: Array<() => void> = [];
-  private feedSink?: FeedSink;
 
   /**
    * Before SERVER_CLUSTERING gives this process a mesh (or without one) the replica's name is
@@ -235,61 +210,43 @@ export class ReplicaHost {
 
   // ---- workers ------------------------------------------------------------------------------
 
-  /** A worker's read replica starts: it gets everything so far, then every change in order. */
-  subscribe(workerId: number, pid: number): void {
-    this.flushFeed();
-    this.subscribers.set(pid, workerId);
-    this.sendFeed([[workerId, pid]], { seq: this.feedSeq, snapshot: snapshotTables(this.replica.state), offset: this.clusterClock.offset });
+  /** A worker starts reading `store`: it gets the store's entries, then every change to it in order. */
+  subscribe(workerId: number, pid: number, store: string): void {
+    const table = this.replica.state.peek(store);
+    this.workers.addReader(workerId, pid, store, table ? [...table] : [], this.clusterClock.offset);
   }
 
   /**
    * A worker's writes numbered `first`, `first + 1`, … in its order. Each is stamped and applied
    * like a local write; one answer for the batch goes out behind the changes it caused (so the
-   * worker reads its writes once they resolve), spelling out only results other than "applied".
+   * worker reads its writes once they resolve), spelling out only results other than "applied" —
+   * and the updated document where the worker asked for it (it does not read that store yet).
    */
-  writeBatch(pid: number, first: number, requests: WriteRequest[], errorOrigin: string): void {
+  writeBatch(workerId: number, pid: number, first: number, requests: WriteRequest[], errorOrigin: string): void {
     let special: SpecialAnswer[] | undefined;
     for (let i = 0; i < requests.length; i++) {
+      const request = requests[i];
       try {
-        const result = this.write(requests[i]);
-        if (result.outcome !== 'applied' || result.removed !== undefined) (special ??= []).push([first + i, result]);
+        let result = this.write(request);
+        if (request.returnDocument && result.outcome === 'applied') result = { outcome: 'applied', document: this.replica.state.peek(request.store)?.get(request.id!)?.doc };
+        if (result.outcome !== 'applied' || result.removed !== undefined || result.document !== undefined) (special ??= []).push([first + i, result]);
       } catch (error) {
         (special ??= []).push([first + i, null, toWireError(error, errorOrigin)]);
       }
     }
-    const acks: WorkerFeedItem = { t: 'acks', pid, upTo: first + requests.length - 1 };
-    if (special) acks.special = special;
-    this.queueFeed(acks);
+    this.workers.ack(workerId, pid, first + requests.length - 1, special);
   }
 
   private publish(items: FeedItem[]): void {
     for (const item of items) {
       this.changes.notify(item, this.replica.state);
-      if (this.subscribers.size) this.queueFeed(item.t === 'op' ? operationToWire(item.op) : item);
+      if (!this.workers.hasReaders()) continue;
+      if (item.t === 'op') {
+        if (this.workers.isRead(item.op.store)) this.workers.push(operationToWire(item.op));
+      } else if (item.t === 'prune' || this.workers.isRead(item.store)) {
+        this.workers.push(item);
+      }
     }
-  }
-
-  private queueFeed(item: WorkerFeedItem): void {
-    this.feed.push(item);
-    if (!this.feedScheduled) {
-      this.feedScheduled = true;
-      setImmediate(() => this.flushFeed());
-    }
-  }
-
-  private flushFeed(): void {
-    this.feedScheduled = false;
-    if (this.feed.length === 0) return;
-    const items = this.feed;
-    this.feed = [];
-    const feed: WorkerFeed = { seq: ++this.feedSeq, items };
-    this.sendFeed([...this.subscribers].map(([pid, workerId]) => [workerId, pid]), feed);
-  }
-
-  private sendFeed(targets: Array<[number, number]>, feed: WorkerFeed): void {
-    if (!targets.length) return;
-    const delivered = this.feedSink?.(targets, feed) ?? [];
-    targets.forEach(([, pid], i) => delivered[i] || this.subscribers.delete(pid));
   }
 
   // ---- replication --------------------------------------------------------------------------
@@ -364,9 +321,9 @@ export class ReplicaHost {
     this.ticks++;
     this.checkCatchUp();
     this.publish(this.replica.advance(this.clusterClock.now()));
-    if (this.subscribers.size && Math.abs(this.clusterClock.offset - this.sentOffset) >= 1) {
+    if (this.workers.hasReaders() && Math.abs(this.clusterClock.offset - this.sentOffset) >= 1) {
       this.sentOffset = this.clusterClock.offset;
-      this.queueFeed({ t: 'clock', offset: this.sentOffset });
+      this.workers.push({ t: 'clock', offset: this.sentOffset });
     }
     if (!this.transport) return;
     if (this.ticks % BEAT_EVERY_TICKS === 0) {

@@ -64,7 +64,10 @@ export class SharedStore<D extends Document = Document> {
       const id = checkId(params?.id);
       validateUpdateData(params.data);
       const request: WriteRequest = { store: this.name, kind: 'update', id, data: copyValue(params.data) as Document, removeAfterSeconds: checkTtl(params.removeAfterSeconds) };
-      return this.write(request).then((result) => (result.outcome === 'notExists' ? undefined : (storeEngine().get(this.name, id) as D | undefined)));
+      return this.write(request).then((result) => {
+        if (result.outcome === 'notExists') return undefined;
+        return (result.document ?? storeEngine().get(this.name, id)) as D | undefined;
+      });
     });
   }
 
@@ -73,7 +76,7 @@ export class SharedStore<D extends Document = Document> {
     if (!callback && typeof id === 'string' && id.length > 0) {
       // Hot path: a ready local replica answers without an async function or extra awaits.
       const engine = storeEngine();
-      if (!engine.whenReady()) {
+      if (!engine.whenReadable(this.name)) {
         const found = engine.get(this.name, id);
         return found instanceof Promise ? (found as Promise<D | undefined>) : Promise.resolve(found as D | undefined);
       }
@@ -81,7 +84,7 @@ export class SharedStore<D extends Document = Document> {
     return this.run(callback, async () => {
       checkId(id);
       const engine = storeEngine();
-      await engine.whenReady();
+      await engine.whenReadable(this.name);
       return (await engine.get(this.name, id)) as D | undefined;
     });
   }
@@ -94,15 +97,18 @@ export class SharedStore<D extends Document = Document> {
    */
   peek(id: string): Readonly<D> | undefined {
     const engine = (this.engine ??= storeEngine());
-    if (engine.whenReady()) {
+    if (engine.whenReadable(this.name)) {
       throw new StoreNotReadyError(`SHARED_STORE('${this.name}').peek(): this process's replica is not ready yet (a worker loading its snapshot, or a server catching up with its peers); await store.ready() once before peeking`);
     }
     return engine.peek(this.name, checkId(id)) as Readonly<D> | undefined;
   }
 
-  /** Resolves once this process's replica can serve reads (a worker's snapshot arrived; a server caught up). */
+  /**
+   * Resolves once this process can serve reads of this store (a worker loaded it; a server caught
+   * up). A worker loads a store on its first read, so `ready()` is also how to load it ahead.
+   */
   ready(): Promise<void> {
-    return storeEngine().whenReady() ?? Promise.resolve();
+    return storeEngine().whenReadable(this.name) ?? Promise.resolve();
   }
 
   /** Removes the document; resolves to it, or undefined (and `notExists`). */
@@ -116,7 +122,7 @@ export class SharedStore<D extends Document = Document> {
     return this.run(cb, async () => {
       const test = compileFilter(filter);
       const engine = storeEngine();
-      await engine.whenReady();
+      await engine.whenReadable(this.name);
       return Object.fromEntries(await engine.entries(this.name, filter ? test : undefined)) as Record<string, D>;
     }, false);
   }
@@ -126,7 +132,7 @@ export class SharedStore<D extends Document = Document> {
     return this.run(cb, async () => {
       const test = compileFilter(filter);
       const engine = storeEngine();
-      await engine.whenReady();
+      await engine.whenReadable(this.name);
       return engine.count(this.name, filter ? test : undefined);
     }, false);
   }
@@ -135,7 +141,7 @@ export class SharedStore<D extends Document = Document> {
   checkExists(idOrFilter: string | object, callback?: StoreCallback<boolean>): Promise<boolean | undefined> {
     return this.run(callback, async () => {
       const engine = storeEngine();
-      await engine.whenReady();
+      await engine.whenReadable(this.name);
       if (typeof idOrFilter === 'string') return (await engine.get(this.name, checkId(idOrFilter))) !== undefined;
       return (await engine.count(this.name, compileFilter(idOrFilter))) > 0;
     }, false);
@@ -154,7 +160,7 @@ export class SharedStore<D extends Document = Document> {
 
   private write(request: WriteRequest): Promise<WriteResult> {
     const engine = storeEngine();
-    const waiting = engine.whenReady();
+    const waiting = engine.whenWritable();
     return waiting ? waiting.then(() => engine.write(request)) : engine.write(request);
   }
 

@@ -2,23 +2,7 @@ import { encode } from '../core/codec.js';
 import { measure } from './document-size.js';
 import type { Operation } from './operation.js';
 import type { ReplicaSnapshot } from './replica.js';
-import type { Entry, StoreTables } from './store-tables.js';
-
-/**
- * A read replica's snapshot: every table's entries, as sent by a master to a (re)started worker.
- * (A replica-to-replica snapshot also carries the log and the per-origin sequences: see
- * `Replica.snapshot()`.)
- */
-export type TablesSnapshot = Array<[store: string, entries: Array<[string, Entry]>]>;
-
-export function snapshotTables(tables: StoreTables): TablesSnapshot {
-  return [...tables.tables].map(([store, table]) => [store, [...table]]);
-}
-
-export function loadTables(tables: StoreTables, snapshot: TablesSnapshot): void {
-  tables.tables.clear();
-  for (const [store, entries] of snapshot) tables.replaceTable(store, new Map(entries));
-}
+import type { Entry } from './store-tables.js';
 
 /**
  * A replica snapshot can be far larger than one server-link frame (16 MiB by default), so it

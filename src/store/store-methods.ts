@@ -3,11 +3,11 @@
  * own control messages.
  */
 export const StoreMethods = {
-  /** worker → master: start feeding my read replica ({ worker, pid }). */
+  /** worker → master: send me this store's snapshot, then its changes ({ worker, pid, store }). */
   subscribe: 'store.subscribe',
   /** worker → master: stamp and apply writes numbered first, first + 1, … ({ worker, pid, first, list }). */
   writes: 'store.writes',
-  /** master → worker: snapshot, changes in order, write answers (WorkerFeed). */
+  /** master → worker: a store's snapshot, or changes to the stores it reads and write answers (WorkerFeed). */
   feed: 'store.feed',
   /** master ↔ master of another server: replication ({ from, message }). */
   replicate: 'store.replicate',

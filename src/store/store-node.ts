@@ -5,7 +5,8 @@ import { Master } from '../cpu/master.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
 import { onServerMesh } from '../server/index.js';
 import { InMemoryReplicatedEngine, type StoreEngine } from './engine.js';
-import { ReplicaHost, type WorkerFeed } from './replica-host.js';
+import { ReplicaHost } from './replica-host.js';
+import type { WorkerFeed } from './worker-feeds.js';
 import type { ReplicationMessage } from './replication.js';
 import { ServerMeshTransport } from './server-transport.js';
 import { StoreMethods } from './store-methods.js';
@@ -29,11 +30,10 @@ export function replicaHost(): ReplicaHost {
   if (host) return host;
   host = new ReplicaHost();
   if (transport) host.attachTransport(transport);
-  host.setFeedSink((targets, feed) => {
+  host.setFeedSink((workerId, pid, feed) => {
     const endpoint = currentEndpoint();
-    if (!(endpoint instanceof Master)) return targets.map(() => false);
-    const body = encodeEnvelope({ kind: Kind.Message, channel: Channel.System, method: StoreMethods.feed, data: feed, id: 0, fromWorker: MASTER });
-    return targets.map(([workerId, pid]) => endpoint.sendToProcess(workerId, pid, body));
+    if (!(endpoint instanceof Master)) return false;
+    return endpoint.sendToProcess(workerId, pid, encodeEnvelope({ kind: Kind.Message, channel: Channel.System, method: StoreMethods.feed, data: feed, id: 0, fromWorker: MASTER }));
   });
   return host;
 }
@@ -43,18 +43,25 @@ export function storeReplicaStarted(): boolean {
   return host !== undefined;
 }
 
+/** Whether this process holds a copy of `store` (a worker holds only the stores it reads; diagnostics and tests). */
+export function storeHeldHere(store: string): boolean {
+  storeEngine();
+  return (mirror ? mirror.tables : replicaHost().replica.state).peek(store) !== undefined;
+}
+
 /** The engine serving this process's SHARED_STORE calls. */
 export function storeEngine(): StoreEngine {
   if (engine) return engine;
   if (isWorkerProcess()) {
     const m = (mirror = new WorkerMirror());
-    engine = new InMemoryReplicatedEngine({ tables: () => m.tables, now: () => m.now(), whenReady: () => m.whenReady(), write: (r) => m.write(r), changes: m.changes, keepsWrittenData: false });
+    engine = new InMemoryReplicatedEngine({ tables: () => m.tables, now: () => m.now(), whenReadable: (store) => m.whenReadable(store), whenWritable: () => undefined, write: (r) => m.write(r), changes: m.changes, keepsWrittenData: false });
   } else {
     const h = replicaHost();
     engine = new InMemoryReplicatedEngine({
       tables: () => h.replica.state,
       now: () => h.clusterClock.now(),
-      whenReady: () => h.whenSynced(),
+      whenReadable: () => h.whenSynced(),
+      whenWritable: () => h.whenSynced(),
       write: (request) => {
         const waiting = h.whenSynced();
         if (waiting) return waiting.then(() => h.write(request));
@@ -75,17 +82,17 @@ export function storeEngine(): StoreEngine {
 // running any user code.
 const system = sharedRegistries()[Channel.System];
 
-system.on(StoreMethods.subscribe, async (data: { worker: number; pid: number }) => {
+system.on(StoreMethods.subscribe, async (data: { worker: number; pid: number; store: string }) => {
   if (isWorkerProcess()) return;
   const h = replicaHost();
   await h.whenSynced();
-  h.subscribe(data.worker, data.pid);
+  h.subscribe(data.worker, data.pid, data.store);
 });
 
 system.on(StoreMethods.writes, (data: { worker: number; pid: number; first: number; list: WriteRequestWire[] }) => {
   if (isWorkerProcess()) return;
   const h = replicaHost();
-  const apply = () => h.writeBatch(data.pid, data.first, data.list.map(writeRequestFromWire), currentEndpoint().origin);
+  const apply = () => h.writeBatch(data.worker, data.pid, data.first, data.list.map(writeRequestFromWire), currentEndpoint().origin);
   const waiting = h.whenSynced();
   if (waiting) void waiting.then(apply);
   else apply();

@@ -2,13 +2,12 @@ import { Channel, MASTER } from '../core/envelope.js';
 import { OverflowError, RemoteError, TimeoutError, type WireError } from '../core/errors.js';
 import { physicalNow } from '../core/hlc.js';
 import { currentEndpoint } from '../cpu/runtime.js';
+import { decode } from '../core/codec.js';
 import { ChangeNotifier } from './change-events.js';
-import type { FeedItem } from './feed.js';
 import { storeLimits } from './limits.js';
-import type { SpecialAnswer, WorkerFeed } from './replica-host.js';
-import { operationFromWire } from './operation-wire.js';
+import { operationFromWire, type OperationWire } from './operation-wire.js';
+import type { WorkerFeed, WorkerFeedItem, WriteAcks } from './worker-feeds.js';
 import { writeRequestToWire } from './write-request-wire.js';
-import { loadTables } from './snapshot.js';
 import { StoreTables } from './store-tables.js';
 import { StoreFilterError, StoreLimitError, StoreOperationError } from './store-errors.js';
 import { StoreMethods } from './store-methods.js';
@@ -17,33 +16,36 @@ import type { WriteRequest, WriteResult } from './write-request.js';
 const WRITE_TIMEOUT_MS = 30_000;
 
 /**
- * A worker's read replica: a copy of its master's replica, fed in the master's order, so reads
- * are local map lookups. Writes go to the master, which stamps and applies them; the answer comes
- * behind the change itself on the same link, so once a write's promise resolves this process
- * reads it (read-your-writes).
+ * A worker's read replica: copies of the stores this worker reads, fed in its master's order, so
+ * reads are local map lookups. A store is loaded on its first read (its snapshot, then every
+ * change); stores the worker only writes are never sent here. Writes go to the master, which
+ * stamps and applies them; the answer comes behind the change itself on the same link, so once a
+ * write's promise resolves this process reads it (read-your-writes).
  */
 export class WorkerMirror {
   readonly tables = new StoreTables();
   readonly changes = new ChangeNotifier();
   private offset = 0;
-  private lastSeq = -1;
-  private readyPromise?: Promise<void>;
-  private resolveReady?: () => void;
-  private ready = false;
+  private readonly readable = new Set<string>();
+  private readonly loading = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   private nextReq = 1;
   private readonly pending = new Map<number, { resolve: (r: WriteResult) => void; reject: (e: Error) => void; deadline: number; kind: string }>();
   private queued: WriteRequest[] = [];
   private firstQueued = 0;
   private sweeper?: NodeJS.Timeout;
 
-  /** Subscribes to the master on first use; resolves once the snapshot arrived. */
-  whenReady(): Promise<void> | undefined {
-    if (this.ready) return undefined;
-    if (!this.readyPromise) {
-      this.readyPromise = new Promise((resolve) => (this.resolveReady = resolve));
-      currentEndpoint().message({ worker: MASTER }, Channel.System, StoreMethods.subscribe, { worker: currentEndpoint().workerId, pid: process.pid });
+  /** Undefined once `store` is loaded here; else asks the master for it (once) and resolves when it arrived. */
+  whenReadable(store: string): Promise<void> | undefined {
+    if (this.readable.has(store)) return undefined;
+    let loading = this.loading.get(store);
+    if (!loading) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.loading.set(store, (loading = { promise, resolve }));
+      const endpoint = currentEndpoint();
+      endpoint.message({ worker: MASTER }, Channel.System, StoreMethods.subscribe, { worker: endpoint.workerId, pid: process.pid, store });
     }
-    return this.readyPromise;
+    return loading.promise;
   }
 
   now(): number {
@@ -54,6 +56,9 @@ export class WorkerMirror {
     if (this.pending.size >= storeLimits().maxInFlightWrites) {
       return Promise.reject(new OverflowError('the store write queue of this worker', `${storeLimits().maxInFlightWrites} writes waiting for the master`));
     }
+    // An update resolves to the document after it: read here when this worker holds the store,
+    // else the master sends it with the answer.
+    if (request.kind === 'update' && !this.readable.has(request.store)) request.returnDocument = true;
     const req = this.nextReq++;
     if (this.queued.length === 0) {
       this.firstQueued = req;
@@ -92,53 +97,48 @@ export class WorkerMirror {
     }
   }
 
-  /** A batch from the master. */
+  /** A message from the master: a store's snapshot, or changes and answers, in the master's order. */
   onFeed(feed: WorkerFeed): void {
-    if (feed.snapshot) {
-      loadTables(this.tables, feed.snapshot);
-      this.offset = feed.offset ?? 0;
-      this.lastSeq = feed.seq;
-      for (const store of this.tables.tables.keys()) this.changes.notify({ t: 'table', store, entries: [] }, this.tables);
-      if (!this.ready) {
-        this.ready = true;
-        this.resolveReady?.();
-      }
-      return;
-    }
-    if (!this.ready || feed.seq <= this.lastSeq) return;
-    this.lastSeq = feed.seq;
-    for (const item of feed.items ?? []) {
-      if (Array.isArray(item)) {
-        const op = operationFromWire(item);
-        this.tables.apply(op);
-        if (this.changes.wants(op.store)) this.changes.notify({ t: 'op', op }, this.tables);
-      } else if (item.t === 'acks') {
-        if (item.pid === process.pid) this.settleUpTo(item.upTo, item.special);
-      } else if (item.t === 'clock') {
-        this.offset = item.offset;
-      } else {
-        this.apply(item);
-        this.changes.notify(item, this.tables);
-      }
-    }
+    if (feed.snapshot) this.load(feed.snapshot);
+    if (feed.packed) for (const item of decode(feed.packed) as WorkerFeedItem[]) this.apply(item);
+    if (feed.acks) this.settleUpTo(feed.acks);
   }
 
-  private apply(item: Exclude<FeedItem, { t: 'op' }>): void {
+  private load({ store, entries, offset }: NonNullable<WorkerFeed['snapshot']>): void {
+    this.tables.replaceTable(store, new Map(entries));
+    this.offset = offset;
+    // The first load is not a change: listeners hear changes from the moment the store is here.
+    this.readable.add(store);
+    this.loading.get(store)?.resolve();
+    this.loading.delete(store);
+  }
+
+  private apply(item: WorkerFeedItem): void {
+    if (Array.isArray(item)) {
+      const op = operationFromWire(item as OperationWire);
+      this.tables.apply(op);
+      if (this.changes.wants(op.store)) this.changes.notify({ t: 'op', op }, this.tables);
+      return;
+    }
     switch (item.t) {
+      case 'clock':
+        this.offset = item.offset;
+        return;
       case 'entry':
         this.tables.set(item.store, item.id, item.entry);
-        return;
+        break;
       case 'table':
         this.tables.replaceTable(item.store, new Map(item.entries));
-        return;
+        break;
       case 'prune':
         this.tables.prune(item.wall);
-        return;
+        break;
     }
+    this.changes.notify(item, this.tables);
   }
 
   /** Every write up to `upTo` is answered: "applied" unless `special` says otherwise. */
-  private settleUpTo(upTo: number, special?: SpecialAnswer[]): void {
+  private settleUpTo({ upTo, special }: WriteAcks): void {
     const unusual = special && new Map(special.map((answer) => [answer[0], answer]));
     for (const [req, pending] of this.pending) {
       if (req > upTo) break; // insertion order = request order

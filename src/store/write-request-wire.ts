@@ -6,14 +6,12 @@ import type { WriteRequest } from './write-request.js';
  * A worker's write request as it travels to its master: a tuple (cheaper to pack and unpack than
  * a record). Absent fields in the middle are `null`; trailing ones are left off.
  */
-export type WriteRequestWire = [kind: number, store: string, id?: string | null, data?: Document | null, removeAfterSeconds?: number | null, maxEntries?: number];
+export type WriteRequestWire = [kind: number, store: string, id?: string | null, data?: Document | null, removeAfterSeconds?: number | null, maxEntries?: number | null, returnDocument?: 1];
 
 export function writeRequestToWire(request: WriteRequest): WriteRequestWire {
-  const wire: WriteRequestWire = [CODES[request.kind], request.store];
-  if (request.maxEntries !== undefined) wire.push(request.id ?? null, request.data ?? null, request.removeAfterSeconds ?? null, request.maxEntries);
-  else if (request.removeAfterSeconds !== undefined) wire.push(request.id ?? null, request.data ?? null, request.removeAfterSeconds);
-  else if (request.data !== undefined) wire.push(request.id ?? null, request.data);
-  else if (request.id !== undefined) wire.push(request.id);
+  const wire: WriteRequestWire = [CODES[request.kind], request.store, request.id ?? null, request.data ?? null, request.removeAfterSeconds ?? null, request.maxEntries ?? null];
+  if (request.returnDocument) wire.push(1);
+  else while (wire.length > 2 && wire[wire.length - 1] === null) wire.pop();
   return wire;
 }
 
@@ -23,5 +21,6 @@ export function writeRequestFromWire(wire: WriteRequestWire): WriteRequest {
   if (wire[3] != null) request.data = wire[3];
   if (wire[4] != null) request.removeAfterSeconds = wire[4];
   if (wire[5] != null) request.maxEntries = wire[5];
+  if (wire[6] === 1) request.returnDocument = true;
   return request;
 }

@@ -10,10 +10,14 @@ export interface WriteRequest {
   removeAfterSeconds?: number;
   /** The store's entry limit (checked where the write is stamped). */
   maxEntries?: number;
+  /** An update from a worker that does not read this store yet: answer with the updated document. */
+  returnDocument?: boolean;
 }
 
 export interface WriteResult {
   outcome: 'applied' | 'notExists';
   /** For `remove`: the removed document. */
   removed?: Document;
+  /** For an update with `returnDocument`: the document after it. */
+  document?: Document;
 }

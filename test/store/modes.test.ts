@@ -75,6 +75,14 @@ async function semantics(cluster: StoreCluster): Promise<void> {
   assert.equal(sameTick.outcomes.slice(3), [{ value: { n: 1 } }, { value: { m: 2 } }]);
   assert.equal([sameTick.a, sameTick.b], [null, { m: 2 }]);
 
+  // a worker holds only the stores it reads: one it only writes is never sent to it, yet its
+  // update resolves to the document and its first read loads the store, its writes included
+  const writeOnly = await writerNode.value({ from: writer, op: 'writeOnly', store: 's.writeOnly' });
+  const doc = { n: 2, tags: ['a', 'b'] };
+  assert.equal([writeOnly.updated, writeOnly.read, writeOnly.heldAfterRead], [doc, doc, true]);
+  assert.is(writeOnly.heldBeforeRead, writer === 0, 'a worker does not hold a store it only wrote; a master or lone process holds every store');
+  await seenElsewhere('s.writeOnly', { w: doc });
+
   // peek: the stored object itself, frozen (mutation throws, nothing changes); a Map inside → a copy
   const peeked = await writerNode.value({ from: writer, op: 'peek', store: 's.peek' });
   assert.equal(peeked.doc, { list: [1], nested: { a: 1 } });

@@ -36,6 +36,7 @@ test('write requests from a worker survive the trip as tuples, absent fields sta
     { store: 's', kind: 'save', id: 'x', data: { n: 1 }, maxEntries: 10 },
     { store: 's', kind: 'update', id: 'x', data: { $inc: { n: 1 } }, removeAfterSeconds: 3 },
     { store: 's', kind: 'update', id: 'x', data: { a: null } },
+    { store: 's', kind: 'update', id: 'x', data: { $inc: { n: 1 } }, returnDocument: true },
     { store: 's', kind: 'remove', id: 'y' },
     { store: 's.t', kind: 'clear' },
   ];
