@@ -18,7 +18,7 @@ import { applyUpdate, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 import { toWireError, type WireError } from '../core/errors.js';
 import { operationToWire, packOperations, unpackOperations } from './operation-wire.js';
-import { WorkerFeeds, type FeedSink, type SpecialAnswer } from './worker-feeds.js';
+import { AnswerCode, WorkerFeeds, type FeedSink, type SpecialAnswer } from './worker-feeds.js';
 
 const APPLIED: WriteResult = Object.freeze({ outcome: 'applied' });
 const NOT_EXISTS: WriteResult = Object.freeze({ outcome: 'notExists' });
@@ -226,12 +226,14 @@ export class ReplicaHost {
     let special: SpecialAnswer[] | undefined;
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i];
+      const req = first + i;
       try {
-        let result = this.write(request);
-        if (request.returnDocument && result.outcome === 'applied') result = { outcome: 'applied', document: this.replica.state.peek(request.store)?.get(request.id!)?.doc };
-        if (result.outcome !== 'applied' || result.removed !== undefined || result.document !== undefined) (special ??= []).push([first + i, result]);
+        const result = this.write(request);
+        const document = result.removed ?? (request.returnDocument ? this.replica.state.peek(request.store)?.get(request.id!)?.doc : undefined);
+        if (result.outcome === 'notExists') (special ??= []).push([req, AnswerCode.NotExists]);
+        else if (document !== undefined) (special ??= []).push([req, AnswerCode.Applied, document]);
       } catch (error) {
-        (special ??= []).push([first + i, null, toWireError(error, errorOrigin)]);
+        (special ??= []).push([req, AnswerCode.Failed, toWireError(error, errorOrigin)]);
       }
     }
     this.workers.ack(workerId, pid, first + requests.length - 1, special);

@@ -3,16 +3,18 @@ import type { WireError } from '../core/errors.js';
 import type { FeedItem } from './feed.js';
 import type { OperationWire } from './operation-wire.js';
 import type { Entry } from './store-tables.js';
-import type { WriteResult } from './write-request.js';
+import type { Document } from './update-operators.js';
 
-/** An answer that is not a plain "applied": [request number, result, error]. */
-export type SpecialAnswer = [req: number, result: WriteResult | null, error?: WireError];
+/**
+ * The answer to one write when it is not a plain "applied": applied with a document (the removed
+ * one for `remove`, the updated one for an update that asked for it), not there, or failed.
+ */
+export type SpecialAnswer = [req: number, code: typeof AnswerCode.Applied, document: Document] | [req: number, code: typeof AnswerCode.NotExists] | [req: number, code: typeof AnswerCode.Failed, error: WireError];
 
-/** The answer to a worker's writes up to `upTo`: "applied" unless `special` says otherwise. */
-export interface WriteAcks {
-  upTo: number;
-  special?: SpecialAnswer[];
-}
+export const AnswerCode = { Applied: 0, NotExists: 1, Failed: 2 } as const;
+
+/** The answer to a worker's writes up to `upTo`: "applied" unless `special` (in request order) says otherwise. */
+export type WriteAcks = [upTo: number, special?: SpecialAnswer[]];
 
 /**
  * What a master sends a worker's read replica about its stores. In-order operations (nearly all
@@ -20,16 +22,16 @@ export interface WriteAcks {
  */
 export type WorkerFeedItem = OperationWire | Exclude<FeedItem, { t: 'op' }> | { t: 'clock'; offset: number };
 
+/** A store's entries as a worker starts reading it, and the cluster clock's offset. */
+export type StoreSnapshot = [store: string, entries: Array<[string, Entry]>, clockOffset: number];
+
 /**
- * One message to one worker: the first snapshot of a store it started reading, or the changes
+ * One message to one worker (a tuple: small, and msgpack defines no record for it): the changes
  * to the stores it reads (packed once for every worker reading the same stores), then the answers
- * to its writes — behind the changes they caused, so a resolved write is readable.
+ * to its writes — behind the changes they caused, so a resolved write is readable — or the first
+ * snapshot of a store it started reading.
  */
-export interface WorkerFeed {
-  snapshot?: { store: string; entries: Array<[string, Entry]>; offset: number };
-  packed?: Uint8Array;
-  acks?: WriteAcks;
-}
+export type WorkerFeed = [packed: Uint8Array | null, acks: WriteAcks | null, snapshot?: StoreSnapshot];
 
 /** Sends a feed to one worker; false when that process is gone. */
 export type FeedSink = (workerId: number, pid: number, feed: WorkerFeed) => boolean;
@@ -56,7 +58,7 @@ export class WorkerFeeds {
   /** How many workers read each store. */
   private readonly readCounts = new Map<string, number>();
   private items: WorkerFeedItem[] = [];
-  private acks = new Map<number, WriteAcks & { workerId: number }>();
+  private acks = new Map<number, { workerId: number; acks: WriteAcks }>();
   private scheduled = false;
 
   constructor(private readonly sink: () => FeedSink | undefined) {}
@@ -79,7 +81,7 @@ export class WorkerFeeds {
       reader.stores.add(store);
       this.readCounts.set(store, (this.readCounts.get(store) ?? 0) + 1);
     }
-    this.send(workerId, pid, { snapshot: { store, entries, offset } });
+    this.send(workerId, pid, [null, null, [store, entries, offset]]);
   }
 
   push(item: WorkerFeedItem): void {
@@ -89,12 +91,12 @@ export class WorkerFeeds {
 
   /** Answers a worker's writes up to `upTo`; merged with answers not yet sent to it. */
   ack(workerId: number, pid: number, upTo: number, special?: SpecialAnswer[]): void {
-    const waiting = this.acks.get(pid);
+    const waiting = this.acks.get(pid)?.acks;
     if (waiting) {
-      waiting.upTo = upTo;
-      if (special) waiting.special = [...(waiting.special ?? []), ...special];
+      waiting[0] = upTo;
+      if (special) waiting[1] = waiting[1] ? [...waiting[1], ...special] : special;
     } else {
-      this.acks.set(pid, special ? { workerId, upTo, special } : { workerId, upTo });
+      this.acks.set(pid, { workerId, acks: special ? [upTo, special] : [upTo] });
     }
     this.schedule();
   }
@@ -117,9 +119,9 @@ export class WorkerFeeds {
       const packed = packs.for(reader.stores);
       const answer = acks.get(pid);
       acks.delete(pid);
-      if (packed || answer) this.send(reader.workerId, pid, { packed, acks: answer && withoutWorker(answer) });
+      if (packed || answer) this.send(reader.workerId, pid, [packed ?? null, answer?.acks ?? null]);
     }
-    for (const [pid, answer] of acks) this.send(answer.workerId, pid, { acks: withoutWorker(answer) });
+    for (const [pid, answer] of acks) this.send(answer.workerId, pid, [null, answer.acks]);
   }
 
   private send(workerId: number, pid: number, feed: WorkerFeed): void {
@@ -138,10 +140,6 @@ export class WorkerFeeds {
       else this.readCounts.delete(store);
     }
   }
-}
-
-function withoutWorker(answer: WriteAcks & { workerId: number }): WriteAcks {
-  return answer.special ? { upTo: answer.upTo, special: answer.special } : { upTo: answer.upTo };
 }
 
 /** One flush's items, packed once per distinct set of stores that workers read. */

@@ -6,11 +6,12 @@ import { decode } from '../core/codec.js';
 import { ChangeNotifier } from './change-events.js';
 import { storeLimits } from './limits.js';
 import { operationFromWire, type OperationWire } from './operation-wire.js';
-import type { WorkerFeed, WorkerFeedItem, WriteAcks } from './worker-feeds.js';
+import { AnswerCode, type StoreSnapshot, type WorkerFeed, type WorkerFeedItem, type WriteAcks } from './worker-feeds.js';
 import { writeRequestToWire } from './write-request-wire.js';
 import { StoreTables } from './store-tables.js';
 import { StoreFilterError, StoreLimitError, StoreOperationError } from './store-errors.js';
 import { StoreMethods } from './store-methods.js';
+import { PendingWrites } from './pending-writes.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 
 const WRITE_TIMEOUT_MS = 30_000;
@@ -28,8 +29,7 @@ export class WorkerMirror {
   private offset = 0;
   private readonly readable = new Set<string>();
   private readonly loading = new Map<string, { promise: Promise<void>; resolve: () => void }>();
-  private nextReq = 1;
-  private readonly pending = new Map<number, { resolve: (r: WriteResult) => void; reject: (e: Error) => void; deadline: number; kind: string }>();
+  private readonly pending = new PendingWrites();
   private queued: WriteRequest[] = [];
   private firstQueued = 0;
   private sweeper?: NodeJS.Timeout;
@@ -59,14 +59,13 @@ export class WorkerMirror {
     // An update resolves to the document after it: read here when this worker holds the store,
     // else the master sends it with the answer.
     if (request.kind === 'update' && !this.readable.has(request.store)) request.returnDocument = true;
-    const req = this.nextReq++;
-    if (this.queued.length === 0) {
-      this.firstQueued = req;
-      queueMicrotask(() => this.sendQueued());
-    }
-    this.queued.push(request);
     return new Promise<WriteResult>((resolve, reject) => {
-      this.pending.set(req, { resolve, reject, deadline: Date.now() + WRITE_TIMEOUT_MS, kind: request.kind });
+      const req = this.pending.add({ resolve, reject, deadline: Date.now() + WRITE_TIMEOUT_MS, kind: request.kind });
+      if (this.queued.length === 0) {
+        this.firstQueued = req;
+        queueMicrotask(() => this.sendQueued());
+      }
+      this.queued.push(request);
       this.sweeper ??= setInterval(() => this.expire(), 1000).unref();
     });
   }
@@ -79,32 +78,29 @@ export class WorkerMirror {
     try {
       currentEndpoint().message({ worker: MASTER }, Channel.System, StoreMethods.writes, { worker: currentEndpoint().workerId, pid: process.pid, first, list: list.map(writeRequestToWire) });
     } catch (error) {
-      for (let req = first; req < first + list.length; req++) {
-        const pending = this.pending.get(req);
-        this.pending.delete(req);
-        pending?.reject(error as Error);
-      }
+      // Nothing was sent: these are the newest writes, and none of them reached the master.
+      for (const pending of this.pending.takeFrom(first)) pending.reject(error as Error);
     }
   }
 
   /** One timer for every pending write (a timer per write costs more than the write). */
   private expire(): void {
     const now = Date.now();
-    for (const [req, pending] of this.pending) {
-      if (pending.deadline > now) break; // insertion order = deadline order
-      this.pending.delete(req);
+    this.pending.takeWhile((_req, pending) => {
+      if (pending.deadline > now) return false; // oldest first = earliest deadline first
       pending.reject(new TimeoutError(`SHARED_STORE ${pending.kind}`, 'master', WRITE_TIMEOUT_MS));
-    }
+      return true;
+    });
   }
 
   /** A message from the master: a store's snapshot, or changes and answers, in the master's order. */
-  onFeed(feed: WorkerFeed): void {
-    if (feed.snapshot) this.load(feed.snapshot);
-    if (feed.packed) for (const item of decode(feed.packed) as WorkerFeedItem[]) this.apply(item);
-    if (feed.acks) this.settleUpTo(feed.acks);
+  onFeed([packed, acks, snapshot]: WorkerFeed): void {
+    if (snapshot) this.load(snapshot);
+    if (packed) for (const item of decode(packed) as WorkerFeedItem[]) this.apply(item);
+    if (acks) this.settleUpTo(acks);
   }
 
-  private load({ store, entries, offset }: NonNullable<WorkerFeed['snapshot']>): void {
+  private load([store, entries, offset]: StoreSnapshot): void {
     this.tables.replaceTable(store, new Map(entries));
     this.offset = offset;
     // The first load is not a change: listeners hear changes from the moment the store is here.
@@ -137,20 +133,24 @@ export class WorkerMirror {
     this.changes.notify(item, this.tables);
   }
 
-  /** Every write up to `upTo` is answered: "applied" unless `special` says otherwise. */
-  private settleUpTo({ upTo, special }: WriteAcks): void {
-    const unusual = special && new Map(special.map((answer) => [answer[0], answer]));
-    for (const [req, pending] of this.pending) {
-      if (req > upTo) break; // insertion order = request order
-      this.pending.delete(req);
-      const answer = unusual?.get(req);
-      if (answer?.[2]) pending.reject(reviveError(answer[2]));
-      else pending.resolve(answer?.[1] ?? APPLIED);
-    }
+  /** Every write up to `upTo` is answered: "applied" unless `special` (in request order) says otherwise. */
+  private settleUpTo([upTo, special = []]: WriteAcks): void {
+    let next = 0;
+    this.pending.takeWhile((req, pending) => {
+      if (req > upTo) return false;
+      while (next < special.length && special[next][0] < req) next++; // answers to writes that timed out here
+      const answer = special[next]?.[0] === req ? special[next++] : undefined;
+      if (!answer) pending.resolve(APPLIED);
+      else if (answer[1] === AnswerCode.Failed) pending.reject(reviveError(answer[2]));
+      else if (answer[1] === AnswerCode.NotExists) pending.resolve(NOT_EXISTS);
+      else pending.resolve(pending.kind === 'remove' ? { outcome: 'applied', removed: answer[2] } : { outcome: 'applied', document: answer[2] });
+      return true;
+    });
   }
 }
 
 const APPLIED: WriteResult = Object.freeze({ outcome: 'applied' });
+const NOT_EXISTS: WriteResult = Object.freeze({ outcome: 'notExists' });
 
 /** Store errors raised by the master reach the caller as the same class, not wrapped. */
 function reviveError(wire: WireError): Error {
