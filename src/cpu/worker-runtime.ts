@@ -49,6 +49,14 @@ export class WorkerRuntime extends Endpoint {
     this.control(Control.methods, notice);
   }
 
+  /**
+   * A system message to the master whose data boxwire itself built from values it already copied
+   * and checked (the store's write batches): skips the per-call encodability walk of `message`.
+   */
+  sendToMaster(method: string, data: unknown): void {
+    this.control(method, data);
+  }
+
   private control(method: string, data: unknown): void {
     this.link.sendEnvelope(MASTER, { kind: Kind.Message, channel: Channel.System, method, data, id: 0, fromWorker: this.workerId });
   }

@@ -62,8 +62,12 @@ export class SharedStore<D extends Document = Document> {
   update(params: SaveParams<Partial<D> & Document>, callback?: StoreCallback<D>): Promise<D | undefined> {
     return this.run(callback, () => {
       const id = checkId(params?.id);
-      validateUpdateData(params.data);
-      const request: WriteRequest = { store: this.name, kind: 'update', id, data: copyValue(params.data) as Document, removeAfterSeconds: checkTtl(params.removeAfterSeconds) };
+      // As in save: one walk copies and refuses what msgpack cannot carry; values the walk cannot
+      // judge are encoded once to make sure.
+      const { copy, maxBytes } = copyAndMeasure(params.data);
+      if (!Number.isFinite(maxBytes)) encode(copy);
+      validateUpdateData(copy);
+      const request: WriteRequest = { store: this.name, kind: 'update', id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds) };
       return this.write(request).then((result) => {
         if (result.outcome === 'notExists') return undefined;
         return (result.document ?? storeEngine().get(this.name, id)) as D | undefined;

@@ -9,10 +9,13 @@ import type { WriteRequest } from './write-request.js';
 export type WriteRequestWire = [kind: number, store: string, id?: string | null, data?: Document | null, removeAfterSeconds?: number | null, maxEntries?: number | null, returnDocument?: 1];
 
 export function writeRequestToWire(request: WriteRequest): WriteRequestWire {
-  const wire: WriteRequestWire = [CODES[request.kind], request.store, request.id ?? null, request.data ?? null, request.removeAfterSeconds ?? null, request.maxEntries ?? null];
-  if (request.returnDocument) wire.push(1);
-  else while (wire.length > 2 && wire[wire.length - 1] === null) wire.pop();
-  return wire;
+  const { kind, store, id = null, data = null, removeAfterSeconds = null, maxEntries = null } = request;
+  if (request.returnDocument) return [CODES[kind], store, id, data, removeAfterSeconds, maxEntries, 1];
+  if (maxEntries !== null) return [CODES[kind], store, id, data, removeAfterSeconds, maxEntries];
+  if (removeAfterSeconds !== null) return [CODES[kind], store, id, data, removeAfterSeconds];
+  if (data !== null) return [CODES[kind], store, id, data];
+  if (id !== null) return [CODES[kind], store, id];
+  return [CODES[kind], store];
 }
 
 export function writeRequestFromWire(wire: WriteRequestWire): WriteRequest {

@@ -75,6 +75,11 @@ async function semantics(cluster: StoreCluster): Promise<void> {
   assert.equal(sameTick.outcomes.slice(3), [{ value: { n: 1 } }, { value: { m: 2 } }]);
   assert.equal([sameTick.a, sameTick.b], [null, { m: 2 }]);
 
+  // data msgpack cannot carry (a function, a symbol, a class holding a function) is refused at the
+  // call with EncodeError; the writes around it in the same batch land
+  const refused = await writerNode.value({ from: writer, op: 'badData', store: 's.bad' });
+  assert.equal(refused, { described: ['ok', 'EncodeError', 'EncodeError', 'EncodeError', 'ok'], before: { n: 1 }, after: { n: 2 }, fn: null });
+
   // a worker holds only the stores it reads: one it only writes is never sent to it, yet its
   // update resolves to the document and its first read loads the store, its writes included
   const writeOnly = await writerNode.value({ from: writer, op: 'writeOnly', store: 's.writeOnly' });
