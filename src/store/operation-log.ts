@@ -22,14 +22,25 @@ export class OperationLog {
   private count = 0;
   private lastStable?: Stamp;
   /**
-   * The entry of an operation's id right after it applied, while the operation is logged. A Map,
-   * not a WeakMap: entries leave with their operation, and weak maps make every garbage
-   * collection pay for the whole log.
+   * Where an operation keeps the entry of its id right after it applied, while it is logged: a
+   * property under this log's own symbol. Not a Map or WeakMap keyed by operation: a map of the
+   * whole log costs a hash insert and delete per operation, and weak maps make every garbage
+   * collection pay for the whole log. Each log (and each clear) has its own key, so replicas that
+   * share operation objects (tests) or a replayed log never read another's value.
    */
-  readonly after = new Map<Operation, Entry | undefined>();
+  private afterKey = Symbol('boxwire.entryAfter');
 
   get size(): number {
     return this.count;
+  }
+
+  /** The entry of `op`'s id right after `op` applied (undefined: removed, or not computed yet). */
+  entryAfter(op: Operation): Entry | undefined {
+    return (op as unknown as Record<symbol, Entry | undefined>)[this.afterKey];
+  }
+
+  setEntryAfter(op: Operation, entry: Entry | undefined): void {
+    (op as unknown as Record<symbol, Entry | undefined>)[this.afterKey] = entry;
   }
 
   store(store: string): StoreLog | undefined {
@@ -74,7 +85,28 @@ export class OperationLog {
 
   /** Every logged operation, per origin in sequence, origins sorted by name. */
   byOrigin(): Operation[] {
-    return [...this.origins].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([, queue]) => queue);
+    return this.after({});
+  }
+
+  /**
+   * The logged operations above `held` (origin → highest sequence someone holds), per origin in
+   * sequence, origins sorted by name. Each origin's queue is in sequence order (a replica accepts
+   * an origin's operations only contiguously), so each queue is cut by binary search.
+   */
+  after(held: Record<string, number>): Operation[] {
+    const out: Operation[] = [];
+    for (const [origin, queue] of [...this.origins].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const seq = held[origin] ?? 0;
+      let low = 0;
+      let high = queue.length;
+      while (low < high) {
+        const mid = (low + high) >>> 1;
+        if (queue[mid].seq > seq) high = mid;
+        else low = mid + 1;
+      }
+      for (let i = low; i < queue.length; i++) out.push(queue[i]);
+    }
+    return out;
   }
 
   /**
@@ -110,7 +142,7 @@ export class OperationLog {
   clear(): void {
     this.stores.clear();
     this.origins.clear();
-    this.after.clear();
+    this.afterKey = Symbol('boxwire.entryAfter');
     this.count = 0;
   }
 

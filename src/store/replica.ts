@@ -193,7 +193,7 @@ export class Replica {
     }
     if (inOrder) {
       const outcome = this.applyToState(op, precomputed);
-      if (op.id !== undefined) this.log.after.set(op, this.state.peek(op.store)?.get(op.id));
+      if (op.id !== undefined) this.log.setEntryAfter(op, this.state.peek(op.store)?.get(op.id));
       items.push({ t: 'op', op });
       return outcome;
     }
@@ -234,13 +234,13 @@ export class Replica {
     const list = storeLog.ids.get(id)!;
     const previous = at > 0 ? list[at - 1] : undefined;
     let entry: Entry | undefined;
-    if (!clearBetween(storeLog, previous, list[at])) entry = previous ? this.log.after.get(previous) : this.base.peek(store)?.get(id);
+    if (!clearBetween(storeLog, previous, list[at])) entry = previous ? this.log.entryAfter(previous) : this.base.peek(store)?.get(id);
     const scratch: Table = new Map();
     if (entry) scratch.set(id, entry);
     for (let k = at; k < list.length; k++) {
       if (k > at && clearBetween(storeLog, list[k - 1], list[k])) scratch.clear();
       applyOperation(scratch, list[k]);
-      this.log.after.set(list[k], scratch.get(id));
+      this.log.setEntryAfter(list[k], scratch.get(id));
     }
     const result = clearBetween(storeLog, list[list.length - 1], undefined) ? undefined : scratch.get(id);
     this.state.set(store, id, result);
@@ -251,7 +251,7 @@ export class Replica {
     const table = new Map(this.base.peek(store) ?? []);
     for (const op of this.log.storeOperations(store)) {
       applyOperation(table, op);
-      if (op.id !== undefined) this.log.after.set(op, table.get(op.id));
+      if (op.id !== undefined) this.log.setEntryAfter(op, table.get(op.id));
     }
     this.state.replaceTable(store, table);
     return [{ t: 'table', store, entries: [...table] }];
@@ -341,12 +341,11 @@ export class Replica {
       if (cleared) {
         for (const op of ops.sort(compareOperations)) {
           if (op.kind === 'clear') this.base.table(store).clear();
-          else this.base.set(store, op.id!, this.log.after.get(op));
+          else this.base.set(store, op.id!, this.log.entryAfter(op));
         }
       } else {
-        for (const [id, last] of lastPerId) this.base.set(store, id, this.log.after.get(last));
+        for (const [id, last] of lastPerId) this.base.set(store, id, this.log.entryAfter(last));
       }
-      for (const op of ops) this.log.after.delete(op);
     }
   }
 
@@ -363,7 +362,7 @@ export class Replica {
    */
   missingFor(digest: Record<string, number>): Operation[] | 'snapshot' {
     for (const [origin, seq] of this.folded) if ((digest[origin] ?? 0) < seq) return 'snapshot';
-    return this.log.byOrigin().filter((op) => op.seq > (digest[op.origin] ?? 0));
+    return this.log.after(digest);
   }
 
   snapshot(): ReplicaSnapshot {
