@@ -1,5 +1,5 @@
 import { Kind, encodeBatch, type Envelope } from './envelope.js';
-import { FrameBuilder, forEachRecord, type RecordVisitor } from './frame.js';
+import { FrameBuilder, RECORD_HEADER_BYTES, forEachRecord, type RecordVisitor } from './frame.js';
 import { log } from './logger.js';
 
 /** Flush early when this many bytes of pre-encoded records are queued … */
@@ -13,6 +13,12 @@ export const FLUSH_ENVELOPES = 8192;
  * One-way messages keep the large batches, which is what their throughput needs.
  */
 export const FLUSH_AWAITED = 32;
+
+/**
+ * Flushes are queued on this promise: a microtask like queueMicrotask, without the AsyncResource
+ * that queueMicrotask creates and enters for every call (a request's path pays it once per hop).
+ */
+const settled = Promise.resolve();
 
 /** Queued work for one target: envelopes still to encode as one batch, or a record to forward as is. */
 interface Pending {
@@ -37,6 +43,8 @@ export abstract class BatchingLink {
   private queuedAwaited = 0;
   private queuedBytes = 0;
   private flushScheduled = false;
+  /** Set while a caller that flushes when it is done runs (a frame being handled): sends need no microtask. */
+  protected holdFlush = false;
   private onRecords: RecordVisitor = () => {};
 
   /**
@@ -47,8 +55,16 @@ export abstract class BatchingLink {
     return 0;
   }
 
-  /** Writes one frame to the transport; its first `frameHeadroom` bytes are free for a header. */
-  protected abstract writeFrame(frame: Buffer): void;
+  /**
+   * The headroom for a frame of `bytes` bytes (records only). A transport whose header size
+   * depends on the length can reserve exactly what it needs, and then write the frame as is.
+   */
+  protected headroomFor(_bytes: number): number {
+    return this.frameHeadroom;
+  }
+
+  /** Writes one frame to the transport; its first `headroom` bytes are free for a header. */
+  protected abstract writeFrame(frame: Buffer, headroom: number): void;
 
   /** Queues an envelope (already checked with assertEncodable) for `target`. */
   sendEnvelope(target: number, envelope: Envelope): void {
@@ -80,19 +96,47 @@ export abstract class BatchingLink {
 
   flush(): void {
     this.flushScheduled = false;
-    if (this.queue.length === 0) return;
     const queue = this.queue;
+    if (queue.length === 0) return;
     this.queue = [];
     this.open.clear();
     this.queuedEnvelopes = 0;
     this.queuedAwaited = 0;
     this.queuedBytes = 0;
+    if (queue.length === 1 && this.writeSingle(queue[0])) return;
     const builder = new FrameBuilder();
     for (const pending of queue) {
       if (pending.body) builder.add(pending.target, pending.body, pending.count);
       else this.addEncoded(builder, pending.target, pending.envelopes!);
     }
-    if (builder.count > 0) this.writeFrame(builder.take(this.frameHeadroom));
+    if (builder.count === 0) return;
+    const headroom = this.headroomFor(builder.size);
+    this.writeFrame(builder.take(headroom), headroom);
+  }
+
+  /**
+   * The common case of one record in the frame (a lone request or answer, a batch for one
+   * target): the frame is written here without a builder. Returns false when the batch does not
+   * encode as a whole, for the envelope-by-envelope path.
+   */
+  private writeSingle(pending: Pending): boolean {
+    let body = pending.body;
+    if (!body) {
+      try {
+        body = encodeBatch(pending.envelopes!);
+      } catch {
+        return false;
+      }
+    }
+    const bytes = RECORD_HEADER_BYTES + body.length;
+    const headroom = this.headroomFor(bytes);
+    const frame = Buffer.allocUnsafe(headroom + bytes);
+    frame.writeUInt32BE(body.length, headroom);
+    frame.writeUInt16BE(pending.target, headroom + 4);
+    frame.writeUInt32BE(pending.count, headroom + 6);
+    frame.set(body, headroom + RECORD_HEADER_BYTES);
+    this.writeFrame(frame, headroom);
+    return true;
   }
 
   /** Discards what is queued but not yet written (the transport is gone). */
@@ -125,11 +169,11 @@ export abstract class BatchingLink {
   }
 
   private schedule(): void {
-    if (this.flushScheduled) return;
+    if (this.flushScheduled || this.holdFlush) return;
     this.flushScheduled = true;
     // A microtask, not setImmediate: a request's first hop leaves at once (latency), while a
     // loop of sends still coalesces because it runs in one task.
-    queueMicrotask(this.flushBound);
+    void settled.then(this.flushBound);
   }
 
   private readonly flushBound = () => this.flush();

@@ -10,8 +10,6 @@ import { BatchingLink } from '../core/link.js';
  */
 export const LINK_CONTROL = 0xfffd;
 
-/** Room for the largest WebSocket frame header: 2 bytes, an 8-byte length, a 4-byte mask key. */
-const WS_HEADROOM = 14;
 const FIN_BINARY = 0x82;
 const MASK_BIT = 0x80;
 
@@ -60,15 +58,16 @@ export class WsLink extends BatchingLink {
     return this.socket.bufferedAmount;
   }
 
-  protected override get frameHeadroom(): number {
-    return WS_HEADROOM;
+  /** Exactly the WebSocket header a message of `bytes` bytes needs, so the frame is written as is. */
+  protected override headroomFor(bytes: number): number {
+    return (bytes <= 125 ? 2 : bytes <= 0xffff ? 4 : 10) + (this.masked ? 4 : 0);
   }
 
-  protected writeFrame(frame: Buffer): void {
+  protected writeFrame(frame: Buffer, headroom: number): void {
     if (this.closed) return;
-    const length = frame.length - WS_HEADROOM;
-    if (length <= this.maxFrameBytes) this.writeMessage(frame, length);
-    else for (const part of this.split(frame.subarray(WS_HEADROOM))) this.socket.send(part, { binary: true });
+    const length = frame.length - headroom;
+    if (length <= this.maxFrameBytes) this.writeMessage(frame, length, headroom);
+    else for (const part of this.split(frame.subarray(headroom))) this.socket.send(part, { binary: true });
   }
 
   /**
@@ -79,14 +78,14 @@ export class WsLink extends BatchingLink {
    * holds. When ws is not in its plain open state (it is closing, or queuing for compression,
    * which these links never use), the message goes through `ws.send` as before.
    */
-  private writeMessage(frame: Buffer, length: number): void {
+  private writeMessage(frame: Buffer, length: number, headroom: number): void {
     const raw = this.plainSocket();
     if (!raw) {
-      this.socket.send(frame.subarray(WS_HEADROOM), { binary: true });
+      this.socket.send(frame.subarray(headroom), { binary: true });
       return;
     }
     const lengthBytes = length <= 125 ? 0 : length <= 0xffff ? 2 : 8;
-    const start = WS_HEADROOM - 2 - lengthBytes - (this.masked ? 4 : 0);
+    const start = headroom - 2 - lengthBytes - (this.masked ? 4 : 0);
     let at = start;
     frame[at++] = FIN_BINARY;
     const mask = this.masked ? MASK_BIT : 0;
@@ -94,16 +93,21 @@ export class WsLink extends BatchingLink {
       frame[at++] = mask | length;
     } else if (lengthBytes === 2) {
       frame[at++] = mask | 126;
-      frame.writeUInt16BE(length, at);
-      at += 2;
+      frame[at++] = length >>> 8;
+      frame[at++] = length & 0xff;
     } else {
       frame[at++] = mask | 127;
       frame.writeUInt32BE(Math.floor(length / 0x100000000), at);
       frame.writeUInt32BE(length >>> 0, at + 4);
       at += 8;
     }
-    if (this.masked) frame.writeUInt32BE(0, at);
-    raw.write(frame.subarray(start));
+    if (this.masked) {
+      frame[at] = 0;
+      frame[at + 1] = 0;
+      frame[at + 2] = 0;
+      frame[at + 3] = 0;
+    }
+    raw.write(start === 0 ? frame : frame.subarray(start));
   }
 
   private plainSocket(): Socket | undefined {
@@ -126,9 +130,15 @@ export class WsLink extends BatchingLink {
     this.lastHeardAt = Date.now();
     try {
       if (!isBinary) throw new TypeError('text message on a binary link');
-      this.receiveFrame(data);
-      // Answers that handlers gave synchronously leave now, as a raw echo's would, rather than
-      // after the stream's own next-tick work; what is sent later still batches as usual.
+      // Answers that handlers give synchronously leave when the frame is handled, as a raw
+      // echo's would, rather than after the stream's own next-tick work (and need no microtask
+      // of their own); what is sent later still batches as usual.
+      this.holdFlush = true;
+      try {
+        this.receiveFrame(data);
+      } finally {
+        this.holdFlush = false;
+      }
       this.flush();
     } catch (error) {
       this.events.malformed(error as Error);
