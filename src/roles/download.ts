@@ -6,7 +6,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { log } from '../core/logger.js';
-import { filePaths, isFileId, ownerOfId, type FileIndex } from './file-meta.js';
+import { filePaths, isFileId, ownerOfId, readSidecar, type FileIndex, type FileMeta } from './file-meta.js';
 import { contentDisposition } from './filename.js';
 import { EXPOSED_HEADERS, sendError } from './http-reply.js';
 import { parseRange } from './http-range.js';
@@ -24,6 +24,17 @@ export interface DownloadOptions {
 export class Download {
   constructor(private readonly options: DownloadOptions) {}
 
+  /**
+   * The file's record from the index; on its owner, from the sidecar on disk while the index entry
+   * is still on its way to this process (an upload answered by one worker, the download served by
+   * another a moment later).
+   */
+  private async metaOf(box: string, id: string): Promise<FileMeta | undefined> {
+    const meta = await this.options.index.get(box, id);
+    if (meta || !this.options.dataDir || ownerOfId(id) !== this.options.serverName) return meta;
+    return readSidecar(this.options.dataDir, box, id);
+  }
+
   handleRequest(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
     if (!url.pathname.startsWith(DOWNLOAD_PREFIX)) return false;
     void this.serve(req, res, url).catch((error) => {
@@ -37,7 +48,7 @@ export class Download {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'METHOD_NOT_ALLOWED', 'download with GET');
     const [box, id] = url.pathname.slice(DOWNLOAD_PREFIX.length).split('/');
     if (!box || !id || !isFileId(id)) return sendError(res, 404, 'NO_SUCH_FILE', 'the path is /__RF/<box>/<id>');
-    const meta = await this.options.index.get(box, id);
+    const meta = await this.metaOf(box, id);
     // Without metadata here yet (it replicates within moments), the id still names the owner.
     const ownerName = meta?.server ?? ownerOfId(id)!;
     if (ownerName !== this.options.serverName) {

@@ -7,6 +7,7 @@
  *     SHARED_STORE `boxwire.files` on upload and again at every boot of the owner.
  */
 import { promises as fs } from 'node:fs';
+import lockfile from 'proper-lockfile';
 import { join } from 'node:path';
 import type { MongoClient, Collection } from 'mongodb';
 import { boxStore, type BoxStore } from '../boxes/box-store.js';
@@ -59,6 +60,21 @@ export function filePaths(dataDir: string, box: string, id: string): { bytes: st
   return { bytes: join(dataDir, box, id), meta: join(dataDir, box, `${id}.json`) };
 }
 
+/**
+ * The owner's own record of a file, written before the file is announced in the index: the owner
+ * answers from it while the index entry is still replicating to this process.
+ */
+export async function readSidecar(dataDir: string, box: string, id: string): Promise<FileMeta | undefined> {
+  const text = await fs.readFile(filePaths(dataDir, box, id).meta, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const meta = JSON.parse(text) as FileMeta;
+    return meta.box === box && meta.id === id && isFileId(meta.id) ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function key(box: string, id: string): string {
   return `${box}.${id}`;
 }
@@ -79,8 +95,23 @@ export class StoreFileIndex implements FileIndex {
 
   async countDownload(meta: FileMeta): Promise<void> {
     const updated = (await this.store.update({ id: key(meta.box, meta.id), data: { $inc: { downloads: 1 } } })) as FileMeta | undefined;
+    if (!this.dataDir || !updated) return;
     // The owner keeps its sidecar current so the count survives a restart of the whole cluster.
-    if (this.dataDir && updated) await fs.writeFile(filePaths(this.dataDir, meta.box, meta.id).meta, JSON.stringify(updated)).catch(() => undefined);
+    // Several workers count downloads of one file at once, each learning its own count, so the
+    // sidecar only ever moves forward: read, compare and write under a lock shared by the owner's
+    // processes (proper-lockfile: a lock directory, taken over when stale).
+    const path = filePaths(this.dataDir, meta.box, meta.id).meta;
+    const release = await lockfile.lock(path, { realpath: false, stale: 10_000, retries: { retries: 50, minTimeout: 2, maxTimeout: 50 } });
+    try {
+      const onDisk = await readSidecar(this.dataDir, meta.box, meta.id);
+      if ((onDisk?.downloads ?? 0) < (updated.downloads ?? 0)) {
+        // Written aside and renamed: a reader never sees half a file.
+        await fs.writeFile(`${path}.tmp-${process.pid}`, JSON.stringify(updated));
+        await fs.rename(`${path}.tmp-${process.pid}`, path);
+      }
+    } finally {
+      await release();
+    }
   }
 
   async announce(dataDir: string, server: string): Promise<number> {
