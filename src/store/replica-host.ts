@@ -216,6 +216,11 @@ export class ReplicaHost {
     this.workers.addReader(workerId, pid, store, table ? [...table] : [], this.clusterClock.offset);
   }
 
+  /** A worker process exited: stop feeding it. */
+  forgetWorker(pid: number): void {
+    this.workers.dropReader(pid);
+  }
+
   /**
    * A worker's writes numbered `first`, `first + 1`, … in its order. Each is stamped and applied
    * like a local write; one answer for the batch goes out behind the changes it caused (so the

@@ -112,6 +112,9 @@ system.on(StoreMethods.replicate, (data: { from: string; message: ReplicationMes
   transport.deliver(data.from, data.message);
 });
 
+// A worker that exits stops being fed at once, not only when a send to it fails.
+if (cluster.isPrimary) cluster.on('exit', (worker) => worker.process.pid !== undefined && host?.forgetWorker(worker.process.pid));
+
 // The server's replica joins replication once this process has its mesh and the store is in use
 // — here, or on another server (its first replication message starts the replica here). A
 // cluster that never uses SHARED_STORE runs no store timers and sends no store traffic.

@@ -130,7 +130,9 @@ export class WorkerFeeds {
     this.dropReader(pid);
   }
 
-  private dropReader(pid: number): void {
+  /** A worker process is gone: nothing more is built or sent for it. */
+  dropReader(pid: number): void {
+    this.acks.delete(pid);
     const reader = this.readers.get(pid);
     if (!reader) return;
     this.readers.delete(pid);
