@@ -136,6 +136,10 @@ export abstract class Endpoint {
       this.runOneWay(envelope, handlers);
       return;
     }
+    if (handlers.length === 1 && handlers[0].length < 2) {
+      this.runAnsweringHandler(envelope, handlers[0]);
+      return;
+    }
     const context = new ReplyContext(this, envelope);
     this.inFlightHandlers++;
     for (const handler of handlers) {
@@ -153,6 +157,27 @@ export abstract class Endpoint {
         context.fail(error);
       }
     }
+  }
+
+  /**
+   * The common request: one handler, which answers with what it returns. A synchronous answer
+   * leaves at once, with no reply state kept; only a Promise needs a ReplyContext to wait on.
+   */
+  private runAnsweringHandler(envelope: Envelope, handler: Handler): void {
+    let result: unknown;
+    try {
+      result = handler(envelope.data, ignoreReply);
+    } catch (error) {
+      this.answer(envelope, Kind.Failure, toWireError(error, this.origin));
+      return;
+    }
+    if (!isThenable(result)) {
+      this.answer(envelope, Kind.Reply, result);
+      return;
+    }
+    const context = new ReplyContext(this, envelope);
+    this.inFlightHandlers++;
+    result.then((value) => context.reply(value), (error: unknown) => context.fail(error));
   }
 
   /** One-way messages: no reply to build; a failing handler is logged and never crashes the process. */
