@@ -9,7 +9,9 @@ const port = Number(portText);
 const port2 = Number(port2Text);
 const N = Number(process.env.BENCH_MESSAGES ?? 500_000);
 const RR_MS = Number(process.env.BENCH_RR_MS ?? 3000);
-const SEQ = Number(process.env.BENCH_SEQ ?? 3000);
+const SEQ = Number(process.env.BENCH_SEQ ?? 10_000);
+/** Round trips before timing starts: JIT-compiling boxwire's path takes about 2,000 of them. */
+const SEQ_WARMUP = Number(process.env.BENCH_SEQ_WARMUP ?? 3000);
 const payload = Buffer.alloc(64, 7);
 const hosts = { A: '127.0.0.2', B: '127.0.0.3' };
 const print = (value: unknown) => console.log(JSON.stringify(value));
@@ -53,17 +55,25 @@ async function rawSender(): Promise<void> {
 
 async function rawEcho(): Promise<void> {
   const socket = await rawConnect();
-  const times: number[] = [];
-  for (let i = 0; i < SEQ + 500; i++) {
-    const t0 = performance.now();
-    await new Promise<void>((resolve) => {
+  const echo = () =>
+    new Promise<void>((resolve) => {
       socket.once('message', () => resolve());
       socket.send(payload);
     });
-    if (i >= 500) times.push(performance.now() - t0);
-  }
-  print({ p10: percentile(times, 0.1), p25: percentile(times, 0.25), p50: percentile(times, 0.5), p75: percentile(times, 0.75), p99: percentile(times, 0.99) });
+  print(await sequential(echo));
   process.exit(0);
+}
+
+/** Times SEQ sequential round trips after SEQ_WARMUP untimed ones; returns percentiles in ms. */
+async function sequential(roundTrip: () => Promise<unknown>): Promise<Record<string, number>> {
+  for (let i = 0; i < SEQ_WARMUP; i++) await roundTrip();
+  const times: number[] = [];
+  for (let i = 0; i < SEQ; i++) {
+    const t0 = performance.now();
+    await roundTrip();
+    times.push(performance.now() - t0);
+  }
+  return { p10: percentile(times, 0.1), p50: percentile(times, 0.5), p90: percentile(times, 0.9), p99: percentile(times, 0.99) };
 }
 
 function percentile(values: number[], q: number): number {
@@ -107,13 +117,7 @@ async function boxwire(name: 'A' | 'B'): Promise<void> {
   } else if (mode === 'box-rr') {
     print({ perSecond: await inFlight(100, () => SERVER_CLUSTERING.request({ serverName: 'B', methodName: 'echo', data: payload })) });
   } else {
-    const times: number[] = [];
-    for (let i = 0; i < SEQ + 500; i++) {
-      const t0 = performance.now();
-      await SERVER_CLUSTERING.request({ serverName: 'B', methodName: 'echo', data: payload });
-      if (i >= 500) times.push(performance.now() - t0);
-    }
-    print({ p10: percentile(times, 0.1), p25: percentile(times, 0.25), p50: percentile(times, 0.5), p75: percentile(times, 0.75), p99: percentile(times, 0.99) });
+    print(await sequential(() => SERVER_CLUSTERING.request({ serverName: 'B', methodName: 'echo', data: payload })));
   }
   process.exit(0);
 }
