@@ -4,7 +4,8 @@ import { CPU_CLUSTERING } from '../../src/index.js';
 const N = Number(process.env.BENCH_MESSAGES ?? 200_000);
 const RTT = Number(process.env.BENCH_ROUNDTRIPS ?? 5_000);
 const CHUNK = 10_000;
-const WARMUP = 500;
+/** Untimed round trips first: JIT-compiling the request path takes about 2,000 of them. */
+const WARMUP = 3_000;
 let startFlood: (() => void) | undefined;
 
 CPU_CLUSTERING(
