@@ -8,29 +8,60 @@ import { join } from 'node:path';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-function measure(script: string): { throughput: number; p50: number; p99: number } {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script)], { encoding: 'utf8', env: { ...process.env, BOXWIRE_LOG: 'error' } });
+/**
+ * Request/reply latency depends on where the scheduler puts the three processes (each wake-up on
+ * another core costs an inter-processor interrupt); left alone, the placement differs from run to
+ * run. So latency is measured twice: unpinned, and with the whole cluster pinned to one core with
+ * taskset (deterministic: every hop a context switch). Throughput is taken from the unpinned runs.
+ */
+const canPin = hasTaskset();
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Figures {
+  throughput: number;
+  p50: number;
+  p99: number;
+}
+
+function measure(script: string, oneCore = false): Figures {
+  const args = ['--import', 'tsx', join(import.meta.dirname, script)];
+  const [command, argv] = oneCore ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args];
+  const out = execFileSync(command, argv, { encoding: 'utf8', env: { ...process.env, BOXWIRE_LOG: 'error' } });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const raw: ReturnType<typeof measure>[] = [];
-const box: ReturnType<typeof measure>[] = [];
+const results = { raw: [] as Figures[], box: [] as Figures[], rawOneCore: [] as Figures[], boxOneCore: [] as Figures[] };
 for (let run = 0; run < RUNS; run++) {
-  raw.push(measure('_cpu-raw.ts'));
-  box.push(measure('_cpu-boxwire.ts'));
+  results.raw.push(measure('_cpu-raw.ts'));
+  results.box.push(measure('_cpu-boxwire.ts'));
+  if (!canPin) continue;
+  results.rawOneCore.push(measure('_cpu-raw.ts', true));
+  results.boxOneCore.push(measure('_cpu-boxwire.ts', true));
 }
-const rawTput = median(raw.map((r) => r.throughput));
-const boxTput = median(box.map((r) => r.throughput));
-const rawP50 = median(raw.map((r) => r.p50));
-const boxP50 = median(box.map((r) => r.p50));
-const rawP99 = median(raw.map((r) => r.p99));
-const boxP99 = median(box.map((r) => r.p99));
+const pick = (figures: Figures[], field: keyof Figures) => median(figures.map((f) => f[field]));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const rawTput = pick(results.raw, 'throughput');
+const boxTput = pick(results.box, 'throughput');
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; median of ${RUNS} runs`);
 console.log('| measurement | raw node:cluster relay | boxwire | ratio |');
 console.log('| --- | --- | --- | --- |');
 console.log(`| worker→worker one-way, msg/s | ${fmt(rawTput)} | ${fmt(boxTput)} | ${(boxTput / rawTput).toFixed(1)}× (target ≥ 10×) |`);
-console.log(`| request/reply p50, ms | ${rawP50.toFixed(3)} | ${boxP50.toFixed(3)} | ${(boxP50 / rawP50).toFixed(2)}× (target ≤ 1.2×) |`);
-console.log(`| request/reply p99, ms | ${rawP99.toFixed(3)} | ${boxP99.toFixed(3)} | ${(boxP99 / rawP99).toFixed(2)}× |`);
+const latency = (placed: string, raw: Figures[], box: Figures[]) => {
+  for (const field of ['p50', 'p99'] as const) {
+    const [r, b] = [pick(raw, field), pick(box, field)];
+    const target = field === 'p50' ? ' (target ≤ 1.2×)' : '';
+    console.log(`| request/reply ${field}, ms, ${placed} | ${r.toFixed(3)} | ${b.toFixed(3)} | ${(b / r).toFixed(2)}×${target} |`);
+  }
+};
+latency('unpinned', results.raw, results.box);
+if (canPin) latency('one core', results.rawOneCore, results.boxOneCore);
