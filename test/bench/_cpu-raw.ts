@@ -4,8 +4,11 @@ import cluster from 'node:cluster';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 200_000);
 const RTT = Number(process.env.BENCH_ROUNDTRIPS ?? 5_000);
-/** Untimed round trips first: JIT-compiling the request path takes about 2,000 of them. */
-const WARMUP = 3_000;
+/**
+ * Untimed round trips first. V8 keeps compiling the request path for about a second (3,000 round
+ * trips left multi-millisecond stalls in the timed ones: the p99, not the p50).
+ */
+const WARMUP = 20_000;
 
 if (cluster.isPrimary) {
   const a = cluster.fork({ ROLE: 'a' });

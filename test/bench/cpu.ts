@@ -1,6 +1,6 @@
 // CPU_CLUSTERING benchmark (issue 2): worker→worker throughput through the master and
 // request/reply latency, each beside the raw node:cluster relay measured in the same run.
-// Both sides run a warm-up round first (JIT; 3,000 untimed round trips before latency is timed)
+// Both sides run a warm-up round first (JIT; 20,000 untimed round trips before latency is timed)
 // and alternate run by run; medians are reported.
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
