@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { hasTaskset, nodeCommand } from './_taskset.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -16,15 +17,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
  */
 const canPin = hasTaskset();
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface Figures {
   throughput: number;
   p50: number;
@@ -32,8 +24,7 @@ interface Figures {
 }
 
 function measure(script: string, oneCore = false): Figures {
-  const args = ['--import', 'tsx', join(import.meta.dirname, script)];
-  const [command, argv] = oneCore ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args];
+  const [command, argv] = nodeCommand(['--import', 'tsx', join(import.meta.dirname, script)], oneCore ? '0' : undefined);
   const out = execFileSync(command, argv, { encoding: 'utf8', env: { ...process.env, BOXWIRE_LOG: 'error' } });
   return JSON.parse(out.trim().split('\n').pop()!);
 }

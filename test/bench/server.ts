@@ -4,10 +4,11 @@
 //   - request/reply with 100 in flight vs Moleculer 0.14 with its TCP transporter (target ≥ 10×);
 //   - sequential request/reply p50 vs a raw `ws` echo (target ≤ 1.3×), each process pinned to
 //     its own core (as on two machines), and again with both on one core.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/server-driver.js';
+import { hasTaskset, nodeCommand } from './_taskset.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const peer = join(import.meta.dirname, '_server-peer.ts');
@@ -20,15 +21,6 @@ const peer = join(import.meta.dirname, '_server-peer.ts');
  * pin both processes with taskset: sender on core 0 and receiver on core 1, then both on core 0.
  */
 const canPin = cpus().length >= 2 && hasTaskset();
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 type Placement = 'a core each' | 'one core' | 'unpinned';
 
@@ -53,8 +45,8 @@ function coreFor(placement: Placement | undefined, side: string): string | undef
 
 function start({ mode, placement }: Run, side: string, ports: number[]) {
   const core = coreFor(placement, side);
-  const args = ['--import', 'tsx', peer, mode, side, ...ports.map(String)];
-  return spawn(core ? 'taskset' : process.execPath, core ? ['-c', core, process.execPath, ...args] : args, {
+  const [command, argv] = nodeCommand(['--import', 'tsx', peer, mode, side, ...ports.map(String)], core);
+  return spawn(command, argv, {
     env: { ...process.env, BOXWIRE_LOG: 'error' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
