@@ -1,8 +1,6 @@
 // One side of a server benchmark (see server.ts): `node _server-peer.ts <mode> <side> <port> <port2>`.
 // The sending side prints one JSON line with its measurement.
-import { ServiceBroker } from 'moleculer';
 import WebSocket, { WebSocketServer } from 'ws';
-import { OverflowError, SERVER_CLUSTERING } from '../../src/index.js';
 
 const [mode, side, portText, port2Text] = process.argv.slice(2);
 const port = Number(portText);
@@ -82,6 +80,8 @@ function percentile(values: number[], q: number): number {
 }
 
 async function boxwire(name: 'A' | 'B'): Promise<void> {
+  // Only boxwire's modes load boxwire: the baselines run in processes without it.
+  const { OverflowError, SERVER_CLUSTERING } = await import('../../src/index.js');
   let count = 0;
   let finished: () => void = () => {};
   SERVER_CLUSTERING.on('m', () => {
@@ -146,6 +146,8 @@ async function inFlight(depth: number, call: () => Promise<unknown>): Promise<nu
 }
 
 async function moleculer(name: 'a' | 'b'): Promise<void> {
+  // Loaded here, not at the top: the other modes have no use for Moleculer's start-up cost.
+  const { ServiceBroker } = await import('moleculer');
   const urls = [`127.0.0.1:${port}/a`, `127.0.0.1:${port2}/b`];
   const broker = new ServiceBroker({
     nodeID: name,
