@@ -81,6 +81,15 @@ export class Replica {
     return this.log.size;
   }
 
+  /**
+   * The newest operation on `id` still above the stable frontier (diagnostics and tests: which of
+   * two concurrent writes wins is decided by this order, not by when they were made).
+   */
+  newestUnstable(store: string, id: string): Operation | undefined {
+    const history = this.log.store(store)?.ids.get(id);
+    return history?.[history.length - 1];
+  }
+
   /** Stamps a write made here. Throws OverflowError when the unstable log is full. */
   stamp(write: LocalWrite): Operation {
     const max = this.options.maxPending?.() ?? Infinity;

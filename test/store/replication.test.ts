@@ -3,6 +3,7 @@
 // and of a whole server (snapshot on return); TTL agreement under injected clock skew.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { compareOperations } from '../../src/store/operation.js';
 import { startStoreCluster, StoreNode, type StoreCluster } from '../helpers/store-cluster.js';
 
 /** Every process of the cluster, in parallel: the command's value per process. */
@@ -62,14 +63,22 @@ test('partition {A} | {B, C} with writes on both sides, then heal: every replica
     await call(C, 'save', { id: 'bc-only', data: { side: 'BC' } });
     await call(B, 'update', { id: 'shared2', data: { w: 2 } });
     await call(B, 'save', { id: 'bc-ttl', data: { short: true }, removeAfterSeconds: 0.5 });
-    await call(B, 'save', { id: 'conflict', data: { by: 'B' } }); // later than A's: wins by HLC order
+    await call(B, 'save', { id: 'conflict', data: { by: 'B' } });
     const sideBC = { counter: { n: 18 }, shared1: { v: 1 }, shared2: { v: 1, w: 2 }, 'bc-only': { side: 'BC' }, conflict: { by: 'B' } };
     for (const node of [B, C]) assert.ok((await node.value({ from: 0, op: 'until', store: 'p.data', expect: sideBC, timeoutMs: 3000 })).equal, `${node.name} before heal`);
     assert.ok((await A.value({ from: 0, op: 'until', store: 'p.data', expect: { counter: { n: 5 }, shared2: { v: 1 }, 'a-only': { side: 'A' }, conflict: { by: 'A' } }, timeoutMs: 3000 })).equal, 'A before heal');
 
+    // The two saves of 'conflict' are concurrent: the one later in (HLC, origin) order wins on
+    // every replica. B's came a few ms after A's, but each side stamps with its own estimate of
+    // cluster time, which may differ by about as much — so the stamps, not the call order, decide.
+    const stampOf = (node: StoreNode) => node.value({ from: 0, op: 'newestUnstable', store: 'p.data', itemId: 'conflict' });
+    const [stampA, stampB] = [await stampOf(A), await stampOf(B)];
+    assert.ok(stampA && stampB, `both saves still unstable during the partition (${JSON.stringify([stampA, stampB])})`);
+    const winner = compareOperations(stampA, stampB) > 0 ? 'A' : 'B'; // (wall, counter, origin): all it reads
+
     for (const proxy of cluster.proxies) proxy.heal();
     const healedAt = Date.now();
-    const merged = { counter: { n: 23 }, shared2: { v: 1, w: 2 }, 'a-only': { side: 'A' }, 'bc-only': { side: 'BC' }, conflict: { by: 'B' } };
+    const merged = { counter: { n: 23 }, shared2: { v: 1, w: 2 }, 'a-only': { side: 'A' }, 'bc-only': { side: 'BC' }, conflict: { by: winner } };
     const outcomes = await assertAllSee(cluster, 'p.data', merged, 2000);
     console.log(`    converged ${Date.now() - healedAt} ms after heal (per replica: ${outcomes.map((o) => o.afterMs).join(', ')} ms)`);
     // Later writes keep flowing both ways.
