@@ -1,5 +1,6 @@
 import { DeadlineWheel } from './deadline-wheel.js';
 import { OverflowError, TimeoutError } from './errors.js';
+import { PendingById } from './pending-by-id.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_PENDING = 100_000;
@@ -10,6 +11,7 @@ const ANY_WORKER = 0xfffe;
 /** One request waiting for its reply. */
 class Pending {
   constructor(
+    readonly id: number,
     readonly resolve: (value: unknown) => void,
     readonly reject: (error: Error) => void,
     readonly method: string,
@@ -32,7 +34,7 @@ class Pending {
 
 /** Requests waiting for replies, each with a deadline. Bounded. */
 export class RequestTable {
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingById<Pending>();
   private nextId = 1;
   private readonly deadlines = new DeadlineWheel((tick) => this.expire(tick));
 
@@ -49,7 +51,7 @@ export class RequestTable {
     if (this.nextId > 0x7fffffff) this.nextId = 1;
     const tick = this.deadlines.add(timeoutMs);
     const promise = new Promise<T>((resolve, reject) => {
-      this.pending.set(id, new Pending(resolve as (value: unknown) => void, reject, method, timeoutMs, tick, server, worker));
+      this.pending.add(new Pending(id, resolve as (value: unknown) => void, reject, method, timeoutMs, tick, server, worker));
     });
     return { id, promise };
   }
@@ -69,10 +71,10 @@ export class RequestTable {
   /** Rejects every request waiting on a peer for which `matches(peer)` holds (peer as in Pending.peer). */
   rejectPeers(matches: (peer: string) => boolean, error: (peer: string) => Error): number {
     let count = 0;
-    for (const [id, entry] of this.pending) {
+    for (const entry of this.pending.all()) {
       const peer = entry.peer;
       if (!matches(peer)) continue;
-      this.take(id);
+      this.take(entry.id);
       entry.reject(error(peer));
       count++;
     }
@@ -84,18 +86,17 @@ export class RequestTable {
   }
 
   private take(id: number): Pending | undefined {
-    const entry = this.pending.get(id);
+    const entry = this.pending.take(id);
     if (!entry) return undefined;
-    this.pending.delete(id);
     this.deadlines.remove(entry.tick);
     return entry;
   }
 
   /** A deadline tick passed with requests still pending: they time out (rare, so a scan is fine). */
   private expire(tick: number): void {
-    for (const [id, entry] of this.pending) {
+    for (const entry of this.pending.all()) {
       if (entry.tick > tick) continue;
-      this.pending.delete(id);
+      this.pending.take(entry.id);
       entry.reject(new TimeoutError(entry.method, entry.peer, entry.timeoutMs));
     }
   }
