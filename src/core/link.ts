@@ -99,7 +99,10 @@ export abstract class BatchingLink {
     const queue = this.queue;
     if (queue.length === 0) return;
     this.queue = [];
-    this.open.clear();
+    // A new Map rather than clear(): V8 links a cleared table to its successor, and a chain of
+    // those through promoted tables keeps every later batch alive through scavenges (see
+    // pending-by-id.ts). This Map is emptied on every flush.
+    this.open = new Map();
     this.queuedEnvelopes = 0;
     this.queuedAwaited = 0;
     this.queuedBytes = 0;
