@@ -121,7 +121,9 @@ test('a cluster that never uses SHARED_STORE runs no store replica: no store tim
 });
 
 test('DISTRIBUTE_PROCESS runs once in the cluster; kill its process and it runs again elsewhere within 5 s', async () => {
-  const started = () => nodes.flatMap((n) => n.eventsOf('job-started'));
+  // In the order the job started (the nodes' event lists are per node: the second start may be
+  // on a node listed before the first one's).
+  const started = () => nodes.flatMap((n) => n.eventsOf('job-started')).sort((a, b) => a.at! - b.at!);
   await A.until(() => (started().length >= 1 ? true : undefined), 30_000, () => 'first job start');
   // Let several report rounds (every 2 s) pass: a second placement would show up here.
   await new Promise((resolve) => setTimeout(resolve, 4500));
