@@ -37,9 +37,16 @@ async function post(files: Array<{ name: string; bytes: Uint8Array; type?: strin
 }
 
 /** Every file under dataDir (recursively), sidecars and partial files included. */
+/**
+ * The stored files and sidecars. A download's count is written to its sidecar after the response,
+ * aside and then renamed (`<id>.json.tmp-<pid>`): an earlier test's download may still be doing
+ * that, so those passing files are not counted.
+ */
 function filesOnDisk(): string[] {
   if (!existsSync(dataDir)) return [];
-  return readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  return readdirSync(dataDir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && !/\.json\.tmp-\d+$/.test(e.name))
+    .map((e) => join(e.parentPath, e.name));
 }
 
 test('an upload is stored under dataDir and downloads with identical bytes, type and disposition', async () => {
