@@ -96,16 +96,8 @@ export abstract class BatchingLink {
 
   flush(): void {
     this.flushScheduled = false;
-    const queue = this.queue;
-    if (queue.length === 0) return;
-    this.queue = [];
-    // A new Map rather than clear(): V8 links a cleared table to its successor, and a chain of
-    // those through promoted tables keeps every later batch alive through scavenges (see
-    // pending-by-id.ts). This Map is emptied on every flush.
-    this.open = new Map();
-    this.queuedEnvelopes = 0;
-    this.queuedAwaited = 0;
-    this.queuedBytes = 0;
+    if (this.queue.length === 0) return;
+    const queue = this.takeQueue();
     if (queue.length === 1 && this.writeSingle(queue[0])) return;
     const builder = new FrameBuilder();
     for (const pending of queue) {
@@ -144,11 +136,21 @@ export abstract class BatchingLink {
 
   /** Discards what is queued but not yet written (the transport is gone). */
   protected dropQueued(): void {
+    this.takeQueue();
+  }
+
+  /** Empties the queue and returns what it held. */
+  private takeQueue(): Pending[] {
+    const queue = this.queue;
     this.queue = [];
-    this.open.clear();
+    // A new Map rather than clear(): V8 links a cleared table to its successor, and a chain of
+    // those through promoted tables keeps every later batch alive through scavenges (see
+    // pending-by-id.ts). This runs on every flush.
+    this.open = new Map();
     this.queuedEnvelopes = 0;
     this.queuedAwaited = 0;
     this.queuedBytes = 0;
+    return queue;
   }
 
   /** Called by subclasses with each frame that arrives. Throws on a malformed frame. */
