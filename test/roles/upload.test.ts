@@ -36,11 +36,10 @@ async function post(files: Array<{ name: string; bytes: Uint8Array; type?: strin
   return { status: response.status, body: await response.json() };
 }
 
-/** Every file under dataDir (recursively), sidecars and partial files included. */
 /**
- * The stored files and sidecars. A download's count is written to its sidecar after the response,
- * aside and then renamed (`<id>.json.tmp-<pid>`): an earlier test's download may still be doing
- * that, so those passing files are not counted.
+ * Every file under dataDir (recursively), sidecars and partial files included. A download's count
+ * is written to its sidecar after the response, aside and then renamed (`<id>.json.tmp-<pid>`):
+ * an earlier test's download may still be doing that, so those passing files are not counted.
  */
 function filesOnDisk(): string[] {
   if (!existsSync(dataDir)) return [];
