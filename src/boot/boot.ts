@@ -15,6 +15,7 @@ import { ConfigError } from '../core/errors.js';
 import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { CPU_CLUSTERING } from '../cpu/cpu-clustering.js';
+import { configureRedis } from '../redis/redis-settings.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
 import { onShutdown, onStopAccepting } from '../cpu/shutdown-hooks.js';
 import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';
@@ -50,6 +51,8 @@ export async function boot(options: BootOptions): Promise<void> {
   if (!server) {
     throw new ConfigError(`there is no server '${serverName}' in the config (servers: ${Object.keys(config.servers).join(', ')}); pass --server NAME or set BOXWIRE_SERVER`);
   }
+  // Every process (master and workers) reads the same config: the Redis setting applies to each.
+  if (config.redis) configureRedis(config.redis);
   const boxesDirs = (options.boxesDir ?? join(process.cwd(), 'boxes')).split(delimiter).filter(Boolean).map((dir) => resolve(dir));
   await preflight(config, server, boxesDirs);
   await CPU_CLUSTERING({ workers: server.workers, master: () => startMaster(config, server) }, () => startWorker(config, server, boxesDirs, options));

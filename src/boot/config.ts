@@ -69,8 +69,12 @@ export interface MongoConfig {
   cacheSizeGB: number;
 }
 
-export interface RedisConfig {
-  url: string;
+/** One Redis server (`url`) or the seed nodes of a Redis Cluster (`cluster`, "host:port" each). */
+export type RedisConfig = { url: string; cluster?: undefined } | { cluster: string[]; url?: undefined };
+
+/** Which engine serves SHARED_STORE: the in-memory replicated one (default) or Redis. */
+export interface StoreConfig {
+  engine: 'memory' | 'redis';
 }
 
 export interface ClusterConfig {
@@ -82,6 +86,7 @@ export interface ClusterConfig {
   servers: Record<string, ServerConfig>;
   mongo?: MongoConfig;
   redis?: RedisConfig;
+  store?: StoreConfig;
 }
 
 export interface ParseOptions {
@@ -158,7 +163,7 @@ function resolveEnv(value: unknown, key: string, env: Record<string, string | un
 // ---------------------------------------------------------------------------------------------
 // Stage 2/3: validation, one small reader per section
 
-const ROOT_KEYS = ['clusteringPort', 'clusterKey', 'defaultBox', 'boxes', 'maxUploadFileMB', 'servers', 'mongo', 'redis'];
+const ROOT_KEYS = ['clusteringPort', 'clusterKey', 'defaultBox', 'boxes', 'maxUploadFileMB', 'servers', 'mongo', 'redis', 'store'];
 const SERVER_KEYS = ['host', 'webPort', 'roles', 'dataDir', 'workers'];
 const MONGO_KEYS = ['database', 'keyFile', 'dataDir', 'logDir', 'configServers', 'shards', 'routers', 'shardedCollections', 'users', 'url', 'cacheSizeGB'];
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -180,6 +185,7 @@ function validateRoot(raw: unknown, problems: string[]): ClusterConfig | undefin
   readBoxes(raw, config, problems);
   if (raw.mongo !== undefined) config.mongo = readMongo(raw.mongo, problems);
   if (raw.redis !== undefined) config.redis = readRedis(raw.redis, problems);
+  if (raw.store !== undefined) config.store = readStore(raw.store, config.redis, problems);
   if (config.mongo) checkMongoAgainstServers(config.mongo, config.servers, clusteringPort, problems);
   return config;
 }
@@ -284,15 +290,41 @@ function checkServerClashes(servers: ServerConfig[], clusteringPort: number | un
 
 function readRedis(value: unknown, problems: string[]): RedisConfig | undefined {
   if (!isPlainObject(value)) {
-    problems.push('redis: must be an object { "url": "redis://host:6379" }');
+    problems.push('redis: must be an object { "url": "redis://host:6379" } or { "cluster": ["host:port", …] }');
     return undefined;
   }
-  checkUnknownKeys(value, 'redis', ['url'], problems);
+  checkUnknownKeys(value, 'redis', ['url', 'cluster'], problems);
+  if (value.url !== undefined && value.cluster !== undefined) {
+    problems.push('redis: give either url or cluster, not both');
+    return undefined;
+  }
+  if (value.cluster !== undefined) {
+    const nodes = value.cluster;
+    if (!Array.isArray(nodes) || nodes.length === 0 || nodes.some((n) => typeof n !== 'string' || !/^\[?[^\]\s]+?\]?:\d{1,5}$/.test(n))) {
+      problems.push(`redis.cluster: must be a non-empty array of "host:port" strings, got ${show(nodes)}`);
+      return undefined;
+    }
+    return { cluster: nodes as string[] };
+  }
   if (typeof value.url !== 'string' || !/^rediss?:\/\//.test(value.url)) {
     problems.push(`redis.url: must be a redis:// or rediss:// URL, got ${show(value.url)}`);
     return undefined;
   }
   return { url: value.url };
+}
+
+function readStore(value: unknown, redis: RedisConfig | undefined, problems: string[]): StoreConfig | undefined {
+  if (!isPlainObject(value)) {
+    problems.push('store: must be an object { "engine": "memory" | "redis" }');
+    return undefined;
+  }
+  checkUnknownKeys(value, 'store', ['engine'], problems);
+  if (value.engine !== 'memory' && value.engine !== 'redis') {
+    problems.push(`store.engine: must be "memory" or "redis", got ${show(value.engine)}`);
+    return undefined;
+  }
+  if (value.engine === 'redis' && !redis) problems.push('store.engine: "redis" needs the "redis" section ({ "url": "redis://host:6379" })');
+  return { engine: value.engine };
 }
 
 // ---------------------------------------------------------------------------------------------
