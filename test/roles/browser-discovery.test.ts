@@ -51,7 +51,7 @@ async function openPage(url: string): Promise<Watched> {
 test('discovery fails: the page shows the reason, keeps retrying visibly, then connects by itself', async () => {
   const first = await openPage(`${door}/`);
   const { page } = first;
-  await page.waitForSelector('#state[data-state="error"]', { timeout: 20_000 });
+  await page.waitForSelector('#state[data-state="connecting"][data-reason]', { timeout: 20_000 });
   const text = (await page.textContent('#state'))!;
   assert.match(text, /cannot connect: .*\/__SOCKET_SERVER_HOST answered 503: no live server holds the api role/, text);
   assert.match(text, /retrying in \d+(\.\d)? s \(attempt \d+\)/, text);

@@ -24,9 +24,9 @@ bw.on('close', () => {
   $('increment').disabled = true;
   $('chat-send').disabled = true;
 });
-// Discovery or the connection failed: say why, and that (and when) the client tries again.
+// Discovery or the connection failed: still connecting, but say why, and when the client tries again.
 bw.on('error', (error) => {
-  setState('error', `cannot connect: ${error.message} — retrying in ${(error.retryInMs / 1000).toFixed(1)} s (attempt ${error.attempt})`);
+  setState('connecting', `cannot connect: ${error.message} — retrying in ${(error.retryInMs / 1000).toFixed(1)} s (attempt ${error.attempt})`);
   $('state').dataset.reason = error.code;
   $('state').dataset.attempt = String(error.attempt);
 });
