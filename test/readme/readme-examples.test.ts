@@ -39,6 +39,15 @@ test('the README marks its examples, and states the output of each', () => {
   assert.ok(Object.keys(mappings.get(servers!.file)!).length === servers!.servers.length, `its hosts were mapped: ${JSON.stringify(mappings.get(servers!.file))}`);
 });
 
+test('the config the README shows as demo/cluster.json is that file', () => {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const after = readme.slice(readme.indexOf('`demo/cluster.json`, which'));
+  const block = /```json\n([\s\S]*?)\n```/.exec(after);
+  assert.ok(block, 'a json block follows');
+  const { '//': _comment, ...file } = JSON.parse(readFileSync(join(repoRoot, 'demo', 'cluster.json'), 'utf8'));
+  assert.equal(JSON.parse(block![1]), file);
+});
+
 test('every example type-checks with tsc --strict in a new project', async () => {
   const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   try {
