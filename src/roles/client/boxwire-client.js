@@ -185,6 +185,8 @@ export class BoxwireClient {
     if (this.closed) return;
     error.attempt = ++this.failedAttempts;
     error.retryInMs = this.scheduleRetry();
+    // Nobody listening: the developer console still says why the page is not connecting.
+    if (this.listeners.error.size === 0) console.warn(`boxwire: ${error.message} — retrying in ${error.retryInMs} ms (attempt ${error.attempt})`);
     for (const listener of this.listeners.error) listener(error);
   }
 
