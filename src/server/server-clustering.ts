@@ -67,7 +67,16 @@ function start(options: ServerClusteringConfig, work?: () => unknown): Promise<v
   const owner = createOwner(config);
   owner.started = (async () => {
     await work?.();
-    await openNetwork(owner);
+    try {
+      await openNetwork(owner);
+    } catch (error) {
+      // SERVER_CLUSTERING(config, () => CPU_CLUSTERING(work)): a master whose port cannot open
+      // stops its workers with one line, as when the options come from its workers. A solo
+      // process gets the rejection.
+      const configError = configErrorMessage(error);
+      if (configError !== undefined && processRole() === 'master') return stopOnConfigError(configError);
+      throw error;
+    }
   })();
   return owner.started;
 }

@@ -29,8 +29,8 @@ function run(args: string[], env: Record<string, string>): Promise<Result> {
   });
 }
 
-const nested = (options: object, workers: number) =>
-  run(['--import', 'tsx', join(repoRoot, 'test/fixtures/nested-server-app.ts')], { FIXTURE_OPTIONS: JSON.stringify(options), BOXWIRE_WORKERS: String(workers) });
+const nested = (options: object, workers: number, nest = 'cpu-outer') =>
+  run(['--import', 'tsx', join(repoRoot, 'test/fixtures/nested-server-app.ts')], { FIXTURE_OPTIONS: JSON.stringify(options), BOXWIRE_WORKERS: String(workers), FIXTURE_NEST: nest });
 
 function assertOneLine(result: Result, expected: RegExp): void {
   assert.is(result.code, 1, `exit code (stderr: ${result.stderr})`);
@@ -54,14 +54,14 @@ test('a bad option in nested SERVER_CLUSTERING (port out of range): one line, ex
   assertOneLine(result, /^ConfigError: .*port must be an integer from 1 to 65535/);
 });
 
-test('mesh port already in use: one line, exit 1, every worker stopped (forked and solo)', async () => {
+test('mesh port already in use: one line, exit 1, every worker stopped (forked, solo, and SERVER_CLUSTERING outside)', async () => {
   const port = await freePort(['127.0.0.2', '127.0.0.3']);
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.2', resolve));
   try {
     const options = { hosts: { a: '127.0.0.2', b: '127.0.0.3' }, thisServerName: 'a', port, clusterKey: 'k'.repeat(32) };
     // Twice forked: the EPIPE a dying master used to cause came only sometimes.
-    const results = await Promise.all([nested(options, 2), nested(options, 2), nested(options, 0)]);
+    const results = await Promise.all([nested(options, 2), nested(options, 2), nested(options, 0), nested(options, 2, 'server-outer')]);
     for (const result of results) {
       assertOneLine(result, new RegExp(`^ConfigError: SERVER_CLUSTERING: cannot listen on 127\\.0\\.0\\.2:${port} \\(EADDRINUSE\\)`));
       assert.match(result.stdout, /work ran in worker 1/, 'the port opens after work(), so work ran');
