@@ -5,7 +5,10 @@
 // different names, and the pages declare an icon that loads (no /favicon.ico 404).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { repoRoot } from '../helpers/process-harness.js';
 import { freePort } from '../helpers/server-driver.js';
 import { ClusterServers, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
 
@@ -59,6 +62,8 @@ test('discovery fails: the page shows the reason, keeps retrying visibly, then c
   assert.ok(await page.isDisabled('#increment'), 'buttons stay disabled while not connected');
   // Still retrying: later attempts are shown.
   await page.waitForSelector('#state[data-attempt="3"]', { timeout: 20_000 });
+  mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
+  await page.screenshot({ path: join(repoRoot, 'test-artifacts', 'sample-discovery-failing.png') });
 
   // The 'error' event carries the reason to any listener, not only the page's.
   const seen = await page.evaluate(() => new Promise<{ code: string; attempt: number; retryInMs: number; message: string }>((resolve) => {
@@ -111,6 +116,10 @@ test('two anonymous guests get different names; the icon loads and nothing answe
     assert.ok(loaded, `${path}: icon ${href} loads`);
     assert.equal(failedResponses, [], `${path}: no failed requests`);
   }
+  // Anything that still asks for /favicon.ico the old way gets an icon too.
+  const ico = await fetch(`${door}/favicon.ico`);
+  assert.is(ico.status, 200);
+  assert.match(ico.headers.get('content-type')!, /icon/);
   for (const { uncaught } of pages) assert.equal(uncaught, []);
 });
 
