@@ -83,6 +83,20 @@ test('discovery fails: the page shows the reason, keeps retrying visibly, then c
   assert.ok(first.failedResponses.length > 0 && first.failedResponses.every((r) => r === '503 /__SOCKET_SERVER_HOST'), first.failedResponses.join(', '));
 });
 
+test('discovery failing on the network (no answer at all): the reason shows, then it connects', async () => {
+  const page = await (await browser.newContext()).newPage();
+  const uncaught: string[] = [];
+  page.on('pageerror', (error) => uncaught.push(error.message));
+  let aborted = 0;
+  await page.route('**/__SOCKET_SERVER_HOST', (route) => (aborted++ < 2 ? route.abort('connectionrefused') : route.continue()));
+  await page.goto(`${door}/`);
+  await page.waitForSelector('#state[data-reason="DISCOVERY_FAILED"]', { timeout: 20_000 });
+  assert.match((await page.textContent('#state'))!, /cannot connect: http:\S+\/__SOCKET_SERVER_HOST failed: .+ — retrying in/);
+  await page.waitForSelector('#state[data-state="connected"]', { timeout: 30_000 });
+  assert.is(aborted, 3, 'two refused, the third went through');
+  assert.equal(uncaught, []);
+});
+
 test('two anonymous guests get different names; the icon loads and nothing answers 404', async () => {
   const pages = [await openPage(`${door}/`), await openPage(`${door}/`)];
   for (const { page } of pages) await page.waitForSelector('#state[data-state="connected"]', { timeout: 30_000 });
