@@ -33,6 +33,23 @@ missing_packages() {
 mapfile -t need < <(missing_packages)
 [[ ${#need[@]} -eq 0 ]] && exit 0
 
+# Installed, but in an sbin folder that this shell's PATH lacks (`su` without `-`, some sudo setups):
+# installing again would not help. (BOXWIRE_SBIN_DIRS: a test hook naming other folders to look in.)
+read -r -a sbin_dirs <<< "${BOXWIRE_SBIN_DIRS-/usr/local/sbin /usr/sbin /sbin}"
+off_path=()
+for entry in "${requirements[@]}"; do
+  program=${entry%%|*}
+  [[ $program == /* ]] && continue
+  command -v "$program" >/dev/null 2>&1 && continue
+  for dir in "${sbin_dirs[@]}"; do
+    if [[ -x $dir/$program ]]; then off_path+=("$dir/$program"); break; fi
+  done
+done
+if [[ ${#off_path[@]} -gt 0 ]]; then
+  echo "the tests need programs that are installed but not on your PATH: ${off_path[*]} — export PATH=\"\$PATH:/usr/local/sbin:/usr/sbin:/sbin\" and run again" >&2
+  exit 1
+fi
+
 if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
   echo "installing the system packages the tests need: ${need[*]} (apt-get)"
   log=$(mktemp)

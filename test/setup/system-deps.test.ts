@@ -45,7 +45,9 @@ done
   return calls;
 }
 
-const runScript = (path: string) => spawnSync(join(path.split(':')[0], 'bash'), [script], { env: { PATH: path }, encoding: 'utf8' });
+// The machine running this test has the programs in /usr/sbin: a fresh machine has none there.
+const NO_SBIN = { BOXWIRE_SBIN_DIRS: '' };
+const runScript = (path: string, env: Record<string, string> = NO_SBIN) => spawnSync(join(path.split(':')[0], 'bash'), [script], { env: { PATH: path, ...env }, encoding: 'utf8' });
 
 test('everything present: silent, exit 0, no apt-get', () => {
   const result = spawnSync('bash', [script], { encoding: 'utf8' });
@@ -63,14 +65,29 @@ test('missing and nothing to install with: one line naming the packages, exit 1'
   assert.match(lines[0], /^the tests need system packages that are missing: redis-server nginx haproxy openssl iproute2 — install them with your package manager$/);
 });
 
+test('installed but not on PATH (an sbin folder): one line saying so, no apt-get', () => {
+  const bin = bareBin();
+  const calls = fakeAptGet(bin);
+  const sbin = mkdtempSync(join(tmpdir(), 'boxwire-sbin-'));
+  dirs.push(sbin);
+  for (const program of ['nginx', 'haproxy']) {
+    writeFileSync(join(sbin, program), '#!/bin/sh\n');
+    chmodSync(join(sbin, program), 0o755);
+  }
+  const result = runScript(bin, { BOXWIRE_SBIN_DIRS: sbin });
+  assert.is(result.status, 1);
+  assert.is(result.stderr, `the tests need programs that are installed but not on your PATH: ${sbin}/nginx ${sbin}/haproxy — export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" and run again\n`);
+  assert.not.ok(existsSync(calls), 'apt-get was not run');
+});
+
 test('npm test on that machine: one line, exit 1, no test runs; a run of chosen files goes on', () => {
   const bin = bareBin();
-  const all = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'run.ts')], { cwd: repoRoot, env: { ...process.env, PATH: bin }, encoding: 'utf8' });
+  const all = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'run.ts')], { cwd: repoRoot, env: { ...process.env, PATH: bin, ...NO_SBIN }, encoding: 'utf8' });
   assert.is(all.status, 1);
   assert.is(all.stdout, '', 'no test ran');
   assert.equal(all.stderr.trimEnd().split('\n'), ['npm test: the tests need system packages that are missing: redis-server nginx haproxy openssl iproute2 — install them with your package manager']);
 
-  const some = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'run.ts'), 'core/envelope'], { cwd: repoRoot, env: { ...process.env, PATH: bin }, encoding: 'utf8' });
+  const some = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'run.ts'), 'core/envelope'], { cwd: repoRoot, env: { ...process.env, PATH: bin, ...NO_SBIN }, encoding: 'utf8' });
   assert.is(some.status, 0, some.stdout + some.stderr);
   assert.match(some.stderr, /^npm test: the tests need .*; running the chosen files anyway\n$/);
   assert.match(some.stdout, /ok {3}test\/core\/envelope\.test\.ts/);
