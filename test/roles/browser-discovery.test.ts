@@ -56,7 +56,7 @@ test('discovery fails: the page shows the reason, keeps retrying visibly, then c
   const { page } = first;
   await page.waitForSelector('#state[data-state="connecting"][data-reason]', { timeout: 20_000 });
   const text = (await page.textContent('#state'))!;
-  assert.match(text, /cannot connect: .*\/__SOCKET_SERVER_HOST answered 503: no live server holds the api role/, text);
+  assert.match(text, /cannot connect: .*\/__SOCKET_SERVER_HOST answered 503 NO_LIVE_SERVER: no live server holds the api role/, text);
   assert.match(text, /retrying in \d+(\.\d)? s \(attempt \d+\)/, text);
   assert.is(await page.getAttribute('#state', 'data-reason'), 'NO_LIVE_SERVER');
   assert.ok(await page.isDisabled('#increment'), 'buttons stay disabled while not connected');

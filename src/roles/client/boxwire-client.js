@@ -136,7 +136,7 @@ export class BoxwireClient {
     }
     if (!response.ok) {
       const error = (await response.json().catch(() => null))?.error;
-      throw new BoxwireError({ code: error?.code ?? 'DISCOVERY_FAILED', status: response.status, message: `${this.origin}${path} answered ${response.status}${error?.message ? `: ${error.message}` : ''}` });
+      throw new BoxwireError({ code: error?.code ?? 'DISCOVERY_FAILED', status: response.status, message: `${this.origin}${path} answered ${response.status}${error?.code ? ` ${error.code}` : ''}${error?.message ? `: ${error.message}` : ''}` });
     }
     return (await response.text()).trim();
   }
