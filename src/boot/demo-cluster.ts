@@ -9,17 +9,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { READY_LINE } from './commands/start.js';
-import { loadClusterConfig } from './config.js';
+import { loadClusterConfig, type ClusterConfig } from './config.js';
+import { BoxwireError } from '../core/errors.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const configPath = process.env.BOXWIRE_CONFIG ?? join(root, 'demo', 'cluster.json');
 const env = { ...process.env, BOXWIRE_CLUSTER_KEY: process.env.BOXWIRE_CLUSTER_KEY ?? randomBytes(24).toString('hex') };
-const config = loadClusterConfig(configPath, { env });
+let config: ClusterConfig;
+try {
+  config = loadClusterConfig(configPath, { env });
+} catch (error) {
+  if (!(error instanceof BoxwireError)) throw error;
+  console.error(`npm run demo:cluster: ${error.message}`);
+  process.exit(1);
+}
 
 const door = Object.values(config.servers).find((s) => s.roles.includes('front-door'))!;
 const doorUrl = `http://${door.host}:${door.webPort}/`;
 const children = new Map<string, ChildProcess>();
 const up = new Set<string>();
+let failed = false;
 
 /** Each server prints its own ready line; once all have, say where to go. */
 function noteReady(serverName: string): void {
@@ -41,7 +50,13 @@ for (const server of Object.values(config.servers)) {
   child.on('exit', (code, signal) => {
     children.delete(server.name);
     console.log(`[${server.name}] exited (${signal ?? code})`);
-    if (children.size === 0) process.exit(0);
+    // One server that cannot start (its line says why) makes the demo pointless: stop the others.
+    if (code !== 0 && code !== null && up.size < Object.keys(config.servers).length && !failed) {
+      failed = true;
+      console.error(`boxwire demo cluster: ${server.name} could not start; stopping the others`);
+      stop('SIGTERM');
+    }
+    if (children.size === 0) process.exit(failed ? 1 : 0);
   });
   children.set(server.name, child);
 }
