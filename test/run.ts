@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { availableParallelism } from 'node:os';
+import { ensureSystemDeps } from './setup/system-deps.js';
 
 const root = join(import.meta.dirname, '..');
 const filters = process.argv.slice(2);
@@ -40,6 +41,7 @@ function runFile(file: string): Promise<FileResult> {
   });
 }
 
+ensureSystemDeps(root, filters.length > 0);
 const files = findTests(join(root, 'test')).filter((file) => filters.length === 0 || filters.some((f) => file.includes(f))).sort();
 const concurrency = Number(process.env.BOXWIRE_TEST_CONCURRENCY ?? Math.max(1, Math.min(2, availableParallelism())));
 const results: FileResult[] = [];

@@ -30,7 +30,9 @@ export default {
     async say(data, { box, client }) {
       const text = typeof data?.text === 'string' ? data.text.trim().slice(0, MAX_CHAT_TEXT) : '';
       if (!text) throw Object.assign(new Error('say needs { text }'), { status: 400, code: 'BAD_INPUT' });
-      const name = typeof data?.name === 'string' && data.name.trim() ? data.name.trim().slice(0, 40) : `guest-${client.id.slice(0, 4)}`;
+      // A guest is named after its whole client id: unique in the cluster (its first characters
+      // are a per-process prefix that every client of one worker shares).
+      const name = typeof data?.name === 'string' && data.name.trim() ? data.name.trim().slice(0, 40) : `guest-${client.id}`;
       const line = { name, text, at: new Date().toISOString() };
       box.room('chat').push('line', line);
       return line;

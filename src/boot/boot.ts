@@ -43,6 +43,8 @@ export interface BootOptions {
   baseDir?: string;
   /** Called in each worker once it serves (tests and the demo print the URL from it). */
   onListening?: (info: { url: string; server: ServerConfig; workerId: number }) => void;
+  /** Called once per server, in its master (or its only process), when every worker serves. */
+  onReady?: (info: { url: string; server: ServerConfig }) => void;
 }
 
 export async function boot(options: BootOptions): Promise<void> {
@@ -56,6 +58,11 @@ export async function boot(options: BootOptions): Promise<void> {
   const boxesDirs = (options.boxesDir ?? join(process.cwd(), 'boxes')).split(delimiter).filter(Boolean).map((dir) => resolve(dir));
   await preflight(config, server, boxesDirs);
   await CPU_CLUSTERING({ workers: server.workers, master: () => startMaster(config, server) }, () => startWorker(config, server, boxesDirs, options));
+  if (processRole() !== 'worker') options.onReady?.({ url: webUrl(server), server });
+}
+
+function webUrl(server: ServerConfig): string {
+  return `http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.webPort}/`;
 }
 
 async function startMaster(config: ClusterConfig, server: ServerConfig): Promise<void> {
@@ -103,7 +110,7 @@ async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDirs
   // grace period); in-flight HTTP requests finish; then release the file index.
   onStopAccepting(() => web.close());
   onShutdown(() => index.close());
-  const url = `http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.webPort}/`;
+  const url = webUrl(server);
   log.info('server.listening', { server: server.name, url, roles: server.roles, workerId: CPU_CLUSTERING.getWorkerId() });
   options.onListening?.({ url, server, workerId: CPU_CLUSTERING.getWorkerId() });
 }

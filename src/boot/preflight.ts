@@ -1,7 +1,7 @@
 /**
  * Checks made once, in the started process, before any worker is forked: what would otherwise
  * fail inside every worker (and be restarted forever by supervision) fails here with one clear
- * line and exit code 1 — a missing box, an unusable mesh config, a web port already taken.
+ * line and exit code 1 — a missing box, an unusable mesh config, a web or mesh port already taken.
  */
 import cluster from 'node:cluster';
 import net from 'node:net';
@@ -15,6 +15,7 @@ export async function preflight(config: ClusterConfig, server: ServerConfig, box
   if (Object.keys(config.servers).length > 1) {
     const [{ validateServerConfig }, { meshOptions }] = await Promise.all([import('../server/config.js'), import('./server-mesh.js')]);
     validateServerConfig(meshOptions(config, server.name));
+    await assertPortFree(server.host, config.clusteringPort, `servers.${server.name} (clusteringPort)`);
   }
   await assertPortFree(server.host, server.webPort, `servers.${server.name}.webPort`);
 }

@@ -8,6 +8,8 @@ export const Control = {
   peerDown: 'bw.peerDown',
   /** master → worker: stop gracefully (rolling restart or shutdown). */
   stop: 'bw.stop',
+  /** worker → master: a configuration error; stop the whole server with this one line, exit 1 ({ message }). */
+  configError: 'bw.configError',
 } as const;
 
 export interface MethodsNotice {

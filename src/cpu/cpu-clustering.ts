@@ -6,6 +6,7 @@ import { log } from '../core/logger.js';
 import { assertMethodName, type Handler } from '../core/registry.js';
 import { encode } from '../core/codec.js';
 import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
+import { configErrorMessage, stopOnConfigError } from './config-failure.js';
 import { Master } from './master.js';
 import { currentEndpoint, installEndpoint, processRole, sharedRegistries, workerCountOf } from './runtime.js';
 import { onShutdown, runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
@@ -58,6 +59,8 @@ async function startWorker(work: Work): Promise<void> {
   try {
     await work();
   } catch (error) {
+    const configError = configErrorMessage(error);
+    if (configError !== undefined) return stopOnConfigError(configError);
     // The master sees the exit, logs it with the code and restarts this id with backoff.
     log.error('worker.start_failed', { workerId: runtime.workerId, error, stack: (error as Error)?.stack });
     process.exit(1);
@@ -75,8 +78,14 @@ async function startPrimary(options: CpuClusteringOptions, work: Work): Promise<
       await runShutdownHooks();
       process.exit(0);
     });
-    await options.master?.();
-    await work();
+    try {
+      await options.master?.();
+      await work();
+    } catch (error) {
+      const configError = configErrorMessage(error);
+      if (configError !== undefined) return stopOnConfigError(configError);
+      throw error;
+    }
     return;
   }
   const master = new Master({ workers, gracefulTimeoutMs: options.gracefulTimeoutMs, outbox: options.outbox }, sharedRegistries());
@@ -85,7 +94,13 @@ async function startPrimary(options: CpuClusteringOptions, work: Work): Promise<
   master.serverRouter = previous.serverRouter;
   installEndpoint(master, 'master');
   installSignals(() => master.shutdown(), () => master.rollingRestart());
-  await options.master?.();
+  try {
+    await options.master?.();
+  } catch (error) {
+    const configError = configErrorMessage(error);
+    if (configError !== undefined) return stopOnConfigError(configError);
+    throw error;
+  }
   await master.start();
 }
 

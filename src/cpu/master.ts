@@ -4,6 +4,7 @@ import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelopes, encode
 import { UnknownPeerError, toWireError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { OutboxLimits } from '../core/outbox.js';
+import { printConfigError } from './config-failure.js';
 import { Control, type MethodsNotice } from './control.js';
 import type { Socket } from 'node:net';
 import { LINK_FD, PipeLink } from './pipe-link.js';
@@ -197,6 +198,8 @@ export class Master extends Endpoint {
     if (envelope.method === Control.methods) {
       const notice = envelope.data as MethodsNotice;
       this.setOwner(notice.channel, notice.method, sourceId, notice.present);
+    } else if (envelope.method === Control.configError) {
+      void this.stopOnConfigError(String((envelope.data as { message?: unknown })?.message));
     } else if (envelope.method === Control.ready) {
       const incarnation = this.incarnationOf(sourceId, envelope.data as number);
       if (incarnation) this.readyWaiters.get(incarnation.worker)?.();
@@ -366,6 +369,14 @@ export class Master extends Endpoint {
   private waitExit(incarnation: Incarnation): Promise<void> {
     if (incarnation.worker.isDead()) return Promise.resolve();
     return new Promise((resolve) => incarnation.worker.once('exit', () => resolve()));
+  }
+
+  /** A configuration error (from a worker, or the master's own mesh): one line, every worker stopped, exit 1. */
+  async stopOnConfigError(message: string): Promise<void> {
+    if (this.stopping) return;
+    printConfigError(message);
+    await this.shutdown(false);
+    process.exit(1);
   }
 
   /** SIGTERM/SIGINT: stop every worker gracefully, run the master's hooks, exit 0. */

@@ -38,6 +38,16 @@ export class WorkerRuntime extends Endpoint {
     } else this.link.sendEnvelope(to.worker, envelope);
   }
 
+  /**
+   * A configuration error: the master prints it once, stops every worker and exits 1 (a restart
+   * would fail the same way). Should the master not act, this worker still exits 1.
+   */
+  reportConfigError(message: string): void {
+    this.control(Control.configError, { message });
+    this.link.flush();
+    setTimeout(() => process.exit(1), 10_000).unref();
+  }
+
   /** Tells the master that work() is done and this process can take traffic. */
   reportReady(): void {
     this.control(Control.ready, process.pid);

@@ -26,13 +26,19 @@ const SIBLINGS = 'boxwire.room.siblings';
 const SERVERS = 'boxwire.room.servers';
 
 const members = new Map<string, Set<RoomMember>>();
+/**
+ * Set by the API role, the only one whose clients join rooms: every worker of an API server
+ * wires rooms, so relays between them always find a handler. A server without the API role
+ * (upload, front door) has no members anywhere and relays nothing — its siblings would have no
+ * handler for the relay (`message.no_handler boxwire.room.siblings`) and nobody to deliver to.
+ */
 let wired = false;
 
 function key(box: string, room: string): string {
   return `${box}/${room}`;
 }
 
-/** Registers the handlers that receive pushes from sibling workers and other servers. */
+/** This process hosts room members (the API role): registers the handlers that receive pushes from sibling workers and other servers. */
 export function wireRooms(): void {
   if (wired) return;
   wired = true;
@@ -66,9 +72,10 @@ export function leaveAllRooms(member: RoomMember): void {
 
 /** Pushes to every member of `box/room` in the whole cluster. */
 export function pushToRoom(push: RoomPush): void {
-  wireRooms();
-  deliverHere(push);
-  relayToSiblings(push);
+  if (wired) {
+    deliverHere(push);
+    relayToSiblings(push);
+  }
   publishToServers(SERVERS, push);
 }
 

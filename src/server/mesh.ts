@@ -259,7 +259,9 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
     if (peer.link !== link) return; // a replaced link
     peer.heartbeat?.stop();
     peer.link = undefined;
-    if (!this.stopping) log.warn('server.link_down', { server: peer.name, code, reason: reason || undefined });
+    // A peer that said it is shutting down stopped on purpose (Ctrl-C, a deploy): not a warning.
+    const orderly = code === CloseCode.shutdown;
+    if (!this.stopping) log[orderly ? 'info' : 'warn']('server.link_down', { server: peer.name, code, reason: reason || undefined });
     this.emit('down', peer.name);
     this.scheduleDial(peer, peer.backoff.next());
   }

@@ -15,6 +15,7 @@ import { ConfigError, OverflowError, RemoteError, UnknownPeerError, toWireError 
 import { log } from '../core/logger.js';
 import type { Handler } from '../core/registry.js';
 import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
+import { configErrorMessage, stopOnConfigError } from '../cpu/config-failure.js';
 import { sendTo, type ReplyCallback } from '../cpu/cpu-clustering.js';
 import { Master } from '../cpu/master.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
@@ -66,7 +67,16 @@ function start(options: ServerClusteringConfig, work?: () => unknown): Promise<v
   const owner = createOwner(config);
   owner.started = (async () => {
     await work?.();
-    await openNetwork(owner);
+    try {
+      await openNetwork(owner);
+    } catch (error) {
+      // SERVER_CLUSTERING(config, () => CPU_CLUSTERING(work)): a master whose port cannot open
+      // stops its workers with one line, as when the options come from its workers. A solo
+      // process gets the rejection.
+      const configError = configErrorMessage(error);
+      if (configError !== undefined && processRole() === 'master') return stopOnConfigError(configError);
+      throw error;
+    }
   })();
   return owner.started;
 }
@@ -147,12 +157,9 @@ function joinMaster(options: ServerClusteringConfig): void {
   currentEndpoint().request<MembershipSnapshot>({ worker: MASTER }, Channel.System, ServerControl.config, options, 120_000).then(
     (snapshot) => membership.reset(snapshot.connected),
     (error: Error) => {
-      const message = error instanceof RemoteError ? error.remoteMessage : error.message;
-      log.error('server.config_rejected', { workerId: currentEndpoint().workerId, error: message });
-      if (error instanceof RemoteError && error.remoteName === 'ConfigError') {
-        console.error(message);
-        process.exit(1);
-      }
+      const configError = configErrorMessage(error);
+      if (configError !== undefined) return void stopOnConfigError(configError);
+      log.error('server.config_rejected', { workerId: currentEndpoint().workerId, error: error instanceof RemoteError ? error.remoteMessage : error.message });
     },
   );
 }
@@ -177,31 +184,35 @@ system.on(ServerControl.workDone, (notice: { workerId: number }) => {
   if (state?.kind !== 'owner' || state.networking) return;
   state.workDone.add(notice.workerId);
   const master = currentEndpoint();
-  if (master instanceof Master && state.workDone.size >= master.workerCount) void openNetwork(state).catch(reportNetworkFailure);
+  if (master instanceof Master && state.workDone.size >= master.workerCount) void openNetwork(state).catch(() => {}); // reported by waitForWorkers
 });
 
 system.on(ServerControl.offsets, () => (state?.kind === 'owner' ? state.mesh.clockOffsets() : {}));
 
 /** Opens the port once every worker finished work() — or, should some never call us, once all are ready. */
 function waitForWorkers(owner: OwnerState): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const master = currentEndpoint();
       if (!owner.networking && master instanceof Master && master.readyWorkerIds().length === master.workerCount) void openNetwork(owner).catch(() => {});
       if (owner.networking) {
         clearInterval(timer);
-        owner.networking.then(resolve, (error) => {
-          reportNetworkFailure(error);
-          reject(error);
-        });
+        // The failure is reported (and the server stopped) here; nobody awaits this Promise.
+        owner.networking.then(resolve, reportNetworkFailure);
       }
     }, 100);
     timer.unref();
   });
 }
 
+/**
+ * The master could not open the mesh (its port is taken, its address is not on this machine):
+ * the options it got from its workers cannot work, so the whole server stops with one line.
+ */
 function reportNetworkFailure(error: unknown): void {
-  log.error('server.start_failed', { error: (error as Error).message });
+  const configError = configErrorMessage(error);
+  if (configError !== undefined) void stopOnConfigError(configError);
+  else log.error('server.start_failed', { error: (error as Error).message });
 }
 
 function describeDifference(a: string, b: string): string {

@@ -14,6 +14,7 @@ const setState = (state, text) => {
 bw.on('open', async (host) => {
   setState('connected', `connected to API server ${host}`);
   $('state').dataset.apiHost = host;
+  delete $('state').dataset.reason;
   $('increment').disabled = false;
   $('chat-send').disabled = false;
   $('counter').textContent = await bw.call('getCounter');
@@ -22,6 +23,12 @@ bw.on('close', () => {
   setState('connecting', 'reconnecting…');
   $('increment').disabled = true;
   $('chat-send').disabled = true;
+});
+// Discovery or the connection failed: still connecting, but say why, and when the client tries again.
+bw.on('error', (error) => {
+  setState('connecting', `cannot connect: ${error.message} — retrying in ${(error.retryInMs / 1000).toFixed(1)} s (attempt ${error.attempt})`);
+  $('state').dataset.reason = error.code;
+  $('state').dataset.attempt = String(error.attempt);
 });
 
 bw.join('counter', (event, data) => {

@@ -21,6 +21,14 @@ Options:
 Environment: BOXWIRE_SERVER, BOXWIRE_CLUSTER_KEY (for "clusterKey": "env:…"), BOXWIRE_WORKERS,
 BOXWIRE_LOG=debug|info|warn|error.`;
 
+/** The one line a server prints once every worker serves (demo:cluster waits for it). */
+export function readyLine(serverName: string, url: string, roles: readonly string[]): string {
+  return `boxwire: server ${serverName} is up at ${url} (roles: ${roles.join(', ')}; cluster view at ${url}__CLUSTER)`;
+}
+
+/** Matches a ready line; group 1 is the server name. */
+export const READY_LINE = /^boxwire: server (\S+) is up at /m;
+
 export const startCommand: Command = {
   summary: 'start one server of a cluster',
   async run(argv) {
@@ -41,7 +49,10 @@ export const startCommand: Command = {
       const { boot } = await import('../boot.js');
       const config = loadClusterConfig(values.config);
       const { dirname } = await import('node:path');
-      await boot({ config, serverName, boxesDir: values.boxes ?? process.env.BOXWIRE_BOXES, baseDir: dirname(values.config) });
+      await boot({
+        config, serverName, boxesDir: values.boxes ?? process.env.BOXWIRE_BOXES, baseDir: dirname(values.config),
+        onReady: ({ url, server }) => console.log(readyLine(server.name, url, server.roles)),
+      });
       return 0;
     } catch (error) {
       if (error instanceof BoxwireError) {

@@ -9,6 +9,13 @@
  *
  * JSON over the WebSocket. Calls made while disconnected wait for the next connection (bounded
  * by `timeoutMs`).
+ *
+ * Events (`bw.on(name, listener)`): 'open' (host) when connected; 'close' when an open connection
+ * drops; 'error' (error) when an attempt to connect fails — discovery answered an error or
+ * nothing, or the WebSocket would not open. `error.message` says why, `error.code` is the
+ * server's code (e.g. NO_LIVE_SERVER) or DISCOVERY_FAILED / CONNECT_FAILED, `error.attempt`
+ * counts failed attempts since the last connection and `error.retryInMs` says when the client
+ * tries again (it always does, with backoff, until `close()`).
  */
 export class BoxwireError extends Error {
   constructor(error) {
@@ -33,7 +40,8 @@ export class BoxwireClient {
     this.pending = new Map();
     this.queue = [];
     this.rooms = new Map();
-    this.listeners = { open: new Set(), close: new Set() };
+    this.listeners = { open: new Set(), close: new Set(), error: new Set() };
+    this.failedAttempts = 0;
     this.backoffMs = 250;
     this.closed = false;
     this.apiHost = undefined;
@@ -41,7 +49,7 @@ export class BoxwireClient {
     this.open();
   }
 
-  /** 'open' (host) and 'close' events. */
+  /** 'open' (host), 'close' and 'error' (error) events; returns a function that removes the listener. */
   on(event, listener) {
     this.listeners[event]?.add(listener);
     return () => this.listeners[event]?.delete(listener);
@@ -59,6 +67,9 @@ export class BoxwireClient {
     if (first) this.rooms.set(key, (handlers = new Set()));
     handlers.add(handler);
     const joined = first ? this.request({ box, join: room }) : Promise.resolve(true);
+    // The room is re-joined on every (re)connect anyway; a join that timed out while the client
+    // could not connect must not surface as an uncaught rejection (await leave.joined to see it).
+    joined.catch(() => {});
     const leave = () => {
       handlers.delete(handler);
       if (handlers.size === 0) {
@@ -114,9 +125,19 @@ export class BoxwireClient {
 
   // ---- internals ---------------------------------------------------------------------------
 
+  /** Asks the front door for a live server; the error says why when it cannot answer. */
   async discover(path) {
-    const response = await fetch(`${this.origin}${path}`, { cache: 'no-store' });
-    if (!response.ok) throw new BoxwireError((await response.json().catch(() => null))?.error ?? { message: `${path}: HTTP ${response.status}` });
+    let response;
+    try {
+      response = await fetch(`${this.origin}${path}`, { cache: 'no-store', signal: AbortSignal.timeout(Math.min(this.timeoutMs, 10000)) });
+    } catch (error) {
+      const why = error?.name === 'TimeoutError' ? 'no answer in time' : error?.message ?? String(error);
+      throw new BoxwireError({ code: 'DISCOVERY_FAILED', status: 503, message: `${this.origin}${path} failed: ${why}` });
+    }
+    if (!response.ok) {
+      const error = (await response.json().catch(() => null))?.error;
+      throw new BoxwireError({ code: error?.code ?? 'DISCOVERY_FAILED', status: response.status, message: `${this.origin}${path} answered ${response.status}${error?.code ? ` ${error.code}` : ''}${error?.message ? `: ${error.message}` : ''}` });
+    }
     return (await response.text()).trim();
   }
 
@@ -125,11 +146,17 @@ export class BoxwireClient {
     try {
       const host = this.fixedApiHost ?? (await this.discover('/__SOCKET_SERVER_HOST'));
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-      const socket = new WebSocket(`${scheme}://${host}/__API`);
+      const url = `${scheme}://${host}/__API`;
+      const socket = new WebSocket(url);
       this.socket = socket;
+      // A host that never answers would otherwise keep this attempt open for minutes.
+      const openTimer = setTimeout(() => socket.close(), this.timeoutMs);
       socket.onopen = () => {
+        clearTimeout(openTimer);
+        socket.opened = true;
         this.apiHost = host;
         this.backoffMs = 250;
+        this.failedAttempts = 0;
         for (const key of this.rooms.keys()) {
           const [box, room] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
           socket.send(JSON.stringify({ id: this.nextId++, box, join: room }));
@@ -142,10 +169,25 @@ export class BoxwireClient {
         for (const listener of this.listeners.open) listener(host);
       };
       socket.onmessage = (event) => this.onMessage(event.data);
-      socket.onclose = () => this.onClose(socket);
-    } catch {
-      this.scheduleRetry();
+      socket.onclose = () => {
+        clearTimeout(openTimer);
+        if (socket.opened) return this.onClose(socket);
+        if (this.socket === socket) this.socket = undefined;
+        this.failed(new BoxwireError({ code: 'CONNECT_FAILED', status: 503, message: `could not open ${url}` }));
+      };
+    } catch (error) {
+      this.failed(error instanceof BoxwireError ? error : new BoxwireError({ code: 'CONNECT_FAILED', message: error?.message ?? String(error) }));
     }
+  }
+
+  /** An attempt to connect failed: say why ('error' event), then try again with backoff. */
+  failed(error) {
+    if (this.closed) return;
+    error.attempt = ++this.failedAttempts;
+    error.retryInMs = this.scheduleRetry();
+    // Nobody listening: the developer console still says why the page is not connecting.
+    if (this.listeners.error.size === 0) console.warn(`boxwire: ${error.message} — retrying in ${error.retryInMs} ms (attempt ${error.attempt})`);
+    for (const listener of this.listeners.error) listener(error);
   }
 
   onMessage(text) {
@@ -183,11 +225,13 @@ export class BoxwireClient {
     this.scheduleRetry();
   }
 
+  /** Schedules the next attempt (backoff with jitter); returns its delay in ms. */
   scheduleRetry() {
-    if (this.closed) return;
-    const delay = this.backoffMs * (0.5 + Math.random());
+    if (this.closed) return undefined;
+    const delay = Math.round(this.backoffMs * (0.5 + Math.random()));
     this.backoffMs = Math.min(this.backoffMs * 2, 10000);
     this.retryTimer = setTimeout(() => this.open(), delay);
+    return delay;
   }
 
   request(message) {
