@@ -35,9 +35,9 @@ export class ApiConnection implements RoomMember {
   private format: Format;
   private refused = 0;
 
-  constructor(private readonly socket: WebSocket, request: IncomingMessage, private readonly limits: ApiLimits) {
+  constructor(private readonly socket: WebSocket, request: IncomingMessage, url: URL, private readonly limits: ApiLimits) {
     this.bucket = new TokenBucket(limits.callsPerSecond, limits.burst);
-    const query = new URL(request.url ?? '/', 'http://x').searchParams;
+    const query = url.searchParams;
     this.format = query.get('format') === 'msgpack' ? 'msgpack' : 'json';
     this.session = new ClientSession(
       { id: nextClientId(), transport: 'ws', remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers, query: Object.fromEntries(query) },

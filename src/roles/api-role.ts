@@ -24,7 +24,7 @@ export class ApiRole {
     wireRooms();
     this.httpBuckets = new KeyedBuckets(limits.callsPerSecond, limits.burst);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
-    this.wss.on('connection', (socket, request) => new ApiConnection(socket, request, limits));
+    this.wss.on('connection', (socket, request, url: URL) => new ApiConnection(socket, request, url, limits));
   }
 
   /** WebSocket clients connected to this worker (part of the server's load figure). */
@@ -35,7 +35,7 @@ export class ApiRole {
   /** Takes WebSocket upgrades to `/__API`; returns false for other paths. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean {
     if (url.pathname !== API_PATH && url.pathname !== `${API_PATH}/`) return false;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req, url));
     return true;
   }
 

@@ -1,0 +1,96 @@
+// Hostile input against real servers (issue 13): nothing a client sends may crash a worker,
+// pollute a process, run script on the app origin, stall a worker or hold memory.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { repoRoot } from '../helpers/process-harness.js';
+import { ClusterServers, waitClusterUp, writeConfig } from '../helpers/roles-cluster.js';
+
+const WEB = 18620;
+const servers = {
+  h1: { host: '127.0.0.2', webPort: WEB, roles: ['front-door', 'api', 'upload'] },
+  h2: { host: '127.0.0.3', webPort: WEB, roles: ['api'] },
+};
+const { path } = writeConfig({ clusteringPort: 18621, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample', 'hostile'], servers });
+const boxes = [join(repoRoot, 'boxes'), join(repoRoot, 'test/fixtures/boxes')].join(':');
+const cluster = new ClusterServers(path, { BOXWIRE_BOXES: boxes, BOXWIRE_WORKERS: '2', BOXWIRE_API_CALLS_PER_SECOND: '100', BOXWIRE_API_BURST: '200' });
+const h1 = `http://127.0.0.2:${WEB}`;
+
+/** A WebSocket API client that matches replies by id. */
+class Client {
+  readonly socket: WebSocket;
+  readonly opened: Promise<void>;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private nextId = 1;
+  private readonly waiting = new Map<unknown, (reply: any) => void>();
+
+  constructor(host: string) {
+    this.socket = new WebSocket(`ws://${host}:${WEB}/__API`);
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => this.socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.socket.on('message', (raw) => {
+      const message = JSON.parse(raw.toString());
+      this.waiting.get(message.id)?.(message);
+      this.waiting.delete(message.id);
+    });
+  }
+
+  call(box: string, method: string, data?: unknown): Promise<any> {
+    const id = this.nextId++;
+    const reply = new Promise((resolve) => this.waiting.set(id, resolve));
+    this.socket.send(JSON.stringify({ id, box, method, data }));
+    return reply;
+  }
+}
+
+async function open(host = '127.0.0.2'): Promise<Client> {
+  const client = new Client(host);
+  await client.opened;
+  return client;
+}
+
+/** Writes raw bytes to a server's web port and resolves with everything it answered before closing. */
+function rawExchange(host: string, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(WEB, host);
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+    socket.on('connect', () => socket.write(bytes));
+  });
+}
+
+function crashes(): number {
+  return [...cluster.servers.values()].reduce((n, server) => n + (server.stderr.match(/worker\.crashed/g)?.length ?? 0), 0);
+}
+
+test.before(async () => {
+  cluster.start('h1');
+  cluster.start('h2');
+  await waitClusterUp(h1, Object.values(servers), 2);
+});
+test.after(() => cluster.stopAll());
+
+test('1. an upgrade whose URL cannot be parsed gets 400 and crashes no worker (API server and front door)', async () => {
+  const clients = await Promise.all([open('127.0.0.2'), open('127.0.0.2'), open('127.0.0.3'), open('127.0.0.3')]);
+  const upgrade = (url: string) => `GET ${url} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+  for (const host of ['127.0.0.2', '127.0.0.3']) {
+    for (let i = 0; i < 6; i++) {
+      const answer = await rawExchange(host, upgrade('//['));
+      assert.match(answer, /^HTTP\/1\.1 400 /, `upgrade to //[ on ${host}: ${answer}`);
+    }
+    assert.match(await rawExchange(host, `GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 /);
+  }
+  for (const client of clients) assert.is((await client.call('hostile', 'probe')).result.polluted, null, 'every WebSocket still answers');
+  assert.is(crashes(), 0, 'no worker crashed');
+  clients.forEach((c) => c.socket.close());
+});
+
+test.run();
