@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiError, toApiError } from './api-errors.js';
 import { callMethod, HttpClient, isThenable } from './api-calls.js';
 import { ApiConnection, clientPackr } from './api-connection.js';
@@ -24,7 +24,7 @@ export class ApiRole {
     wireRooms();
     this.httpBuckets = new KeyedBuckets(limits.callsPerSecond, limits.burst);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
-    this.wss.on('connection', (socket, request, url: URL) => new ApiConnection(socket, request, url, limits));
+    this.wss.on('connection', (socket: WebSocket, request: IncomingMessage, url: URL) => new ApiConnection(socket, request, url, limits));
   }
 
   /** WebSocket clients connected to this worker (part of the server's load figure). */
