@@ -46,7 +46,7 @@ export interface BootOptions {
 
 export async function boot(options: BootOptions): Promise<void> {
   const { config, serverName } = options;
-  const server = config.servers[serverName];
+  const server = Object.prototype.hasOwnProperty.call(config.servers, serverName) ? config.servers[serverName] : undefined;
   if (!server) {
     throw new ConfigError(`there is no server '${serverName}' in the config (servers: ${Object.keys(config.servers).join(', ')}); pass --server NAME or set BOXWIRE_SERVER`);
   }

@@ -1,4 +1,5 @@
 import siftModule from 'sift';
+import { assertSafeKey } from '../core/safe-keys.js';
 import { isPlainObject } from './document-values.js';
 import { StoreFilterError } from './store-errors.js';
 
@@ -36,6 +37,7 @@ function assertNoCode(value: unknown, path: string): void {
   }
   if (!isPlainObject(value)) return;
   for (const key of Object.keys(value)) {
+    assertSafeKey(key, `filter key at ${path}`);
     if (CODE_OPERATORS.has(key)) {
       throw new StoreFilterError(`${key} is not allowed in store filters: it would execute code (at ${path}); express the condition with query operators`);
     }

@@ -93,4 +93,64 @@ test('1. an upgrade whose URL cannot be parsed gets 400 and crashes no worker (A
   clients.forEach((c) => c.socket.close());
 });
 
+/** Opens WebSocket clients on `host` until `perServer` distinct worker pids answered the probe. */
+async function probeWorkers(host: string, perServer = 2): Promise<Array<{ polluted: unknown; pollutedVia: unknown; pid: number }>> {
+  const seen = new Map<number, any>();
+  for (let i = 0; i < 12 && seen.size < perServer; i++) {
+    const client = await open(host);
+    const probe = (await client.call('hostile', 'probe')).result;
+    seen.set(probe.pid, probe);
+    client.socket.close();
+  }
+  assert.is(seen.size, perServer, `reached ${perServer} workers on ${host}`);
+  return [...seen.values()];
+}
+
+test('2. prototype pollution: update paths, fields, filters and names through __proto__/constructor/prototype are refused; no process is polluted', async () => {
+  const client = await open();
+  assert.equal((await client.call('hostile', 'save', { id: 'p1', data: { n: 1, tags: [] } })).result, { n: 1, tags: [] });
+  const updates = [
+    { $inc: { '__proto__.polluted': 1 } },
+    { $inc: { 'a.__proto__.polluted': 1 } },
+    { $push: { '__proto__.polluted': 1 } },
+    { $addToSet: { 'constructor.prototype.polluted': 1 } },
+    { $pull: { '__proto__.polluted': 1 } },
+    { '__proto__.polluted': 1 },
+    { constructor: { prototype: { polluted: 1 } } },
+  ];
+  for (const data of updates) {
+    const reply = await client.call('hostile', 'update', { id: 'p1', data });
+    assert.is(reply.error?.code, 'BOXWIRE_UNSAFE_KEY', `update ${JSON.stringify(data)}: ${JSON.stringify(reply)}`);
+    assert.is(reply.error.status, 400);
+  }
+  // A literal "__proto__" key, as JSON.parse makes it (an own property), in update and save data.
+  const raw = (id: number, data: string) => `{"id":${id},"box":"hostile","method":"update","data":{"id":"p1","data":${data}}}`;
+  for (const [i, data] of ['{"__proto__":{"polluted":1}}', '{"$inc":{"__proto__":{"polluted":1}}}', '{"x":{"__proto__":{"polluted":1}}}'].entries()) {
+    const reply = await new Promise<any>((resolve) => {
+      client.socket.once('message', (m) => resolve(JSON.parse(m.toString())));
+      client.socket.send(raw(1000 + i, data));
+    });
+    assert.is(reply.error?.code, 'BOXWIRE_UNSAFE_KEY', `raw ${data}: ${JSON.stringify(reply)}`);
+  }
+  for (const filter of [{ '__proto__.polluted': 1 }, { constructor: { $exists: true } }, { $or: [{ 'a.prototype': 1 }] }]) {
+    assert.is((await client.call('hostile', 'find', { filter })).error?.code, 'BOXWIRE_UNSAFE_KEY', `filter ${JSON.stringify(filter)}`);
+  }
+  for (const method of ['__proto__', 'constructor', 'hasOwnProperty']) {
+    const reply = await client.call('hostile', method);
+    assert.ok(['BOXWIRE_UNSAFE_KEY', 'UNKNOWN_METHOD'].includes(reply.error?.code), `method ${method}: ${JSON.stringify(reply)}`);
+  }
+  assert.is((await client.call('constructor', 'probe')).error?.code, 'BOXWIRE_UNSAFE_KEY');
+  const join = await new Promise<any>((resolve) => {
+    client.socket.once('message', (m) => resolve(JSON.parse(m.toString())));
+    client.socket.send(JSON.stringify({ id: 2000, box: 'hostile', join: 'constructor' }));
+  });
+  assert.is(join.error?.code, 'BOXWIRE_UNSAFE_KEY', `join 'constructor': ${JSON.stringify(join)}`);
+  // Every worker of both servers is clean, and ordinary updates still work.
+  for (const host of ['127.0.0.2', '127.0.0.3']) {
+    for (const probe of await probeWorkers(host)) assert.equal([probe.polluted, probe.pollutedVia], [null, null], `worker ${probe.pid} on ${host}`);
+  }
+  assert.equal((await client.call('hostile', 'update', { id: 'p1', data: { $inc: { n: 1 }, $push: { tags: 'x' } } })).result, { n: 2, tags: ['x'] });
+  client.socket.close();
+});
+
 test.run();
