@@ -109,7 +109,7 @@ async function probeWorkers(host: string, perServer = 2): Promise<Array<{ pollut
 test('2. prototype pollution: update paths, fields, filters and names through __proto__/constructor/prototype are refused; no process is polluted', async () => {
   const client = await open();
   assert.equal((await client.call('hostile', 'save', { id: 'p1', data: { n: 1, tags: [] } })).result, { n: 1, tags: [] });
-  const updates = [
+  const updates: Array<Record<string, unknown>> = [
     { $inc: { '__proto__.polluted': 1 } },
     { $inc: { 'a.__proto__.polluted': 1 } },
     { $push: { '__proto__.polluted': 1 } },
