@@ -153,4 +153,35 @@ test('2. prototype pollution: update paths, fields, filters and names through __
   client.socket.close();
 });
 
+test('3. uploads of active types (html, svg, xml, xhtml, js) are attachments under a sandboxing CSP with nosniff; images stay inline', async () => {
+  const files = [
+    { name: 'x.html', type: 'text/html', active: true },
+    { name: 'x.svg', type: 'image/svg+xml', active: true },
+    { name: 'x.xml', type: 'text/xml', active: true },
+    { name: 'x.xhtml', type: 'application/xhtml+xml', active: true },
+    { name: 'x.js', type: 'text/javascript', active: true },
+    { name: 'x.txt', type: 'TEXT/HTML; charset=utf-8', active: true },
+    { name: 'noext', type: 'application/octet-stream', active: false },
+    { name: 'x.png', type: 'image/png', active: false },
+  ];
+  const form = new FormData();
+  for (const f of files) form.append('file', new Blob(['<script>parent.stolen = document.cookie</script>'], { type: f.type }), f.name);
+  const response = await fetch(`${h1}/__UPLOAD?box=hostile`, { method: 'POST', body: form });
+  assert.is(response.status, 201);
+  const stored = (await response.json()).files as Array<{ id: string; name: string; type: string }>;
+  for (const [i, f] of files.entries()) {
+    const download = await fetch(`${h1}/__RF/hostile/${stored[i].id}`);
+    await download.arrayBuffer();
+    const disposition = download.headers.get('content-disposition')!;
+    const csp = download.headers.get('content-security-policy') ?? '';
+    assert.is(download.headers.get('x-content-type-options'), 'nosniff', f.name);
+    assert.match(csp, /(^|;\s*)sandbox(;|$)/, `${f.name}: CSP ${csp}`);
+    assert.match(csp, /default-src 'none'/, `${f.name}: CSP ${csp}`);
+    if (f.active) assert.match(disposition, /^attachment;/, `${f.name} (${f.type}) is served ${disposition}`);
+  }
+  const png = await fetch(`${h1}/__RF/hostile/${stored[files.length - 1].id}`);
+  assert.match(png.headers.get('content-disposition')!, /^inline;/);
+  assert.is(png.headers.get('content-type'), 'image/png');
+});
+
 test.run();
