@@ -184,4 +184,26 @@ test('3. uploads of active types (html, svg, xml, xhtml, js) are attachments und
   assert.is(png.headers.get('content-type'), 'image/png');
 });
 
+/** Resolves with the promise's value, or rejects when it takes longer than `ms` (the bound under test). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+test('4. ReDoS: a catastrophic $regex from a client answers at once and no worker stalls; unsupported syntax is refused', async () => {
+  const client = await open();
+  await client.call('hostile', 'save', { id: 'r1', data: { name: 'a'.repeat(34) + '!' } });
+  await client.call('hostile', 'save', { id: 'r2', data: { name: 'aaa' } });
+  const found = await within(client.call('hostile', 'find', { filter: { name: { $regex: '(a+)+$' } } }), 5000, 'find (a+)+$');
+  assert.equal(found.result.ids, ['r2']);
+  const nested = await within(client.call('hostile', 'find', { filter: { $or: [{ name: { $regex: '^(a|a)*$', $options: 'i' } }] } }), 5000, 'find (a|a)*');
+  assert.equal(nested.result.ids, ['r2']);
+  assert.is((await client.call('hostile', 'find', { filter: { name: { $regex: '^A', $options: 'i' } } })).result.ids.length, 2, 'ordinary regex filters still work');
+  const refused = await client.call('hostile', 'find', { filter: { name: { $regex: '(a)\\1' } } });
+  assert.is(refused.error?.code, 'BOXWIRE_STORE_FILTER');
+  assert.match(refused.error.message, /linear-time/);
+  client.socket.close();
+});
+
 test.run();
