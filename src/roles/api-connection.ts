@@ -22,10 +22,21 @@ import { callMethod, checkJoin, ClientSession, findBox, isThenable } from './api
 import type { ApiLimits } from './api-limits.js';
 import { TokenBucket } from './rate-limit.js';
 import { nextClientId } from './client-id.js';
+import { plainMsgpackProblem } from './plain-msgpack.js';
 import { joinRoom, leaveAllRooms, leaveRoom, type RoomMember, type RoomPush } from './rooms.js';
 
 /** Plain msgpack, no records extension: any msgpack library on the client side can read it. */
 export const clientPackr = new Packr({ useRecords: false, moreTypes: false });
+
+/**
+ * Decodes a client's msgpack: plain maps, arrays and scalars only (see plain-msgpack.ts); an
+ * extension type (RegExp, Set, Error, bigint, timestamp, records) is a BAD_MESSAGE, never data.
+ */
+export function decodeClientMsgpack(bytes: Buffer): unknown {
+  const problem = plainMsgpackProblem(bytes);
+  if (problem) throw new ApiError(400, 'BAD_MESSAGE', `the msgpack message ${problem}`);
+  return clientPackr.unpack(bytes);
+}
 
 type Format = 'json' | 'msgpack';
 
@@ -65,10 +76,11 @@ export class ApiConnection implements RoomMember {
     let message: { id?: unknown; box?: unknown; method?: unknown; data?: unknown; join?: unknown; leave?: unknown };
     try {
       const buffer = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
-      message = isBinary ? clientPackr.unpack(buffer) : JSON.parse(buffer.toString('utf8'));
+      message = (isBinary ? decodeClientMsgpack(buffer) : JSON.parse(buffer.toString('utf8'))) as typeof message;
       if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new TypeError('not an object');
-    } catch {
-      this.reply(null, format, undefined, new ApiError(400, 'BAD_MESSAGE', `messages are ${format === 'json' ? 'JSON' : 'msgpack'} objects { id, box, method, data }`));
+    } catch (error) {
+      const detail = error instanceof ApiError ? `: ${error.message}` : '';
+      this.reply(null, format, undefined, new ApiError(400, 'BAD_MESSAGE', `messages are ${format === 'json' ? 'JSON' : 'plain msgpack'} objects { id, box, method, data }${detail}`));
       return;
     }
     const id = typeof message.id === 'number' || typeof message.id === 'string' ? message.id : null;

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiError, toApiError } from './api-errors.js';
 import { callMethod, HttpClient, isThenable } from './api-calls.js';
-import { ApiConnection, clientPackr } from './api-connection.js';
+import { ApiConnection, clientPackr, decodeClientMsgpack } from './api-connection.js';
 import type { ApiLimits } from './api-limits.js';
 import { BodyTooLarge, readBody } from './http-reply.js';
 import { KeyedBuckets } from './rate-limit.js';
@@ -117,8 +117,9 @@ function fail(res: ServerResponse, msgpack: boolean, error: unknown): void {
 function parseBody(body: Buffer, msgpack: boolean): unknown {
   if (body.length === 0) return null;
   try {
-    return msgpack ? clientPackr.unpack(body) : JSON.parse(body.toString('utf8'));
-  } catch {
+    return msgpack ? decodeClientMsgpack(body) : JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
     throw new ApiError(400, 'BAD_MESSAGE', `the body is not valid ${msgpack ? 'msgpack' : 'JSON'}`);
   }
 }

@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
 import { repoRoot } from '../helpers/process-harness.js';
 import { ClusterServers, waitClusterUp, writeConfig } from '../helpers/roles-cluster.js';
@@ -204,6 +205,29 @@ test('4. ReDoS: a catastrophic $regex from a client answers at once and no worke
   assert.is(refused.error?.code, 'BOXWIRE_STORE_FILTER');
   assert.match(refused.error.message, /linear-time/);
   client.socket.close();
+});
+
+test('9. msgpack from API clients: plain maps, arrays and scalars reach box code; extension types (RegExp, Set, Error, Date, bigint) are BAD_MESSAGE', async () => {
+  const plain = new Packr({ useRecords: false });
+  const rich = new Packr({ useRecords: false, moreTypes: true });
+  const socket = new WebSocket(`ws://127.0.0.2:${WEB}/__API?format=msgpack`);
+  await new Promise((resolve) => socket.once('open', resolve));
+  const call = (bytes: Buffer) => new Promise<any>((resolve) => {
+    socket.once('message', (raw) => resolve(plain.unpack(raw as Buffer)));
+    socket.send(bytes);
+  });
+  const ok = await call(plain.pack({ id: 1, box: 'hostile', method: 'kinds', data: { list: [1, 2], map: { a: 1 }, s: 'x', n: 1.5, bin: Buffer.from('hi') } }));
+  assert.equal(ok.result.values, { list: 'Array', map: 'Object', s: 'string', n: 'number', bin: 'Buffer' });
+  for (const value of [/a+/, new Set([1]), new Error('boom'), new Date(0), 10n ** 300n, new Uint16Array(4)]) {
+    const reply = await call(rich.pack({ id: 2, box: 'hostile', method: 'kinds', data: { value } }));
+    assert.is(reply.error?.code, 'BAD_MESSAGE', `${Object.prototype.toString.call(value)}: ${JSON.stringify(reply.result ?? reply.error)}`);
+  }
+  socket.close();
+  const http = await fetch(`${h1}/__API/hostile/kinds`, { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body: new Uint8Array(rich.pack({ value: /x/ })) });
+  assert.is(http.status, 400);
+  assert.is(plain.unpack(Buffer.from(await http.arrayBuffer())).error.code, 'BAD_MESSAGE');
+  const fine = await fetch(`${h1}/__API/hostile/kinds`, { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body: new Uint8Array(plain.pack({ a: [1] })) });
+  assert.equal(plain.unpack(Buffer.from(await fine.arrayBuffer())).result.values, { a: 'Array' });
 });
 
 test.run();
