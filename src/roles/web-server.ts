@@ -12,6 +12,7 @@ import type { Download } from './download.js';
 import type { FrontDoor } from './front-door.js';
 import { readClientAsset } from './client-assets.js';
 import { handleHealth } from './health.js';
+import { applyIdleTimeout, httpServerOptions, httpTimeoutsFromEnv } from './http-timeouts.js';
 import { allowCors, answerPreflight, parseRequestUrl, sendError, sendText } from './http-reply.js';
 import type { UploadRole } from './upload-role.js';
 
@@ -29,7 +30,9 @@ export class WebServer {
   readonly server: http.Server;
 
   constructor(private readonly config: ServerConfig, private readonly roles: WebRoles) {
-    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.onRequest(req, res));
+    const timeouts = httpTimeoutsFromEnv();
+    this.server = http.createServer(httpServerOptions(timeouts, Boolean(roles.upload)), (req, res) => this.onRequest(req, res));
+    applyIdleTimeout(this.server, timeouts);
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (_error, socket) => socket.destroy());
   }

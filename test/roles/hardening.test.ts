@@ -16,7 +16,8 @@ const servers = {
 };
 const { path } = writeConfig({ clusteringPort: 18621, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample', 'hostile'], servers });
 const boxes = [join(repoRoot, 'boxes'), join(repoRoot, 'test/fixtures/boxes')].join(':');
-const cluster = new ClusterServers(path, { BOXWIRE_BOXES: boxes, BOXWIRE_WORKERS: '2', BOXWIRE_API_CALLS_PER_SECOND: '100', BOXWIRE_API_BURST: '200' });
+const cluster = new ClusterServers(path, { BOXWIRE_BOXES: boxes, BOXWIRE_WORKERS: '2', BOXWIRE_API_CALLS_PER_SECOND: '100', BOXWIRE_API_BURST: '200',
+  BOXWIRE_HTTP_HEADERS_TIMEOUT_MS: '2000', BOXWIRE_HTTP_REQUEST_TIMEOUT_MS: '4000' });
 const h1 = `http://127.0.0.2:${WEB}`;
 
 /** A WebSocket API client that matches replies by id. */
@@ -228,6 +229,32 @@ test('9. msgpack from API clients: plain maps, arrays and scalars reach box code
   assert.is(plain.unpack(Buffer.from(await http.arrayBuffer())).error.code, 'BAD_MESSAGE');
   const fine = await fetch(`${h1}/__API/hostile/kinds`, { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body: new Uint8Array(plain.pack({ a: [1] })) });
   assert.equal(plain.unpack(Buffer.from(await fine.arrayBuffer())).result.values, { a: 'Array' });
+});
+
+/** Sends `bytes` and never more; resolves with what the server answered and how long it kept the socket. */
+function halfSent(host: string, bytes: string): Promise<{ answer: string; heldMs: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(WEB, host);
+    const started = Date.now();
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ answer, heldMs: Date.now() - started }));
+    socket.on('connect', () => socket.write(bytes));
+  });
+}
+
+test('10. half-sent requests are closed at the HTTP deadlines (headers, body) instead of after minutes', async () => {
+  const [headers, body, silent] = await within(Promise.all([
+    halfSent('127.0.0.2', 'GET /__CHECK_ALIVE HTTP/1.1\r\nHost: x\r\nX-Slow: '),
+    halfSent('127.0.0.3', 'POST /__API/hostile/probe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":'),
+    halfSent('127.0.0.3', ''),
+  ]), 20_000, 'half-sent requests closed');
+  assert.ok(headers.heldMs >= 1500, `headers: closed after ${headers.heldMs} ms (deadline 2000 ms)`);
+  assert.ok(body.heldMs >= 3500, `body: closed after ${body.heldMs} ms (deadline 4000 ms)`);
+  assert.match(body.answer, /^HTTP\/1\.1 408 |^$/, body.answer);
+  assert.ok(silent.heldMs >= 1500, `a silent connection is held until the headers deadline: ${silent.heldMs} ms`);
 });
 
 test.run();
