@@ -44,7 +44,9 @@ export class ApiConnection implements RoomMember {
   private readonly session: ClientSession;
   private readonly bucket: TokenBucket;
   private format: Format;
+  /** Refusals since the client last went a second without one (see onMessage). */
   private refused = 0;
+  private lastRefusedAt = 0;
 
   constructor(private readonly socket: WebSocket, request: IncomingMessage, url: URL, private readonly limits: ApiLimits) {
     this.bucket = new TokenBucket(limits.callsPerSecond, limits.burst);
@@ -86,11 +88,19 @@ export class ApiConnection implements RoomMember {
     const id = typeof message.id === 'number' || typeof message.id === 'string' ? message.id : null;
     if (!this.bucket.take()) {
       // A client that keeps hammering after being told is cut off rather than answered forever.
-      if (++this.refused > this.limits.burst * 10) this.socket.close(1008, 'rate limit exceeded');
+      // The count restarts only after a quiet second: an accepted call in between proves nothing
+      // (the bucket refills a token every few milliseconds, so resetting on one never let the
+      // count grow).
+      const now = performance.now();
+      if (now - this.lastRefusedAt > 1000) this.refused = 0;
+      this.lastRefusedAt = now;
+      if (++this.refused > this.limits.burst * 10) {
+        this.socket.close(1008, 'rate limit exceeded');
+        return;
+      }
       this.reply(id, format, undefined, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second on this connection; slow down`));
       return;
     }
-    this.refused = 0;
     const answer = (result: unknown) => {
       if (id !== null) this.reply(id, format, result === undefined ? null : result);
     };

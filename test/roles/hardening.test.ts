@@ -257,4 +257,18 @@ test('10. half-sent requests are closed at the HTTP deadlines (headers, body) in
   assert.ok(silent.heldMs >= 1500, `a silent connection is held until the headers deadline: ${silent.heldMs} ms`);
 });
 
+test('7. a WebSocket client that keeps hammering past the rate limit is closed with 1008', async () => {
+  const client = await open('127.0.0.3');
+  let limited = 0;
+  client.socket.on('message', (raw) => {
+    if (JSON.parse(raw.toString()).error?.code === 'RATE_LIMITED') limited++;
+  });
+  // Limit 100/s, burst 200: cut off after 10 × burst refusals without a quiet second.
+  const message = JSON.stringify({ id: 1, box: 'hostile', method: 'probe' });
+  for (let i = 0; i < 6000 && client.socket.readyState === WebSocket.OPEN; i++) client.socket.send(message);
+  const closed = await within(client.closed, 15_000, 'close after hammering');
+  assert.is(closed.code, 1008, `closed with ${closed.code} ${closed.reason} after ${limited} RATE_LIMITED replies`);
+  assert.ok(limited >= 2000, `${limited} RATE_LIMITED replies before the close`);
+});
+
 test.run();
