@@ -20,6 +20,7 @@ import { onShutdown, onStopAccepting } from '../cpu/shutdown-hooks.js';
 import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';
 import { ApiRole } from '../roles/api-role.js';
 import { apiLimitsFromEnv } from '../roles/api-limits.js';
+import { serveRateLeases } from '../roles/server-rate-limit.js';
 import { Download } from '../roles/download.js';
 import { MongoFileIndex, StoreFileIndex, FILES_STORE, type FileIndex } from '../roles/file-meta.js';
 import { FrontDoor } from '../roles/front-door.js';
@@ -63,6 +64,7 @@ async function startMaster(config: ClusterConfig, server: ServerConfig): Promise
   const topology = new TopologySource(config, server.name, mesh);
   topology.start();
   new StatusSource(topology, mesh).start();
+  if (server.roles.includes('api')) serveRateLeases(apiLimitsFromEnv());
   log.info('server.master_ready', { server: server.name, roles: server.roles, peers: others });
 }
 

@@ -2,7 +2,7 @@
 export interface ApiLimits {
   /** Largest WebSocket message or HTTP body accepted (bytes). */
   maxMessageBytes: number;
-  /** Calls per second per WebSocket connection / per HTTP client address (sustained). */
+  /** Calls per second per WebSocket connection / per HTTP client address, shared by every worker of a server (sustained). */
   callsPerSecond: number;
   /** Calls allowed in a burst above the sustained rate. */
   burst: number;

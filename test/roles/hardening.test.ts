@@ -2,6 +2,7 @@
 // pollute a process, run script on the app origin, stall a worker or hold memory.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
@@ -269,6 +270,44 @@ test('7. a WebSocket client that keeps hammering past the rate limit is closed w
   const closed = await within(client.closed, 15_000, 'close after hammering');
   assert.is(closed.code, 1008, `closed with ${closed.code} ${closed.reason} after ${limited} RATE_LIMITED replies`);
   assert.ok(limited >= 2000, `${limited} RATE_LIMITED replies before the close`);
+});
+
+/** One HTTP API call from `localAddress` on a fresh connection (so node:cluster spreads them over the workers). */
+function callFrom(localAddress: string, host: string): Promise<{ status: number; pid?: number }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host, port: WEB, localAddress, method: 'POST', path: '/__API/hostile/probe', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, pid: JSON.parse(body).result?.pid }));
+    });
+    req.on('error', reject);
+    req.end('{}');
+  });
+}
+
+test('8. the HTTP rate limit holds per client address across all workers of a server', async () => {
+  // Limit 100/s, burst 200 per address; h2 runs 2 workers. One address, many connections.
+  const total = 700;
+  let next = 0;
+  const statuses: number[] = [];
+  const pids = new Set<number>();
+  const started = Date.now();
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < total) {
+      next++;
+      const { status, pid } = await callFrom('127.0.0.9', '127.0.0.3');
+      statuses.push(status);
+      if (pid) pids.add(pid);
+    }
+  }));
+  const seconds = (Date.now() - started) / 1000;
+  const answered = statuses.filter((s) => s === 200).length;
+  const limited = statuses.filter((s) => s === 429).length;
+  const allowed = 200 + 100 * seconds;
+  assert.is(answered + limited, total, `statuses: ${[...new Set(statuses)]}`);
+  assert.ok(answered <= allowed + 20, `${answered} calls answered in ${seconds.toFixed(2)} s; the limit allows ${allowed.toFixed(0)} (+20 slack)`);
+  assert.ok(answered >= 200, `the burst is served: ${answered}`);
+  assert.is(pids.size, 2, 'both workers answered calls (otherwise the check above would prove nothing)');
 });
 
 test.run();
