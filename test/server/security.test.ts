@@ -115,7 +115,8 @@ test('garbage, an oversized frame, and a valid frame without handshake: dropped,
   assert.equal((await N.run({ op: 'request', server: 'M', method: 'echo', data: 'still here' })).value, 'still here');
   assert.not.ok(M.events.some((e) => e.event === 'received' && e.data?.tag === 'no handshake'));
   const refusals = M.stderr.split('\n').filter((line) => line.includes('server.link_refused') && line.includes('not a handshake message'));
-  assert.is(refusals.length, 3, 'each bad client logged once');
+  // Refusals are rate-limited (5 lines per 10 s, then a count): earlier tests' refusals share the window.
+  assert.ok(refusals.length >= 1 && refusals.length <= 3, `bad clients logged at most once each: ${refusals.length}`);
 });
 
 test('bad config: thisServerName not in hosts, duplicate host:port, port out of range, no key off loopback → one line, exit 1', async () => {
