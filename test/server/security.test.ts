@@ -105,7 +105,8 @@ test('garbage, an oversized frame, and a valid frame without handshake: dropped,
   assert.is(await closed(garbage), 4002);
   const oversized = await raw();
   oversized.send(Buffer.alloc(17 * 1024 * 1024, 7));
-  assert.is(await closed(oversized), 1009);
+  // ws refuses the frame header (1009); the pre-auth byte budget may cut the socket first (1006).
+  assert.ok([1009, 1006].includes(await closed(oversized)));
   const sneaky = await raw();
   sneaky.send(heyFrame('no handshake'));
   assert.is(await closed(sneaky), 4002);
