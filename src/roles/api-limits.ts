@@ -10,11 +10,14 @@ export interface ApiLimits {
   maxBufferedBytes: number;
 }
 
+/** A positive number from the environment, or `fallback` when unset or not one. */
+export function positiveFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
 export function apiLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiLimits {
-  const num = (name: string, fallback: number) => {
-    const value = Number(env[name]);
-    return Number.isFinite(value) && value > 0 ? value : fallback;
-  };
+  const num = (name: string, fallback: number) => positiveFromEnv(env, name, fallback);
   return {
     maxMessageBytes: num('BOXWIRE_API_MAX_MESSAGE_KB', 1024) * 1024,
     callsPerSecond: num('BOXWIRE_API_CALLS_PER_SECOND', 200),

@@ -4,6 +4,7 @@
  * bytes holds a socket and its buffers that long. Env overrides per server (milliseconds).
  */
 import type http from 'node:http';
+import { positiveFromEnv } from './api-limits.js';
 
 export interface HttpTimeouts {
   /** The request line and headers must arrive within this (BOXWIRE_HTTP_HEADERS_TIMEOUT_MS). */
@@ -23,10 +24,7 @@ export interface HttpTimeouts {
 }
 
 export function httpTimeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): HttpTimeouts {
-  const ms = (name: string, fallback: number) => {
-    const value = Number(env[name]);
-    return Number.isFinite(value) && value > 0 ? value : fallback;
-  };
+  const ms = (name: string, fallback: number) => positiveFromEnv(env, name, fallback);
   return {
     headersMs: ms('BOXWIRE_HTTP_HEADERS_TIMEOUT_MS', 10_000),
     requestMs: ms('BOXWIRE_HTTP_REQUEST_TIMEOUT_MS', 30_000),
