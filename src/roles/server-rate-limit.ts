@@ -45,6 +45,8 @@ interface Lease {
   tokens: number;
   leasedAt: number;
   deniedUntil: number;
+  /** Calls waiting for this lease: the next request asks for at least that many tokens. */
+  waiting: number;
   asking?: Promise<void>;
 }
 
@@ -67,26 +69,42 @@ export class ServerRateLimit {
     const now = Date.now();
     if (now - this.sweptAt > 10_000) this.sweep(now);
     let lease = this.leases.get(address);
-    if (!lease) this.leases.set(address, (lease = { tokens: 0, leasedAt: 0, deniedUntil: 0 }));
+    if (!lease) this.leases.set(address, (lease = { tokens: 0, leasedAt: 0, deniedUntil: 0, waiting: 0 }));
     if (lease.tokens >= 1 && now - lease.leasedAt > LEASE_TTL_MS) lease.tokens = 0;
     if (lease.tokens >= 1) {
       lease.tokens--;
       return true;
     }
     if (lease.deniedUntil > now) return false;
-    const current = lease;
-    current.asking ??= this.ask(address, current);
-    return current.asking.then(() => {
-      if (this.masterSilent) return this.local.take(address);
-      if (current.tokens < 1) return false;
-      current.tokens--;
-      return true;
-    });
+    return this.waitForLease(address, lease);
+  }
+
+  /**
+   * Waits for the master's answer; callers that arrived while it was on its way ask again if the
+   * batch ran out before their turn (a burst of concurrent calls gets the burst, not one batch).
+   * Ends when a token is taken or the master says the bucket is empty.
+   */
+  private async waitForLease(address: string, lease: Lease): Promise<boolean> {
+    lease.waiting++;
+    try {
+      for (;;) {
+        lease.asking ??= this.ask(address, lease);
+        await lease.asking;
+        if (this.masterSilent) return this.local.take(address);
+        if (lease.tokens >= 1) {
+          lease.tokens--;
+          return true;
+        }
+        if (lease.deniedUntil > Date.now()) return false;
+      }
+    } finally {
+      lease.waiting--;
+    }
   }
 
   private async ask(address: string, lease: Lease): Promise<void> {
     try {
-      const reply = await currentEndpoint().request<LeaseReply>({ worker: MASTER }, Channel.System, RATE_LEASE, { address, want: this.batch }, LEASE_TIMEOUT_MS);
+      const reply = await currentEndpoint().request<LeaseReply>({ worker: MASTER }, Channel.System, RATE_LEASE, { address, want: Math.max(this.batch, lease.waiting) }, LEASE_TIMEOUT_MS);
       lease.tokens += reply.granted;
       lease.leasedAt = Date.now();
       if (reply.granted === 0) lease.deniedUntil = Date.now() + Math.max(1, reply.retryAfterMs);
@@ -103,7 +121,7 @@ export class ServerRateLimit {
   private sweep(now: number): void {
     this.sweptAt = now;
     for (const [address, lease] of this.leases) {
-      if (!lease.asking && now - lease.leasedAt > 60_000 && lease.deniedUntil < now) this.leases.delete(address);
+      if (!lease.asking && lease.waiting === 0 && now - lease.leasedAt > 60_000 && lease.deniedUntil < now) this.leases.delete(address);
     }
   }
 }
