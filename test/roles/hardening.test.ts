@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
+import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 import { repoRoot } from '../helpers/process-harness.js';
 import { ClusterServers, waitClusterUp, writeConfig } from '../helpers/roles-cluster.js';
@@ -323,6 +324,42 @@ test('2b. config: keys and server names through __proto__/constructor/prototype 
     }
   }
   assert.is(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('3b. in Chromium: uploaded HTML, SVG and HTML-declared-as-text never run script on the app origin', async () => {
+  const script = (tag: string) => `<script>fetch('/__API/hostile/save',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({id:'xss-${tag}',data:{cookie:document.cookie}})})</script>`;
+  const files = [
+    { name: 'evil.html', type: 'text/html', body: `<html><body>${script('html')}</body></html>` },
+    { name: 'evil.svg', type: 'image/svg+xml', body: `<svg xmlns="http://www.w3.org/2000/svg">${script('svg')}</svg>` },
+    { name: 'evil.txt', type: 'text/plain', body: `<html><body>${script('txt')}</body></html>` },
+  ];
+  const form = new FormData();
+  for (const f of files) form.append('file', new Blob([f.body], { type: f.type }), f.name);
+  const stored = (await (await fetch(`${h1}/__UPLOAD?box=hostile`, { method: 'POST', body: form })).json()).files as Array<{ id: string }>;
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    const context = await browser.newContext();
+    await context.addCookies([{ name: 'session', value: 'secret', url: h1 }]);
+    const page = await context.newPage();
+    for (const [i, f] of files.entries()) {
+      const url = `${h1}/__RF/hostile/${stored[i].id}`;
+      const outcome = await page.goto(url, { waitUntil: 'load' }).then(() => 'rendered', (error: Error) => error.message);
+      if (f.type === 'text/plain') {
+        assert.is(outcome, 'rendered');
+        assert.is(await page.evaluate(() => document.contentType), 'text/plain', 'shown as text, not parsed as HTML');
+        assert.match(await page.evaluate(() => document.body.innerText), /<script>/);
+      } else {
+        assert.match(outcome, /Download is starting|ERR_ABORTED/, `${f.name}: ${outcome}`);
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  // No script reached the API from any of them.
+  const client = await open();
+  const found = await client.call('hostile', 'find', { filter: { cookie: { $exists: true } } });
+  assert.equal(found.result.ids, []);
+  client.socket.close();
 });
 
 test.run();
