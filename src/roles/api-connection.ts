@@ -17,6 +17,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { Box } from '../boxes/box.js';
 import type { ClientInfo } from '../boxes/define-box.js';
 import { log } from '../core/logger.js';
+import { LogLimiter } from '../core/log-limiter.js';
 import { ApiError, toApiError } from './api-errors.js';
 import { callMethod, checkJoin, ClientSession, findBox, isThenable } from './api-calls.js';
 import type { ApiLimits } from './api-limits.js';
@@ -39,6 +40,9 @@ export function decodeClientMsgpack(bytes: Buffer): unknown {
 }
 
 type Format = 'json' | 'msgpack';
+
+/** Clients can trigger these lines (a method that fails, a client that stops reading): rate-limited. */
+const clientLogs = new LogLimiter(20, 10_000);
 
 export class ApiConnection implements RoomMember {
   private readonly session: ClientSession;
@@ -65,7 +69,7 @@ export class ApiConnection implements RoomMember {
   push(push: RoomPush): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
-      log.warn('api.slow_client_closed', { client: this.session.base.id, bufferedBytes: this.socket.bufferedAmount });
+      clientLogs.warn('api.slow_client_closed', { client: this.session.base.id, bufferedBytes: this.socket.bufferedAmount });
       this.socket.close(1013, 'too slow reading pushes');
       return;
     }
@@ -131,7 +135,7 @@ export class ApiConnection implements RoomMember {
   private reply(id: unknown, format: Format, result: unknown, error?: unknown): void {
     if (error === undefined) return this.write({ id, result }, format);
     const wire = toApiError(error);
-    if (wire.status >= 500) log.warn('api.method_failed', { client: this.session.base.id, error: wire });
+    if (wire.status >= 500) clientLogs.warn('api.method_failed', { client: this.session.base.id, error: wire });
     this.write({ id, error: wire }, format);
   }
 

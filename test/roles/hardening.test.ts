@@ -362,4 +362,21 @@ test('3b. in Chromium: uploaded HTML, SVG and HTML-declared-as-text never run sc
   client.socket.close();
 });
 
+test('6b. log lines a client can trigger (a failing method, over and over) are rate-limited', async () => {
+  const server = cluster.servers.get('h2')!;
+  const count = () => server.stderr.split('\n').filter((line) => line.includes('api.method_failed')).length;
+  const before = count();
+  const client = await open('127.0.0.3');
+  const replies = await Promise.all(Array.from({ length: 150 }, () => client.call('hostile', 'crash')));
+  assert.ok(replies.every((r) => r.error?.status === 500));
+  // Wait for the first lines to arrive through the stderr pipe, then for a "suppressed" count or the end of the window.
+  await server.until(() => (count() - before >= 1 ? true : undefined), 10_000, () => 'first api.method_failed line');
+  await server.until(() => (server.stderr.split('\n').some((line) => line.includes('api.method_failed') && line.includes('"suppressed"')) ? true : undefined), 20_000, () => 'the suppressed count');
+  const lines = server.stderr.split('\n').filter((line) => line.includes('api.method_failed')).slice(before);
+  const suppressed = lines.reduce((n, line) => n + (JSON.parse(line).suppressed ?? 0), 0);
+  assert.ok(lines.length <= 22, `${lines.length} lines for 150 failures`);
+  assert.is(lines.length - lines.filter((l) => l.includes('suppressed')).length + suppressed, 150, 'every failure is either logged or counted');
+  client.socket.close();
+});
+
 test.run();
