@@ -23,7 +23,7 @@ import type { NormalizedServerConfig } from './config.js';
 import { CloseCode, HandshakeError, acceptHandshake, dialHandshake, type Admission, type HandshakeContext } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { LogLimiter } from '../core/log-limiter.js';
-import { PreAuthGuard } from './pre-auth-guard.js';
+import { PreAuthGuard, boundBytes } from './pre-auth-guard.js';
 import type { ServerLoad } from './load.js';
 import { Peer } from './peer.js';
 import { LINK_CONTROL, WsLink } from './ws-link.js';
@@ -211,7 +211,16 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
     });
     let socketError: Error | undefined;
     socket.on('error', (error) => (socketError = error));
+    // The answering side is not authenticated yet either: same byte budget until it proves the key.
+    let stopCounting: (() => void) | undefined;
+    socket.once('upgrade', (response: IncomingMessage) => {
+      stopCounting = boundBytes(response.socket, this.config.preAuthMaxBytes, () => {
+        this.refusals.warn('server.preauth_too_large', { server: peer.name, reason: `the dialed server sent more than ${this.config.preAuthMaxBytes} bytes before authenticating` });
+        socket.terminate();
+      });
+    });
     dialHandshake(socket, this.context, peer.name, (result) => {
+      stopCounting?.();
       peer.dialing = false;
       if (result instanceof HandshakeError) {
         socket.terminate();

@@ -58,16 +58,11 @@ export class PreAuthGuard {
   watch(upgraded: Duplex & { remoteAddress?: string; remotePort?: number }): void {
     const entry = this.pending.get(keyOf(upgraded));
     if (!entry) return;
-    let received = 0;
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received <= this.limits.maxBytes) return;
+    entry.stopCounting = boundBytes(upgraded, this.limits.maxBytes, () => {
       this.logs.warn('server.preauth_too_large', { from: entry.address, reason: `sent more than ${this.limits.maxBytes} bytes before authenticating` });
       upgraded.destroy();
       entry.socket.destroy();
-    };
-    upgraded.on('data', onData);
-    entry.stopCounting = () => upgraded.off('data', onData);
+    });
   }
 
   /** The handshake succeeded: the connection is a server link now, no longer bounded here. */
@@ -95,4 +90,21 @@ export class PreAuthGuard {
 /** Raw and TLS sockets of one connection share the remote address and port. */
 function keyOf(socket: { remoteAddress?: string; remotePort?: number }): string {
   return `${socket.remoteAddress}:${socket.remotePort}`;
+}
+
+/**
+ * Calls `exceeded` once more than `maxBytes` arrived on `stream`; returns the function that stops
+ * counting. Used by both ends of a link until the handshake is done (a dialed "server" may be
+ * an impostor too).
+ */
+export function boundBytes(stream: Duplex, maxBytes: number, exceeded: () => void): () => void {
+  let received = 0;
+  const onData = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= maxBytes) return;
+    stream.off('data', onData);
+    exceeded();
+  };
+  stream.on('data', onData);
+  return () => stream.off('data', onData);
 }

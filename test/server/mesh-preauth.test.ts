@@ -4,18 +4,19 @@
 import { connect, type Socket } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { HandshakeError, dialHandshake } from '../../src/server/handshake.js';
 import { ServerNode, freePort, stopAll } from '../helpers/server-driver.js';
 
 const KEY = 'preauth-test-cluster-key-0123456789abcdef';
-const hosts = { A: '127.0.0.4', M: '127.0.0.2', N: '127.0.0.3' };
+// Z is played by the test: M and N dial it (their names sort first), and it answers as an impostor.
+const hosts = { A: '127.0.0.4', M: '127.0.0.2', N: '127.0.0.3', Z: '127.0.0.5' };
 const options = { handshakeTimeoutMs: 3000, maxUnauthenticatedPerAddress: 8, maxUnauthenticated: 64 };
 let port: number;
 let M: ServerNode, N: ServerNode;
 
 test.before(async () => {
-  port = await freePort(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+  port = await freePort(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']);
   M = new ServerNode('M', { name: 'M', hosts, port, workers: 0, key: KEY, options });
   N = new ServerNode('N', { name: 'N', hosts, port, workers: 0, key: KEY, options });
   await Promise.all([M.ready(), N.ready()]);
@@ -94,6 +95,39 @@ test('5/6. unauthenticated connections: capped per address, closed at the handsh
   const lines = M.stderr.split('\n').slice(linesBefore).filter((line) => line.includes('server.preauth'));
   assert.ok(lines.length <= 12, `${lines.length} log lines for 48 refused connections:\n${lines.slice(0, 20).join('\n')}`);
   assert.ok(lines.some((line) => line.includes('suppressed')) || lines.length < 10, 'suppressed refusals are counted in one line');
+});
+
+test('5b. a dialed "server" that has not proved the key gets the same byte budget: a 16 MiB frame is cut off', async () => {
+  const payload = 16 * 1024 * 1024 - 1024;
+  const header = Buffer.alloc(10);
+  header[0] = 0x82;
+  header[1] = 127;
+  header.writeBigUInt64BE(BigInt(payload), 2);
+  const attempts: Array<Promise<boolean>> = [];
+  const impostor = new WebSocketServer({ host: '127.0.0.5', port });
+  impostor.on('connection', (_ws, request) => {
+    const raw = request.socket;
+    attempts.push((async () => {
+      let open = true;
+      raw.once('close', () => (open = false));
+      raw.on('error', () => {});
+      raw.write(header);
+      const chunk = Buffer.alloc(256 * 1024, 7);
+      for (let sent = 0; open && sent < payload; sent += chunk.length) {
+        if (!raw.write(chunk)) await new Promise((resolve) => { raw.once('drain', resolve); raw.once('close', resolve); });
+      }
+      return open; // true: the whole frame went out before the dialer hung up
+    })());
+  });
+  try {
+    await M.until(() => (attempts.length >= 3 ? true : undefined), 30_000, () => 'three dials from M or N to the impostor');
+    const completed = await Promise.all(attempts.slice(0, 3));
+    assert.equal(completed, [false, false, false], 'each dialer hung up before the 16 MiB frame was through');
+    await M.until(() => (M.stderr.includes('server.preauth_too_large') ? true : undefined), 10_000, () => 'the refusal logged');
+  } finally {
+    for (const client of impostor.clients) client.terminate();
+    await new Promise((resolve) => impostor.close(resolve));
+  }
 });
 
 test.run();
