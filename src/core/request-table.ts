@@ -85,6 +85,16 @@ export class RequestTable {
     return this.pending.size;
   }
 
+  /** The oldest few requests still waiting: method and who should answer (for the start-up warning). */
+  describePending(limit = 10): Array<{ method: string; server: string; worker: number }> {
+    const out: Array<{ method: string; server: string; worker: number }> = [];
+    for (const entry of this.pending.all()) {
+      out.push({ method: entry.method, server: entry.server, worker: entry.worker });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   private take(id: number): Pending | undefined {
     const entry = this.pending.take(id);
     if (!entry) return undefined;

@@ -39,13 +39,19 @@ export class Master extends Endpoint {
     this.workerCount = options.workers;
     this.gracefulTimeoutMs = options.gracefulTimeoutMs ?? 10_000;
     for (let id = 1; id <= this.workerCount; id++) this.slots.set(id, new WorkerSlot(id, options.outbox));
+    // Until every worker's work() is done, what no process handles yet waits (see dispatch).
+    this.beginStartUp();
   }
 
-  /** Forks every worker; resolves once each has reported ready for the first time. */
+  /** Forks every worker; resolves once each has reported ready (its work() done) for the first time. */
   async start(): Promise<void> {
     // stdio 4: the pipe that carries boxwire frames (see PipeLink); 3 is node:cluster's IPC.
     cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'] });
-    await Promise.all([...this.slots.values()].map((slot) => this.startIncarnation(slot, 'current')));
+    try {
+      await Promise.all([...this.slots.values()].map((slot) => this.startIncarnation(slot, 'current')));
+    } finally {
+      this.finishStartUp();
+    }
   }
 
   /** Ids of workers whose process is up and ready. */
@@ -73,8 +79,11 @@ export class Master extends Endpoint {
       for (const slot of this.slots.values()) if (slot.id !== sourceWorker) this.deliverEnvelopeTo(slot, envelope, sourceWorker);
     } else if (target === ANY_WORKER) {
       const owner = this.pickOwner(envelope.channel, envelope.method);
-      if (owner === MASTER) setImmediate(() => this.dispatch(envelope));
-      else this.deliverEnvelopeTo(this.slots.get(owner)!, envelope, sourceWorker);
+      if (owner !== MASTER) this.deliverEnvelopeTo(this.slots.get(owner)!, envelope, sourceWorker);
+      else if (this.held && !this.registries[envelope.channel].has(envelope.method)) {
+        // No worker handles it yet while they start: wait for one to register it (setOwner).
+        this.held.hold(envelope, () => this.routeEnvelope(ANY_WORKER, envelope, sourceWorker));
+      } else setImmediate(() => this.dispatch(envelope));
     } else {
       this.deliverEnvelopeTo(this.slotFor(target), envelope, sourceWorker);
     }
@@ -197,6 +206,10 @@ export class Master extends Endpoint {
     if (envelope.method === Control.methods) {
       const notice = envelope.data as MethodsNotice;
       this.setOwner(notice.channel, notice.method, sourceId, notice.present);
+    } else if (envelope.method === Control.up) {
+      const incarnation = this.incarnationOf(sourceId, envelope.data as number);
+      const slot = this.slots.get(sourceId);
+      if (incarnation && slot?.current === incarnation) slot.markUp();
     } else if (envelope.method === Control.ready) {
       const incarnation = this.incarnationOf(sourceId, envelope.data as number);
       if (incarnation) this.readyWaiters.get(incarnation.worker)?.();
@@ -216,6 +229,8 @@ export class Master extends Endpoint {
     if (present) owners.push(workerId);
     if (owners.length) this.methodOwners.set(key, owners.sort((a, b) => a - b));
     else this.methodOwners.delete(key);
+    // What waited for a worker to handle this method goes to it now, in arrival order.
+    if (present) this.releaseHeld(channel, method);
   }
 
   /** Round-robin among workers that registered the method; the master itself only as a last resort. */
@@ -240,6 +255,7 @@ export class Master extends Endpoint {
     slot[role] = incarnation;
     if (role === 'current') {
       slot.ready = false;
+      slot.up = false;
       for (const owners of this.methodOwners.values()) {
         const index = owners.indexOf(slot.id);
         if (index >= 0) owners.splice(index, 1);
@@ -262,9 +278,11 @@ export class Master extends Endpoint {
       slot.current = incarnation;
       slot.replacement = undefined;
       slot.ready = true;
+      slot.markUp();
       if (old) this.stopIncarnation(old);
     } else if (slot.current === incarnation) {
-      slot.markReady();
+      slot.ready = true;
+      slot.markUp();
     }
     log.info('worker.ready', { workerId: slot.id, pid: incarnation.worker.process.pid });
   }
@@ -289,6 +307,7 @@ export class Master extends Endpoint {
     }
     slot.current = undefined;
     slot.ready = false;
+    slot.up = false;
     this.announceWorkerDown(slot.id);
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;

@@ -55,6 +55,27 @@ export class SharedStore<D extends Document = Document> {
   }
 
   /**
+   * Inserts the document only if none exists for that id — the way to initialise data (e.g. in a
+   * box's `onBoot`) that must never overwrite what the cluster already holds. Decided at the
+   * create's place in the replicated total order, the same way on every replica: of several
+   * concurrent creates of one id (from any servers), the first in that order wins and the others
+   * change nothing; a create ordered after a `remove` inserts again. Resolves to the document
+   * there afterwards: the new one, or the one that was already there (`undefined` only if a later
+   * write removed it meanwhile). It answers once every connected server has been heard from past
+   * it (a few hundred ms in a cluster; at once without one).
+   */
+  create(params: SaveParams<D>, callback?: StoreCallback<D>): Promise<D | undefined> {
+    return this.run(callback, () => {
+      const id = checkId(params?.id);
+      if (!isPlainObject(params.data)) throw new TypeError(`create: data must be a plain object, got ${typeof params.data}`);
+      const { copy, maxBytes } = copyAndMeasure(params.data);
+      if (maxBytes > storeLimits().maxDocumentBytes) checkDocumentSize(this.name, id, encode(copy).length);
+      const request: WriteRequest = { store: this.name, kind: 'create', id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries };
+      return this.write(request).then((result) => result.document as D | undefined);
+    });
+  }
+
+  /**
    * Merges fields and applies `$inc`, `$push`, `$addToSet`, `$pull`, `TO_DELETE`. Resolves to the
    * updated document, or undefined (and `notExists`) when the id is missing. Without
    * `removeAfterSeconds` an existing expiry is kept; with it the expiry restarts.

@@ -3,7 +3,9 @@ import { Channel, Kind, MASTER, encodeEnvelope } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { Master } from '../cpu/master.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { addStartupWaitSource } from '../core/startup-watch.js';
 import { onServerMesh } from '../server/index.js';
+import { beforeUserCode } from '../server/server-clustering.js';
 import { InMemoryReplicatedEngine, type StoreEngine } from './engine.js';
 import { ReplicaHost } from './replica-host.js';
 import type { WorkerFeed } from './worker-feeds.js';
@@ -63,10 +65,11 @@ export function storeEngine(): StoreEngine {
       whenReadable: () => h.whenSynced(),
       whenWritable: () => h.whenSynced(),
       write: (request) => {
+        const run = () => (request.kind === 'create' ? h.create(request) : h.write(request));
         const waiting = h.whenSynced();
-        if (waiting) return waiting.then(() => h.write(request));
+        if (waiting) return waiting.then(run);
         try {
-          return Promise.resolve(h.write(request));
+          return Promise.resolve(run());
         } catch (error) {
           return Promise.reject(error);
         }
@@ -123,3 +126,12 @@ onServerMesh((view) => {
   transport = new ServerMeshTransport(view);
   host?.attachTransport(transport);
 });
+
+// User code (work(), onBoot) starts once this server's replica caught up with a peer (at most
+// the catch-up wait). A replica that starts later, on first use, makes its first reads and
+// writes wait the same way.
+beforeUserCode(() => host?.whenSynced());
+addStartupWaitSource(() => [
+  ...(host?.catchingUp() ? ['SHARED_STORE: this server catching up with its peers (at most 5 s)'] : []),
+  ...(mirror?.loadingStores().map((store) => `SHARED_STORE('${store}'): its data from the master (which first catches up with its peers)`) ?? []),
+]);
