@@ -378,9 +378,12 @@ export const SERVER_CLUSTERING = Object.assign(start, {
   getConnectedServerNames(): string[] {
     return membership.connectedNames();
   },
-  /** `listener(serverName)` when a server's link comes up. Returns an unsubscribe function. */
+  /**
+   * `listener(serverName)` for every server connected now (right after this call: links open
+   * before work() runs), then whenever a server's link comes up. Returns an unsubscribe function.
+   */
   onServerUp(listener: ServerListener): () => void {
-    return membership.onUp(listener);
+    return membership.onUpIncludingCurrent(listener);
   },
   /** `listener(serverName)` when a server goes down (its pending requests were rejected). */
   onServerDown(listener: ServerListener): () => void {
