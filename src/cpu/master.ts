@@ -8,6 +8,7 @@ import { Control, type MethodsNotice } from './control.js';
 import type { Socket } from 'node:net';
 import { LINK_FD, PipeLink } from './pipe-link.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
+import { ReplacementReplies } from './replacement-replies.js';
 import { WorkerSlot, type Incarnation } from './worker-slot.js';
 
 export interface MasterOptions {
@@ -31,6 +32,7 @@ export class Master extends Endpoint {
   private stopping = false;
   private rolling?: Promise<void>;
   private readonly readyWaiters = new Map<Worker, () => void>();
+  private readonly replacementReplies = new ReplacementReplies();
   /** Listeners told when a worker id's process went away unexpectedly (server links, store). */
   readonly workerDownListeners = new Set<(workerId: number) => void>();
 
@@ -130,6 +132,11 @@ export class Master extends Endpoint {
   }
 
   private deliverEnvelopeTo(slot: WorkerSlot, envelope: Envelope, sourceWorker: number): void {
+    const replacement = this.replacementReplies.active ? this.replacementReplies.take(slot.id, envelope) : undefined;
+    if (replacement) {
+      replacement.link.sendEnvelope(slot.id, envelope);
+      return;
+    }
     try {
       slot.deliverEnvelope(envelope);
     } catch (error) {
@@ -140,6 +147,11 @@ export class Master extends Endpoint {
   }
 
   private deliverRecordTo(slot: WorkerSlot, target: number, body: Uint8Array, count: number, sourceWorker: number): void {
+    if (this.replacementReplies.active && slot.replacement && target === slot.id) {
+      // Rolling restart: this record may hold a reply for the replacement; look inside.
+      for (const envelope of decodeEnvelopes(body)) this.deliverEnvelopeTo(slot, envelope, sourceWorker);
+      return;
+    }
     try {
       slot.deliver(target, body, count);
     } catch (error) {
@@ -169,7 +181,8 @@ export class Master extends Endpoint {
   }
 
   /** A worker's record: forward worker→worker traffic as is; decode only what is for the master. */
-  private fromWorker(sourceId: number, target: number, body: Uint8Array, count: number): void {
+  private fromWorker(sourceId: number, target: number, body: Uint8Array, count: number, incarnation?: Incarnation): void {
+    if (incarnation && this.slots.get(sourceId)?.replacement === incarnation) this.replacementReplies.noteRequests(sourceId, incarnation, body);
     if (target !== MASTER) {
       try {
         this.deliverLocal(target, body, sourceId, count);
@@ -250,8 +263,8 @@ export class Master extends Endpoint {
   private startIncarnation(slot: WorkerSlot, role: 'current' | 'replacement'): Promise<void> {
     const worker = cluster.fork({ BOXWIRE_WORKER_ID: String(slot.id), BOXWIRE_WORKER_COUNT: String(this.workerCount) });
     const link = new PipeLink(worker.process.stdio[LINK_FD] as Socket);
-    link.setReceiver((target, body, count) => this.fromWorker(slot.id, target, body, count));
     const incarnation: Incarnation = { worker, link, startedAt: Date.now() };
+    link.setReceiver((target, body, count) => this.fromWorker(slot.id, target, body, count, incarnation));
     slot[role] = incarnation;
     if (role === 'current') {
       slot.ready = false;
@@ -279,6 +292,7 @@ export class Master extends Endpoint {
       slot.replacement = undefined;
       slot.ready = true;
       slot.markUp();
+      this.replacementReplies.forget(incarnation);
       if (old) this.stopIncarnation(old);
     } else if (slot.current === incarnation) {
       slot.ready = true;
@@ -290,6 +304,7 @@ export class Master extends Endpoint {
   private onExit(slot: WorkerSlot, incarnation: Incarnation, code: number | null, signal: string | null): void {
     incarnation.link.close();
     this.readyWaiters.delete(incarnation.worker);
+    this.replacementReplies.forget(incarnation);
     const wasCurrent = slot.current === incarnation;
     const wasReplacement = slot.replacement === incarnation;
     if (!wasCurrent && !wasReplacement) return; // an old incarnation we stopped on purpose

@@ -63,6 +63,25 @@ test('with CPU clustering: every worker of a server started later, and of the on
   }
 });
 
+test('rolling restart (SIGUSR2) of a clustered server: each replacement worker joins its master and gets its answer from the other server', async () => {
+  const port = await freePort();
+  const hosts = loopbackHosts(['A', 'B']);
+  const a = startServer('A', hosts, port, ['B'], 2);
+  const b = startServer('B', hosts, port, [], 0);
+  try {
+    await Promise.all([a.waitForEvent('ready', 1, 30_000), b.waitForEvent('ready', 1, 30_000)]);
+    const first = await a.waitForEvent('started', 2);
+    a.child.kill('SIGUSR2');
+    // Replies to a replacement (its master's join answer, B's answer) reach it, not the old process.
+    const all = await a.waitForEvent('started', 4, 60_000);
+    const replacements = all.filter((e) => !first.some((f) => f.pid === e.pid));
+    assert.is(replacements.length, 2, JSON.stringify(all));
+    for (const started of replacements) assert.ok(started.answers.B?.value?.server === 'B', JSON.stringify(started));
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
+
 test('work() awaiting a server that is down: a warning after a few seconds names the request and that server', async () => {
   const port = await freePort();
   const hosts = loopbackHosts(['A', 'B', 'C']);
