@@ -191,11 +191,11 @@ export abstract class Endpoint {
    * Another endpoint takes over this process (CPU_CLUSTERING turning a solo process into a
    * master): what waited here waits there, and is delivered by the new endpoint.
    */
-  adoptHeld(previous: Endpoint): void {
+  adoptHeld(previous: Endpoint, redeliver: (envelope: Envelope) => void = (envelope) => this.dispatch(envelope)): void {
     const theirs = previous.held;
     if (!theirs || theirs.size === 0) return;
     const into = this.held ?? new HeldMessages();
-    theirs.moveTo(into, (envelope) => () => this.dispatch(envelope));
+    theirs.moveTo(into, (envelope) => () => redeliver(envelope));
     if (!this.held) into.releaseAll();
   }
 

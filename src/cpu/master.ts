@@ -11,6 +11,9 @@ import { runShutdownHooks } from './shutdown-hooks.js';
 import { ReplacementReplies } from './replacement-replies.js';
 import { WorkerSlot, type Incarnation } from './worker-slot.js';
 
+/** `sourceWorker` for envelopes that came from no local worker (none to skip or blame). */
+const FROM_ELSEWHERE = -1;
+
 export interface MasterOptions {
   workers: number;
   /** How long a stopping worker may take before it is killed (default 10 s). */
@@ -54,6 +57,15 @@ export class Master extends Endpoint {
     } finally {
       this.finishStartUp();
     }
+  }
+
+  /**
+   * SERVER_CLUSTERING(config, () => CPU_CLUSTERING(work)): what reached this process from other
+   * servers before it became the master, and waits for a handler, goes to a worker that registers
+   * it (it was addressed to the server, not to its master).
+   */
+  override adoptHeld(previous: Endpoint): void {
+    super.adoptHeld(previous, (envelope) => this.routeEnvelope(ANY_WORKER, envelope, FROM_ELSEWHERE));
   }
 
   /** Ids of workers whose process is up and ready. */

@@ -42,15 +42,15 @@ test('two servers whose work() each awaits a request to the other both get their
   }
 });
 
-test('with CPU clustering: every worker of a server started later, and of the one already waiting for it, is answered', async () => {
+for (const nest of ['cpu-outer', 'server-outer']) test(`with CPU clustering (${nest}): every worker of a server started later, and of the one already waiting for it, is answered`, async () => {
   const port = await freePort();
   const hosts = loopbackHosts(['A', 'B']);
-  const b = startServer('B', hosts, port, ['A'], 2);
+  const b = startServer('B', hosts, port, ['A'], 2, { STARTUP_NEST: nest });
   let a: FixtureProcess | undefined;
   try {
     // B's workers are in work(), awaiting A, which is not started yet.
     await b.waitForEvent('up', 2, 30_000);
-    a = startServer('A', hosts, port, ['B'], 2);
+    a = startServer('A', hosts, port, ['B'], 2, { STARTUP_NEST: nest });
     const ups = await a.waitForEvent('up', 2, 30_000);
     const startedA = await a.waitForEvent('started', 2, 30_000);
     const startedB = await b.waitForEvent('started', 2, 30_000);
