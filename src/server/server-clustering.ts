@@ -203,7 +203,13 @@ system.on(ServerControl.config, async (options: ServerClusteringConfig) => {
   if (!state) {
     const owner = createOwner(config);
     owner.started = connect(owner);
-    owner.started.catch(reportNetworkFailure);
+    owner.started.catch((error) => {
+      // The cluster port cannot open (in use, not an address here): no worker can run; restarting
+      // them forever would not help. One clear line, exit 1.
+      reportNetworkFailure(error);
+      console.error((error as Error).message);
+      process.exit(1);
+    });
   } else if (state.config.fingerprint !== config.fingerprint) {
     throw new ConfigError(`SERVER_CLUSTERING: worker options differ from this server's (${describeDifference(state.config.fingerprint, config.fingerprint)}); every worker must pass the same options`);
   }
