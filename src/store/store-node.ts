@@ -14,6 +14,7 @@ import { ServerMeshTransport } from './server-transport.js';
 import { StoreMethods } from './store-methods.js';
 import { WorkerMirror } from './worker-mirror.js';
 import { writeRequestFromWire, type WriteRequestWire } from './write-request-wire.js';
+import type { WriteRequest, WriteResult } from './write-request.js';
 
 /**
  * Which replica this process holds: a master (or a process without clustering) holds its
@@ -65,11 +66,10 @@ export function storeEngine(): StoreEngine {
       whenReadable: () => h.whenSynced(),
       whenWritable: () => h.whenSynced(),
       write: (request) => {
-        const run = () => (request.kind === 'create' ? h.create(request) : h.write(request));
         const waiting = h.whenSynced();
-        if (waiting) return waiting.then(run);
+        if (waiting) return waiting.then(() => hostWrite(h, request));
         try {
-          return Promise.resolve(run());
+          return hostWrite(h, request);
         } catch (error) {
           return Promise.reject(error);
         }
@@ -79,6 +79,11 @@ export function storeEngine(): StoreEngine {
     });
   }
   return engine;
+}
+
+/** A write on this server's replica; `create` answers once its verdict is final (see ReplicaHost.create). */
+function hostWrite(h: ReplicaHost, request: WriteRequest): Promise<WriteResult> {
+  return request.kind === 'create' ? h.create(request) : Promise.resolve(h.write(request));
 }
 
 // Handlers exist in every process from import on, so a master serves its workers' stores without
