@@ -5,6 +5,7 @@ import { ConfigError, UnknownPeerError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import { assertMethodName, type Handler } from '../core/registry.js';
 import { encode } from '../core/codec.js';
+import { watchStartUp } from '../core/startup-watch.js';
 import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
 import { configErrorMessage, stopOnConfigError } from './config-failure.js';
 import { Master } from './master.js';
@@ -57,7 +58,7 @@ async function startWorker(work: Work): Promise<void> {
   runtime.serverName = currentEndpoint().serverName;
   installEndpoint(runtime, 'worker');
   try {
-    await work();
+    await watchStartUp(`work() of worker ${runtime.workerId}`, currentEndpoint, work);
   } catch (error) {
     const configError = configErrorMessage(error);
     if (configError !== undefined) return stopOnConfigError(configError);
@@ -71,20 +72,23 @@ async function startWorker(work: Work): Promise<void> {
 async function startPrimary(options: CpuClusteringOptions, work: Work): Promise<void> {
   const workers = resolveWorkerCount(options.workers);
   if (workers === 0) {
-    const solo = currentEndpoint();
-    if (!(solo instanceof SoloRuntime)) installEndpoint(new SoloRuntime(sharedRegistries()), 'solo');
+    let solo = currentEndpoint();
+    if (!(solo instanceof SoloRuntime)) installEndpoint((solo = new SoloRuntime(sharedRegistries())), 'solo');
     installSignals(async () => {
       await runStopAcceptingHooks();
       await runShutdownHooks();
       process.exit(0);
     });
+    solo.beginStartUp();
     try {
       await options.master?.();
-      await work();
+      await watchStartUp('work()', currentEndpoint, work);
     } catch (error) {
       const configError = configErrorMessage(error);
       if (configError !== undefined) return stopOnConfigError(configError);
       throw error;
+    } finally {
+      solo.finishStartUp();
     }
     return;
   }
@@ -92,6 +96,7 @@ async function startPrimary(options: CpuClusteringOptions, work: Work): Promise<
   const previous = currentEndpoint();
   master.serverName = previous.serverName;
   master.serverRouter = previous.serverRouter;
+  master.adoptHeld(previous);
   installEndpoint(master, 'master');
   installSignals(() => master.shutdown(), () => master.rollingRestart());
   try {
