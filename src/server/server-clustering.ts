@@ -76,11 +76,12 @@ function start(options: ServerClusteringConfig, work?: () => unknown): Promise<v
       try {
         await connect(owner);
       } catch (error) {
-        // SERVER_CLUSTERING(config, () => CPU_CLUSTERING(work)) after a master took over, or a
-        // port that cannot open: a master stops its workers with one line, as when the options
-        // come from its workers. A solo process gets the rejection.
+        // A port that cannot open: user code that hangs off this call (work, e.g. the
+        // SERVER_CLUSTERING(config, () => CPU_CLUSTERING(work)) nesting) can never run, so the
+        // process stops with one line, as when the options come from workers. Called without
+        // work, the caller gets the rejection to handle.
         const configError = configErrorMessage(error);
-        if (configError !== undefined && processRole() === 'master') return stopOnConfigError(configError);
+        if (configError !== undefined && (work || processRole() === 'master')) return stopOnConfigError(configError);
         throw error;
       }
       if (work) await watchStartUp('SERVER_CLUSTERING work()', currentEndpoint, work);
