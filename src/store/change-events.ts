@@ -11,7 +11,7 @@ import type { Document } from './update-operators.js';
  * their time passes.
  */
 export interface StoreChange {
-  type: 'save' | 'update' | 'remove' | 'clear' | 'replay' | 'reset';
+  type: 'save' | 'update' | 'remove' | 'clear' | 'create' | 'replay' | 'reset';
   id?: string;
   /** A copy of the document after the change (absent when removed). */
   document?: Document;
@@ -49,6 +49,16 @@ export class ChangeNotifier {
     } else {
       change = { type: 'reset' };
     }
+    this.deliver(store, set, change);
+  }
+
+  /** Tells `store`'s listeners about a change an engine built itself (check `wants` first to skip building it). */
+  emit(store: string, change: StoreChange): void {
+    const set = this.listeners.get(store);
+    if (set?.size) this.deliver(store, set, change);
+  }
+
+  private deliver(store: string, set: Set<ChangeListener>, change: StoreChange): void {
     for (const listener of set) {
       try {
         listener(change);

@@ -9,7 +9,7 @@ import { copyValue } from './document-values.js';
 import { measure } from './document-size.js';
 import type { FeedItem } from './feed.js';
 import { checkDocumentSize, checkEntryCount, storeLimits } from './limits.js';
-import type { Operation } from './operation.js';
+import type { Operation, OperationKind } from './operation.js';
 import { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
 import { SnapshotAssembler, chunkOperations } from './snapshot.js';
@@ -176,7 +176,8 @@ export class ReplicaHost {
       if (!live) return NOT_EXISTS;
       removed = copyValue(live.doc);
     }
-    const op = this.replica.stamp({ store: request.store, kind: request.kind, id: request.id, data: request.data });
+    // 'create' never reaches here on this branch (InMemoryReplicatedEngine refuses it until #12 lands).
+    const op = this.replica.stamp({ store: request.store, kind: request.kind as OperationKind, id: request.id, data: request.data });
     if (request.removeAfterSeconds !== undefined && (request.kind === 'save' || request.kind === 'update')) {
       // Cluster time, not the HLC wall: the HLC can run ahead of it after seeing a fast clock.
       op.expiresAt = this.clusterClock.now() + Math.round(request.removeAfterSeconds * 1000);

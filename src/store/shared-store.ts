@@ -8,7 +8,8 @@ import { StoreNotReadyError } from './store-errors.js';
 import { copyAndMeasure } from './document-size.js';
 import { checkDocumentSize, configureStoreLimits, storeLimits, type StoreLimits } from './limits.js';
 import type { StoreEngine } from './engine.js';
-import { storeEngine } from './store-node.js';
+import { startedStoreEngine, storeEngine } from './store-node.js';
+import { STORE_ENGINE_KEYS, chooseStoreEngine, chosenStoreEngine, type StoreEngineOptions } from './engine-choice.js';
 import { validateUpdateData, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 
@@ -51,6 +52,22 @@ export class SharedStore<D extends Document = Document> {
       // The saved document is the data itself (a later write in the same tick may already have
       // changed the stored one). A worker only sent the copy away, so it can hand that copy out.
       return this.write(request).then(() => (storeEngine().keepsWrittenData ? copyValue(copy) : copy) as D);
+    });
+  }
+
+  /**
+   * Inserts the document only if no live document has this id. Resolves to the document there
+   * afterwards: the new one, or the one that already existed (unchanged). The way to initialise
+   * data that several processes may try to create at once (e.g. in a box's onBoot).
+   */
+  create(params: SaveParams<D>, callback?: StoreCallback<D>): Promise<D | undefined> {
+    return this.run(callback, () => {
+      const id = checkId(params?.id);
+      if (!isPlainObject(params.data)) throw new TypeError(`create: data must be a plain object, got ${typeof params.data}`);
+      const { copy, maxBytes } = copyAndMeasure(params.data);
+      if (maxBytes > storeLimits().maxDocumentBytes) checkDocumentSize(this.name, id, encode(copy).length);
+      const request: WriteRequest = { store: this.name, kind: 'create', id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries };
+      return this.write(request).then((result) => (result.document ?? copy) as D);
     });
   }
 
@@ -238,8 +255,25 @@ function openStore<D extends Document = Document>(name: string, options?: StoreO
 }
 
 export const SHARED_STORE = Object.assign(openStore, {
-  /** Sets this process's store limits (see README, "Limits"). */
-  configure(limits: Partial<StoreLimits>): void {
-    configureStoreLimits(limits);
+  /**
+   * Sets this process's store limits (see README, "Limits") and, before the first store call, its
+   * engine: `SHARED_STORE.configure({ engine: 'redis', redis: 'redis://127.0.0.1:6379' })`
+   * (see docs/store-redis.md). Run it in every process (top level of the app file does that).
+   */
+  configure(options: Partial<StoreLimits> & StoreEngineOptions): void {
+    const limits: Record<string, unknown> = { ...options };
+    const engineOptions: Record<string, unknown> = {};
+    for (const key of STORE_ENGINE_KEYS) {
+      if (key in limits) engineOptions[key] = limits[key];
+      delete limits[key];
+    }
+    if (Object.keys(engineOptions).length) {
+      const started = startedStoreEngine();
+      if (started && (engineOptions.engine ?? chosenStoreEngine().engine) !== started.kind) {
+        throw new ConfigError(`SHARED_STORE.configure({ engine }): this process already uses the '${started.kind}' engine (a store was used first); configure the engine before the first store call`);
+      }
+      chooseStoreEngine(engineOptions as StoreEngineOptions);
+    }
+    configureStoreLimits(limits as Partial<StoreLimits>);
   },
 });

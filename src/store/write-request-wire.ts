@@ -1,4 +1,5 @@
 import { CODES, KINDS } from './operation-wire.js';
+import type { OperationKind } from './operation.js';
 import type { Document } from './update-operators.js';
 import type { WriteRequest } from './write-request.js';
 
@@ -9,7 +10,8 @@ import type { WriteRequest } from './write-request.js';
 export type WriteRequestWire = [kind: number, store: string, id?: string | null, data?: Document | null, removeAfterSeconds?: number | null, maxEntries?: number | null, returnDocument?: 1];
 
 export function writeRequestToWire(request: WriteRequest): WriteRequestWire {
-  const { kind, store, id = null, data = null, removeAfterSeconds = null, maxEntries = null } = request;
+  const { store, id = null, data = null, removeAfterSeconds = null, maxEntries = null } = request;
+  const kind = request.kind as OperationKind; // 'create' is refused before it gets here on this branch
   if (request.returnDocument) return [CODES[kind], store, id, data, removeAfterSeconds, maxEntries, 1];
   if (maxEntries !== null) return [CODES[kind], store, id, data, removeAfterSeconds, maxEntries];
   if (removeAfterSeconds !== null) return [CODES[kind], store, id, data, removeAfterSeconds];

@@ -2,9 +2,12 @@ import type { OperationKind } from './operation.js';
 import type { Document } from './update-operators.js';
 
 /** A write as the API asks for it, before a replica stamps it. */
+/** `create` (insert only if no live document has the id) is a request, not a replicated operation kind. */
+export type WriteKind = OperationKind | 'create';
+
 export interface WriteRequest {
   store: string;
-  kind: OperationKind;
+  kind: WriteKind;
   id?: string;
   data?: Document;
   removeAfterSeconds?: number;
@@ -15,9 +18,10 @@ export interface WriteRequest {
 }
 
 export interface WriteResult {
-  outcome: 'applied' | 'notExists';
+  /** `exists`: a `create` found a live document (`document` is that one). */
+  outcome: 'applied' | 'notExists' | 'exists';
   /** For `remove`: the removed document. */
   removed?: Document;
-  /** For an update with `returnDocument`: the document after it. */
+  /** For an update with `returnDocument`: the document after it; for `create`: the document there afterwards. */
   document?: Document;
 }

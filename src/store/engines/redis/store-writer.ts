@@ -1,0 +1,375 @@
+/**
+ * One store's writes from this process. Writes made in the same turn of the event loop go to
+ * Redis as one batch (one Lua script run, see write-script.ts); the next batch leaves when the
+ * previous one is answered, so this process's writes to a store apply in the order it made them.
+ *
+ * An update is computed here, from the newest version this process knows of the document (its own
+ * confirmed writes not yet back through the feed, else its copy of the store), and sent with that
+ * version: if another process wrote in between, Redis answers "conflict" with the current
+ * document and the update is computed again from it. Nothing is lost and nothing applies twice: a
+ * batch whose answer was lost (connection dropped, timeout) is never re-sent; its writes fail
+ * with StoreUnavailableError saying the outcome is unknown.
+ */
+import { encode, decode } from '../../../core/codec.js';
+import { log } from '../../../core/logger.js';
+import { copyValue } from '../../document-values.js';
+import { checkDocumentSize, storeLimits } from '../../limits.js';
+import { StoreLimitError, StoreOperationError } from '../../store-errors.js';
+import { isLive, type Entry } from '../../store-tables.js';
+import { applyUpdate, type Document } from '../../update-operators.js';
+import type { WriteRequest, WriteResult } from '../../write-request.js';
+import type { HeldStore } from './held-store.js';
+import { documentKey, storeKeys, type StoreKeys } from './store-keys.js';
+import { compareStreamIds } from './stream-id.js';
+import { describeFailure, isDefinitelyNotRun, isReadOnly, unavailable } from './redis-failures.js';
+import type { StoreConnections } from './store-connections.js';
+import type { WriteCode } from './write-script.js';
+
+/** Most writes in one script run (bounds the script's time in Redis and the reply's size). */
+const MAX_BATCH = 256;
+/** A write not done by then (Redis failing over, conflicts without end) fails. */
+const WRITE_DEADLINE_MS = 10_000;
+/** A write's own feed entry normally reaches this process in a millisecond; past this, resolve anyway. */
+const FEED_WAIT_MS = 5_000;
+/** Past this many remembered writes, those the copy shows are dropped (a store only written: all of them). */
+const MAX_REMEMBERED = 1_000;
+
+interface QueuedWrite {
+  request: WriteRequest;
+  resolve: (result: WriteResult) => void;
+  reject: (error: Error) => void;
+  deadline: number;
+}
+
+/** What a write is computed from: an entry (or none) at a version; undefined when unknown. */
+interface Base {
+  entry?: Entry;
+  version: string;
+}
+
+/** One write as planned for the script, with what this process expects from it. */
+interface PlannedWrite {
+  write: QueuedWrite;
+  code: WriteCode;
+  expect: string;
+  data: Buffer | '';
+  ttlMs: number;
+  /** The document it writes (save, create, update). */
+  doc?: Document;
+  /** An update that failed against this process's copy: the error, if Redis confirms the copy was current. */
+  localError?: Error;
+}
+
+const CHAINED = '^';
+const ABSENT = '0';
+const UNKNOWN = '?';
+
+export class StoreWriter {
+  private readonly keys: StoreKeys;
+  private queue: QueuedWrite[] = [];
+  private busy = false;
+  private scheduled = false;
+  /** This process's confirmed writes (and conflict answers) newer than its copy may be: id → base. */
+  private readonly recent = new Map<string, Base>();
+  /** A clear this process made that its copy may not show yet. */
+  private clearedAt?: string;
+
+  constructor(
+    readonly store: string,
+    private readonly connections: StoreConnections,
+    /** This process's copy of the store, when it reads it (undefined: it only writes). */
+    private readonly held: () => HeldStore | undefined,
+    /** Feed entries Redis keeps per store (about: MAXLEN ~). */
+    private readonly feedLength: number,
+  ) {
+    this.keys = storeKeys(store);
+  }
+
+  write(request: WriteRequest): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject, deadline: Date.now() + WRITE_DEADLINE_MS });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.busy || this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.busy || this.queue.length === 0) return;
+    this.busy = true;
+    try {
+      // Not connected: wait out a short reconnect (or the first connect), else fail every queued write.
+      const ready = this.connections.whenCommandReady();
+      if (ready !== true && !(await ready)) {
+        for (const write of this.queue.splice(0)) write.reject(unavailable(this.connections, write.request, false));
+        return;
+      }
+      const planned = this.plan();
+      if (planned.length) await this.send(planned);
+    } finally {
+      this.busy = false;
+      this.schedule();
+    }
+  }
+
+  /** Takes writes off the queue and computes them, stopping before one whose base the batch cannot know. */
+  private plan(): PlannedWrite[] {
+    const now = Date.now();
+    const inBatch = new Map<string, Base | undefined>();
+    let clearedInBatch = false;
+    const planned: PlannedWrite[] = [];
+    while (this.queue.length && planned.length < MAX_BATCH) {
+      const write = this.queue[0];
+      if (write.deadline <= now) {
+        this.queue.shift();
+        write.reject(unavailable(this.connections, write.request, false, 'gave up after retrying for 10 s (Redis failing over, or this document written without pause by other processes)'));
+        continue;
+      }
+      const { request } = write;
+      const id = request.id;
+      // Within a batch, a write's base is what the batch's earlier writes left (Redis runs them
+      // in one step), unless one of them could go either way (create, an unknown base).
+      let base: Base | undefined;
+      let chained = false;
+      if (id !== undefined && inBatch.has(id)) {
+        base = inBatch.get(id);
+        if (base === undefined) break;
+        chained = true;
+      } else if (id !== undefined && clearedInBatch) {
+        base = { version: ABSENT };
+        chained = true;
+      } else if (id !== undefined) {
+        base = this.base(id);
+      }
+      this.queue.shift();
+      const item = this.planOne(write, base, chained);
+      planned.push(item);
+      if (request.kind === 'clear') {
+        clearedInBatch = true;
+        inBatch.clear();
+      } else if (id !== undefined) {
+        inBatch.set(id, predictedAfter(item, base));
+      }
+    }
+    return planned;
+  }
+
+  private planOne(write: QueuedWrite, base: Base | undefined, chained: boolean): PlannedWrite {
+    const { request } = write;
+    const ttlMs = request.removeAfterSeconds === undefined ? 0 : Math.max(1, Math.round(request.removeAfterSeconds * 1000));
+    switch (request.kind) {
+      case 'save':
+      case 'create':
+        return { write, code: request.kind === 'save' ? 's' : 'n', expect: '', data: encode(request.data), ttlMs, doc: request.data };
+      case 'remove':
+        return { write, code: 'r', expect: '', data: '', ttlMs: 0 };
+      case 'clear':
+        return { write, code: 'c', expect: '', data: '', ttlMs: 0 };
+      case 'update': {
+        if (!base) return { write, code: 'u', expect: UNKNOWN, data: '', ttlMs };
+        const expect = chained ? CHAINED : base.version;
+        const live = base.entry && isLive(base.entry, this.redisNow()) ? base.entry : undefined;
+        // Absent (or expired by Redis's clock): Redis answers "not there", or sends the document it has.
+        if (!live) return { write, code: 'u', expect: chained ? CHAINED : ABSENT, data: '', ttlMs };
+        try {
+          const doc = applyUpdate(live.doc, request.data!);
+          const data = encode(doc);
+          checkDocumentSize(this.store, request.id!, data.length);
+          return { write, code: 'u', expect, data, ttlMs, doc };
+        } catch (error) {
+          if (!(error instanceof StoreOperationError || error instanceof StoreLimitError)) throw error;
+          // Wrong only if the copy was stale: Redis confirms (or sends the current document).
+          return { write, code: 'v', expect, data: '', ttlMs: 0, localError: error };
+        }
+      }
+    }
+  }
+
+  /** The newest this process knows of `id`: its own recent write, or its copy; undefined when it does not read the store. */
+  private base(id: string): Base | undefined {
+    const held = this.held();
+    const recent = this.recent.get(id);
+    if (!held) return recent;
+    if (recent && compareStreamIds(recent.version, held.position) > 0) return recent;
+    if (recent) this.recent.delete(id);
+    if (this.clearedAt && compareStreamIds(held.position, this.clearedAt) < 0) {
+      const local = held.base(id);
+      return local.entry && compareStreamIds(local.version, this.clearedAt) > 0 ? local : { version: ABSENT };
+    }
+    return held.base(id);
+  }
+
+  private redisNow(): number {
+    return Date.now() + this.connections.clockOffsetMs;
+  }
+
+  private async send(planned: PlannedWrite[]): Promise<void> {
+    const keys = [this.keys.meta, this.keys.feed, this.keys.ids];
+    const args: Array<string | Buffer> = [String(this.feedLength), String(this.entryLimit(planned)), this.keys.docPrefix];
+    for (const item of planned) {
+      const id = item.write.request.id;
+      keys.push(id === undefined ? this.keys.meta : documentKey(this.keys, id));
+      args.push(item.code, id ?? '', item.expect, item.data, String(item.ttlMs));
+    }
+    let replies: unknown[];
+    try {
+      replies = await this.connections.runWrite(keys, args);
+    } catch (error) {
+      await this.failed(planned, error as Error);
+      return;
+    }
+    const retry: QueuedWrite[] = [];
+    const settled: Array<Promise<void>> = [];
+    planned.forEach((item, i) => {
+      const reply = replies[i] as Array<Buffer | number>;
+      const outcome = String(reply[0]);
+      const settle = this.settle(item, outcome, reply);
+      if (settle === 'retry') retry.push(item.write);
+      else if (settle) settled.push(settle);
+    });
+    if (retry.length) this.queue.unshift(...retry);
+    this.forgetSeen();
+    // The next batch may leave now; this one's callers resolve as their writes reach this process's copy.
+    void Promise.all(settled);
+  }
+
+  /** Handles one write's answer: resolves or rejects it (possibly later), or asks for a retry. */
+  private settle(item: PlannedWrite, outcome: string, reply: Array<Buffer | number>): Promise<void> | 'retry' | undefined {
+    const { write } = item;
+    const id = write.request.id!;
+    switch (outcome) {
+      case 'ok': {
+        const version = String(reply[1]);
+        const expiry = String(reply[2] ?? '');
+        if (item.code === 'c') {
+          this.recent.clear();
+          this.clearedAt = version;
+          return this.whenVisible(version, write, APPLIED);
+        }
+        if (item.code === 'r') {
+          this.recent.set(id, { version });
+          return this.whenVisible(version, write, { outcome: 'applied', removed: decode(reply[3] as Buffer) });
+        }
+        const entry: Entry = { doc: item.doc! };
+        if (expiry) entry.expiresAt = Number(expiry);
+        this.recent.set(id, { entry, version });
+        // The caller gets its own copy: the document stays this writer's base for the next update.
+        const result: WriteResult = item.code === 's' ? APPLIED : { outcome: 'applied', document: copyValue(item.doc!) };
+        return this.whenVisible(version, write, result);
+      }
+      case 'nx':
+        write.resolve(NOT_EXISTS);
+        return undefined;
+      case 'exists': {
+        const base = this.baseFromReply(reply);
+        this.recent.set(id, base);
+        write.resolve({ outcome: 'exists', document: base.entry!.doc });
+        return undefined;
+      }
+      case 'conflict':
+        this.recent.set(id, this.baseFromReply(reply));
+        return 'retry';
+      case 'skip':
+        return 'retry';
+      case 'limit':
+        write.reject(new StoreLimitError(`store '${this.store}' holds ${Number(reply[1])} entries, its limit (${this.entryLimit([item])}); remove entries, or raise maxEntries`));
+        return undefined;
+      case 'same':
+        write.reject(item.localError!);
+        return undefined;
+      default:
+        write.reject(new Error(`unexpected answer '${outcome}' from the store's write script`));
+        return undefined;
+    }
+  }
+
+  /** Drops remembered writes this process's copy already shows (or, for a store it does not read, all past a bound). */
+  private forgetSeen(): void {
+    if (this.recent.size < MAX_REMEMBERED) return;
+    const held = this.held();
+    if (!held) return this.recent.clear();
+    for (const [id, base] of this.recent) if (compareStreamIds(base.version, held.position) <= 0) this.recent.delete(id);
+  }
+
+  private baseFromReply(reply: Array<Buffer | number>): Base {
+    const version = String(reply[1]);
+    const data = reply[2] as Buffer;
+    if (version === ABSENT || !data?.length) return { version: ABSENT };
+    const entry: Entry = { doc: decode(data) };
+    const expiry = String(reply[3] ?? '');
+    if (expiry) entry.expiresAt = Number(expiry);
+    return { entry, version };
+  }
+
+  /**
+   * Read-your-writes: the caller hears back once this process's copy shows the write (when it
+   * reads the store; a process that only writes has nothing to wait for).
+   */
+  private whenVisible(version: string, write: QueuedWrite, result: WriteResult): Promise<void> | undefined {
+    const waiting = this.held()?.reached(version);
+    if (!waiting) {
+      write.resolve(result);
+      return undefined;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        log.warn('store.feed_slow', { store: this.store, version, waitedMs: FEED_WAIT_MS, note: 'the write is in Redis; this process has not read it back from the feed yet' });
+        resolve();
+      }, FEED_WAIT_MS);
+    });
+    return Promise.race([waiting, late]).then(() => {
+      clearTimeout(timer);
+      write.resolve(result);
+    });
+  }
+
+  private entryLimit(planned: PlannedWrite[]): number {
+    for (const item of planned) if (item.write.request.maxEntries !== undefined) return item.write.request.maxEntries;
+    return storeLimits().maxEntriesPerStore;
+  }
+
+  /** The batch got no answer. Refused before it ran (a replica, loading): retry; else its outcome is unknown. */
+  private async failed(planned: PlannedWrite[], error: Error): Promise<void> {
+    for (const item of planned) if (item.write.request.id !== undefined) this.recent.delete(item.write.request.id);
+    if (isDefinitelyNotRun(error)) {
+      if (isReadOnly(error)) {
+        await this.connections.followMaster().catch((e: Error) => log.debug('store.follow_master_failed', { error: e.message }));
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      this.queue.unshift(...planned.map((item) => item.write));
+      return;
+    }
+    log.debug('store.write_failed', { store: this.store, error: describeFailure(error) });
+    for (const item of planned) item.write.reject(unavailable(this.connections, item.write.request, true, describeFailure(error), error));
+  }
+}
+
+const APPLIED: WriteResult = Object.freeze({ outcome: 'applied' });
+const NOT_EXISTS: WriteResult = Object.freeze({ outcome: 'notExists' });
+
+/** What a batch leaves for the next write on the same id; undefined when it could go either way. */
+function predictedAfter(item: PlannedWrite, base: Base | undefined): Base | undefined {
+  switch (item.code) {
+    case 's':
+      return { entry: { doc: item.doc! }, version: CHAINED };
+    case 'r':
+      return { version: ABSENT };
+    case 'u':
+      if (item.expect === UNKNOWN) return undefined;
+      // An update keeps the expiry unless it sets one (the exact new one is Redis's to compute).
+      return item.doc ? { entry: { doc: item.doc, expiresAt: item.ttlMs ? Date.now() + item.ttlMs : base?.entry?.expiresAt }, version: CHAINED } : { version: ABSENT };
+    case 'v':
+      return base;
+    default:
+      return undefined;
+  }
+}
