@@ -119,7 +119,7 @@ export class SharedStore<D extends Document = Document> {
   peek(id: string): Readonly<D> | undefined {
     const engine = (this.engine ??= storeEngine());
     if (engine.whenReadable(this.name)) {
-      throw new StoreNotReadyError(`SHARED_STORE('${this.name}').peek(): this process's replica is not ready yet (a worker loading its snapshot, or a server catching up with its peers); await store.ready() once before peeking`);
+      throw new StoreNotReadyError(`SHARED_STORE('${this.name}').peek(): this process's replica is not ready yet (a worker loading its snapshot, a server catching up with its peers, or the Redis engine loading the store on its first read); await store.ready() once before peeking`);
     }
     return engine.peek(this.name, checkId(id)) as Readonly<D> | undefined;
   }
