@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStoreCluster, type StoreCluster, type StoreNode } from '../helpers/store-cluster.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { RedisClusterHarness, RedisServer } from '../helpers/redis-server.js';
 
 const env = (url: string, extra: Record<string, string> = {}) => ({ BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_URL: url, ...extra });
 const EDGE = { empty: [], obj: {}, max: 2 ** 53 - 1, min: -(2 ** 53 - 1), nested: [[], [[]], { a: [] }, [{}]], deep: { x: { y: [] } }, zero: 0, nil: null, text: '' };
@@ -243,6 +243,35 @@ test('connections: writes on one command connection, each read store followed on
   } finally {
     await cluster.stop();
     await redis.dispose();
+  }
+});
+
+test('Redis Cluster (3 masters): stores spread across the masters, each store in one slot (documents, index, feed); concurrent $inc exact', async () => {
+  const redisCluster = await new RedisClusterHarness().start();
+  const cluster = await startStoreCluster('cpu', { common: { BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_CLUSTER: redisCluster.seeds.join(',') } });
+  const [node] = cluster.nodes;
+  try {
+    const stores = Array.from({ length: 12 }, (_, i) => `rc.s${i}`);
+    await Promise.all(stores.map((store) => call(node, 1, store, 'save', { id: 'doc', data: { store, edge: EDGE } })));
+    for (const store of stores) assert.equal(await call(node, 2, store, 'get', 'doc'), { store, edge: EDGE });
+    const holding = await Promise.all(redisCluster.nodes.map(async (n) => Number((await n.cli('DBSIZE')).stdout)));
+    assert.ok(holding.filter((keys) => keys > 0).length >= 2, `stores spread over the masters (keys per master: ${holding.join(', ')})`);
+    const slots = await Promise.all(['meta', 'feed', 'ids', 'd:doc', 'd:other'].map(async (suffix) => (await redisCluster.nodes[0].cli('CLUSTER', 'KEYSLOT', `bw:store:{rc.s0}:${suffix}`)).stdout.trim()));
+    assert.is(new Set(slots).size, 1, `one store's keys share one slot (${slots.join(', ')})`);
+
+    await call(node, 1, 'rc.count', 'save', { id: 'c', data: { total: 0, members: [] } });
+    await Promise.all([1, 2].map((from, k) => node.value({ from, op: 'incMany', store: 'rc.count', itemId: 'c', count: 200, amountBase: k * 1000 }, 120_000)));
+    let total = 0;
+    for (let k = 0; k < 2; k++) for (let i = 0; i < 200; i++) total += k * 1000 + i;
+    for (const from of [1, 2]) {
+      const outcome = await node.value({ from, op: 'untilCounter', store: 'rc.count', itemId: 'c', expect: { total, members: 400 }, timeoutMs: 10_000 });
+      assert.ok(outcome.equal, JSON.stringify(outcome));
+    }
+    await call(node, 2, 'rc.count', 'clear');
+    await seesEverywhere(cluster, 'rc.count', {});
+  } finally {
+    await cluster.stop();
+    await redisCluster.dispose();
   }
 });
 
