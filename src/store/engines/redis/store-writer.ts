@@ -226,22 +226,25 @@ export class StoreWriter {
       return;
     }
     const retry: QueuedWrite[] = [];
-    const settled: Array<Promise<void>> = [];
+    const visible: Array<[QueuedWrite, WriteResult]> = [];
+    let newest: string | undefined;
     planned.forEach((item, i) => {
       const reply = replies[i] as Array<Buffer | number>;
-      const outcome = String(reply[0]);
-      const settle = this.settle(item, outcome, reply);
-      if (settle === 'retry') retry.push(item.write);
-      else if (settle) settled.push(settle);
+      const settled = this.settle(item, String(reply[0]), reply);
+      if (settled === 'retry') retry.push(item.write);
+      else if (settled) {
+        visible.push([item.write, settled]);
+        newest = String(reply[1]);
+      }
     });
     if (retry.length) this.queue.unshift(...retry);
     this.forgetSeen();
-    // The next batch may leave now; this one's callers resolve as their writes reach this process's copy.
-    void Promise.all(settled);
+    // The next batch may leave now; this one's callers hear back as their writes reach this process's copy.
+    if (newest !== undefined) this.whenVisible(newest, visible);
   }
 
-  /** Handles one write's answer: resolves or rejects it (possibly later), or asks for a retry. */
-  private settle(item: PlannedWrite, outcome: string, reply: Array<Buffer | number>): Promise<void> | 'retry' | undefined {
+  /** Handles one write's answer: settles it, or returns the result to give once it is visible here, or asks for a retry. */
+  private settle(item: PlannedWrite, outcome: string, reply: Array<Buffer | number>): WriteResult | 'retry' | undefined {
     const { write } = item;
     const id = write.request.id!;
     switch (outcome) {
@@ -251,18 +254,17 @@ export class StoreWriter {
         if (item.code === 'c') {
           this.recent.clear();
           this.clearedAt = version;
-          return this.whenVisible(version, write, APPLIED);
+          return APPLIED;
         }
         if (item.code === 'r') {
           this.recent.set(id, { version });
-          return this.whenVisible(version, write, { outcome: 'applied', removed: decode(reply[3] as Buffer) });
+          return { outcome: 'applied', removed: decode(reply[3] as Buffer) };
         }
         const entry: Entry = { doc: item.doc! };
         if (expiry) entry.expiresAt = Number(expiry);
         this.recent.set(id, { entry, version });
         // The caller gets its own copy: the document stays this writer's base for the next update.
-        const result: WriteResult = item.code === 's' ? APPLIED : { outcome: 'applied', document: copyValue(item.doc!) };
-        return this.whenVisible(version, write, result);
+        return item.code === 's' ? APPLIED : { outcome: 'applied', document: copyValue(item.doc!) };
       }
       case 'nx':
         write.resolve(NOT_EXISTS);
@@ -309,25 +311,22 @@ export class StoreWriter {
   }
 
   /**
-   * Read-your-writes: the caller hears back once this process's copy shows the write (when it
-   * reads the store; a process that only writes has nothing to wait for).
+   * Read-your-writes: a batch's callers hear back once this process's copy shows its newest write
+   * (when it reads the store; a process that only writes has nothing to wait for).
    */
-  private whenVisible(version: string, write: QueuedWrite, result: WriteResult): Promise<void> | undefined {
-    const waiting = this.held()?.reached(version);
-    if (!waiting) {
-      write.resolve(result);
-      return undefined;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        log.warn('store.feed_slow', { store: this.store, version, waitedMs: FEED_WAIT_MS, note: 'the write is in Redis; this process has not read it back from the feed yet' });
-        resolve();
-      }, FEED_WAIT_MS);
-    });
-    return Promise.race([waiting, late]).then(() => {
-      clearTimeout(timer);
-      write.resolve(result);
+  private whenVisible(newest: string, writes: Array<[QueuedWrite, WriteResult]>): void {
+    const settle = () => {
+      for (const [write, result] of writes) write.resolve(result);
+    };
+    const waiting = this.held()?.reached(newest);
+    if (!waiting) return settle();
+    const late = setTimeout(() => {
+      log.warn('store.feed_slow', { store: this.store, version: newest, waitedMs: FEED_WAIT_MS, note: 'the writes are in Redis; this process has not read them back from the feed yet' });
+      settle();
+    }, FEED_WAIT_MS);
+    void waiting.then(() => {
+      clearTimeout(late);
+      settle();
     });
   }
 

@@ -24,13 +24,15 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local meta, feed, ids = KEYS[1], KEYS[2], KEYS[3]
 local maxlen, limit, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 redis.call('ZREMRANGEBYSCORE', ids, '-inf', now)
-if redis.call('HEXISTS', meta, 'epoch') == 0 then
-  redis.call('HSET', meta, 'epoch', t[1] .. '.' .. t[2], 'seq', 0)
+local head = redis.call('HMGET', meta, 'epoch', 'seq')
+if not head[1] then
+  redis.call('HSET', meta, 'epoch', t[1] .. '.' .. t[2])
 end
+local seq = tonumber(head[2] or '0')
 local count = redis.call('ZCARD', ids)
 local last = false
 local function append(kind, id, data, e)
-  local seq = redis.call('HINCRBY', meta, 'seq', 1)
+  seq = seq + 1
   local sid
   if kind == 'c' then
     sid = redis.call('XADD', feed, 'MAXLEN', '~', maxlen, '*', 'k', kind, 'n', seq)
@@ -44,15 +46,19 @@ local function append(kind, id, data, e)
   last = sid
   return sid
 end
-local function put(key, id, sid, data, e)
-  redis.call('DEL', key)
+-- Writes the document; touches the expiry and the id index only when they change.
+local function put(key, id, sid, data, e, cur)
   if e then
     redis.call('HSET', key, 'v', sid, 'd', data, 'e', e)
     redis.call('PEXPIREAT', key, e)
-    redis.call('ZADD', ids, e, id)
+    if cur[3] ~= e then redis.call('ZADD', ids, e, id) end
   else
+    if cur[3] then
+      redis.call('HDEL', key, 'e')
+      redis.call('PERSIST', key)
+    end
     redis.call('HSET', key, 'v', sid, 'd', data)
-    redis.call('ZADD', ids, '+inf', id)
+    if cur[3] or not cur[1] then redis.call('ZADD', ids, '+inf', id) end
   end
 end
 local out = {}
@@ -84,7 +90,7 @@ for i = 1, n do
         local e = false
         if ttl > 0 then e = string.format('%.0f', now + ttl) end
         local sid = append(kind, id, data, e)
-        put(key, id, sid, data, e)
+        put(key, id, sid, data, e, cur)
         if not exists then count = count + 1 end
         out[i] = {'ok', sid, e or ''}
       end
@@ -100,7 +106,7 @@ for i = 1, n do
         local e = cur[3]
         if ttl > 0 then e = string.format('%.0f', now + ttl) end
         local sid = append('u', id, data, e)
-        put(key, id, sid, data, e)
+        put(key, id, sid, data, e, cur)
         out[i] = {'ok', sid, e or ''}
       end
     elseif kind == 'r' then
@@ -117,7 +123,7 @@ for i = 1, n do
   end
 end
 if last then
-  redis.call('HSET', meta, 'last', last)
+  redis.call('HSET', meta, 'seq', seq, 'last', last)
   -- The id index lives as long as its longest-lived entry (no leak once everything expired).
   local top = redis.call('ZRANGE', ids, -1, -1, 'WITHSCORES')
   if top[2] == nil or top[2] == 'inf' then
