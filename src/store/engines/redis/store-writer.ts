@@ -45,6 +45,8 @@ interface QueuedWrite {
 interface Base {
   entry?: Entry;
   version: string;
+  /** The feed position this was true at (Redis's answer to a conflict: newer than any copy behind it). */
+  asOf?: string;
 }
 
 /** One write as planned for the script, with what this process expects from it. */
@@ -197,7 +199,7 @@ export class StoreWriter {
     const held = this.held();
     const recent = this.recent.get(id);
     if (!held) return recent;
-    if (recent && compareStreamIds(recent.version, held.position) > 0) return recent;
+    if (recent && compareStreamIds(recent.asOf ?? recent.version, held.position) > 0) return recent;
     if (recent) this.recent.delete(id);
     if (this.clearedAt && compareStreamIds(held.position, this.clearedAt) < 0) {
       const local = held.base(id);
@@ -297,17 +299,18 @@ export class StoreWriter {
     if (this.recent.size < MAX_REMEMBERED) return;
     const held = this.held();
     if (!held) return this.recent.clear();
-    for (const [id, base] of this.recent) if (compareStreamIds(base.version, held.position) <= 0) this.recent.delete(id);
+    for (const [id, base] of this.recent) if (compareStreamIds(base.asOf ?? base.version, held.position) <= 0) this.recent.delete(id);
   }
 
   private baseFromReply(reply: Array<Buffer | number>): Base {
     const version = String(reply[1]);
     const data = reply[2] as Buffer;
-    if (version === ABSENT || !data?.length) return { version: ABSENT };
+    const asOf = reply[4] === undefined ? undefined : String(reply[4]);
+    if (version === ABSENT || !data?.length) return { version: ABSENT, asOf };
     const entry: Entry = { doc: decode(data) };
     const expiry = String(reply[3] ?? '');
     if (expiry) entry.expiresAt = Number(expiry);
-    return { entry, version };
+    return { entry, version, asOf };
   }
 
   /**

@@ -16,7 +16,7 @@
  *   expect (u, v): the version computed from, '0' for "absent", '^' for "as the batch left it",
  *         '?' for "unknown: send me the current document"
  * Reply per write: {'ok', version, expiry|''[, removed]} | {'nx'} | {'exists', v, d, e}
- *   | {'conflict', v|'0', d|'', e|''} | {'limit', count} | {'same'} | {'skip'}
+ *   | {'conflict', v|'0', d|'', e|'', newest feed id} | {'limit', count} | {'same'} | {'skip'}
  */
 export const WRITE_SCRIPT = `#!lua
 local t = redis.call('TIME')
@@ -24,13 +24,14 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local meta, feed, ids = KEYS[1], KEYS[2], KEYS[3]
 local maxlen, limit, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 redis.call('ZREMRANGEBYSCORE', ids, '-inf', now)
-local head = redis.call('HMGET', meta, 'epoch', 'seq')
+local head = redis.call('HMGET', meta, 'epoch', 'seq', 'last')
 if not head[1] then
   redis.call('HSET', meta, 'epoch', t[1] .. '.' .. t[2])
 end
 local seq = tonumber(head[2] or '0')
 local count = redis.call('ZCARD', ids)
 local last = false
+local newest = head[3] or '0-0'
 local function append(kind, id, data, e)
   seq = seq + 1
   local sid
@@ -44,6 +45,7 @@ local function append(kind, id, data, e)
     sid = redis.call('XADD', feed, 'MAXLEN', '~', maxlen, '*', 'k', kind, 'n', seq, 'i', id, 'd', data)
   end
   last = sid
+  newest = sid
   return sid
 end
 -- Writes the document; touches the expiry and the id index only when they change.
@@ -96,7 +98,7 @@ for i = 1, n do
       end
     elseif kind == 'u' or kind == 'v' then
       if expect == '?' or (expect ~= '^' and expect ~= version) then
-        out[i] = {'conflict', version, cur[2] or '', cur[3] or ''}
+        out[i] = {'conflict', version, cur[2] or '', cur[3] or '', newest}
         stopped = true
       elseif not exists then
         out[i] = {'nx'}
