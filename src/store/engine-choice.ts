@@ -8,7 +8,7 @@
  * `configure` names it.
  */
 import { ConfigError } from '../core/errors.js';
-import { parseRedisSettings, requireRedisSettings, type RedisSettings, type RedisSettingsInput } from '../redis/redis-settings.js';
+import { parseRedisSettings, redisSettings, requireRedisSettings, type RedisSettings, type RedisSettingsInput } from '../redis/redis-settings.js';
 
 export type StoreEngineName = 'memory' | 'redis';
 
@@ -46,7 +46,7 @@ export function chosenStoreEngine(env: NodeJS.ProcessEnv = process.env): ChosenS
   const feedLength = chosen.feedLength ?? (env.BOXWIRE_STORE_FEED_LENGTH ? Number(env.BOXWIRE_STORE_FEED_LENGTH) : 10_000);
   if (!Number.isInteger(feedLength) || feedLength < 100) throw new ConfigError(`BOXWIRE_STORE_FEED_LENGTH must be an integer ≥ 100, got '${env.BOXWIRE_STORE_FEED_LENGTH}'`);
   if (engine === 'memory') return { engine, feedLength };
-  return { engine, feedLength, redis: chosen.redis ?? requireRedisSettings("SHARED_STORE with engine 'redis'") };
+  return { engine, feedLength, redis: chosen.redis ?? redisSettings(env) ?? requireRedisSettings("SHARED_STORE with engine 'redis'") };
 }
 
 function checkEngine(value: unknown, source: string): StoreEngineName {
