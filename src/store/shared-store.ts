@@ -42,16 +42,10 @@ export class SharedStore<D extends Document = Document> {
   /** Replaces the document (and its expiry). Resolves to the saved document. */
   save(params: SaveParams<D>, callback?: StoreCallback<D>): Promise<D | undefined> {
     return this.run(callback, () => {
-      const id = checkId(params?.id);
-      if (!isPlainObject(params.data)) throw new TypeError(`save: data must be a plain object, got ${typeof params.data}`);
-      // One walk copies the data (the caller may change it right after this call), refuses what
-      // msgpack cannot carry and bounds its size; the exact encode runs only near the limit.
-      const { copy, maxBytes } = copyAndMeasure(params.data);
-      if (maxBytes > storeLimits().maxDocumentBytes) checkDocumentSize(this.name, id, encode(copy).length);
-      const request: WriteRequest = { store: this.name, kind: 'save', id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries };
+      const request = this.documentRequest('save', params);
       // The saved document is the data itself (a later write in the same tick may already have
       // changed the stored one). A worker only sent the copy away, so it can hand that copy out.
-      return this.write(request).then(() => (storeEngine().keepsWrittenData ? copyValue(copy) : copy) as D);
+      return this.write(request).then(() => (storeEngine().keepsWrittenData ? copyValue(request.data) : request.data) as D);
     });
   }
 
@@ -62,13 +56,20 @@ export class SharedStore<D extends Document = Document> {
    */
   create(params: SaveParams<D>, callback?: StoreCallback<D>): Promise<D | undefined> {
     return this.run(callback, () => {
-      const id = checkId(params?.id);
-      if (!isPlainObject(params.data)) throw new TypeError(`create: data must be a plain object, got ${typeof params.data}`);
-      const { copy, maxBytes } = copyAndMeasure(params.data);
-      if (maxBytes > storeLimits().maxDocumentBytes) checkDocumentSize(this.name, id, encode(copy).length);
-      const request: WriteRequest = { store: this.name, kind: 'create', id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries };
-      return this.write(request).then((result) => (result.document ?? copy) as D);
+      const request = this.documentRequest('create', params);
+      return this.write(request).then((result) => (result.document ?? request.data) as D);
     });
+  }
+
+  /** A save or create of a whole document: checked, copied and bounded at the call. */
+  private documentRequest(kind: 'save' | 'create', params: SaveParams<D>): WriteRequest & { data: Document } {
+    const id = checkId(params?.id);
+    if (!isPlainObject(params.data)) throw new TypeError(`${kind}: data must be a plain object, got ${typeof params.data}`);
+    // One walk copies the data (the caller may change it right after this call), refuses what
+    // msgpack cannot carry and bounds its size; the exact encode runs only near the limit.
+    const { copy, maxBytes } = copyAndMeasure(params.data);
+    if (maxBytes > storeLimits().maxDocumentBytes) checkDocumentSize(this.name, id, encode(copy).length);
+    return { store: this.name, kind, id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries };
   }
 
   /**

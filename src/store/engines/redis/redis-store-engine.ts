@@ -84,6 +84,9 @@ class RedisLocalCopy implements LocalReplica {
         throw new StoreUnavailableError(`SHARED_STORE('${store}'): cannot load the store from Redis (${this.connections.describe()}): ${error.message}; retry once Redis is back`, false, { cause: error });
       },
     );
+    // Callers that only test readiness (peek, onChange) drop this Promise: a failed load must not
+    // become an unhandled rejection; callers that await it still get the error.
+    created.loading.catch(() => undefined);
     this.holdings.set(store, created);
     return created.loading;
   }
