@@ -151,7 +151,14 @@ export class StoreWriter {
         base = this.base(id);
       }
       this.queue.shift();
-      const item = this.planOne(write, base, chained);
+      let item: PlannedWrite;
+      try {
+        item = this.planOne(write, base, chained);
+      } catch (error) {
+        // Cannot happen for data SharedStore checked; never leave a caller without an answer.
+        write.reject(error as Error);
+        break;
+      }
       planned.push(item);
       if (request.kind === 'clear') {
         clearedInBatch = true;
