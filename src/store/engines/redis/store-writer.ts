@@ -11,6 +11,7 @@
  * with StoreUnavailableError saying the outcome is unknown.
  */
 import { encode, decode } from '../../../core/codec.js';
+import { OverflowError } from '../../../core/errors.js';
 import { log } from '../../../core/logger.js';
 import { copyValue } from '../../document-values.js';
 import { checkDocumentSize, storeLimits } from '../../limits.js';
@@ -88,6 +89,9 @@ export class StoreWriter {
   }
 
   write(request: WriteRequest): Promise<WriteResult> {
+    // Bounded like the in-memory engine's worker queue (writes wait here only while a batch is out or Redis reconnects).
+    const max = storeLimits().maxInFlightWrites;
+    if (this.queue.length >= max) return Promise.reject(new OverflowError(`the Redis write queue of store '${this.store}' in this process`, `${max} writes waiting; set with maxInFlightWrites`));
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject, deadline: Date.now() + WRITE_DEADLINE_MS });
       this.schedule();
