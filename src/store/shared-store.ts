@@ -8,7 +8,7 @@ import { StoreNotReadyError } from './store-errors.js';
 import { copyAndMeasure } from './document-size.js';
 import { checkDocumentSize, configureStoreLimits, storeLimits, type StoreLimits } from './limits.js';
 import type { StoreEngine } from './engine.js';
-import { startedStoreEngine, storeEngine } from './store-node.js';
+import { closeStoreEngine, startedStoreEngine, storeEngine } from './store-node.js';
 import { STORE_ENGINE_KEYS, chooseStoreEngine, chosenStoreEngine, type StoreEngineOptions } from './engine-choice.js';
 import { validateUpdateData, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
@@ -276,5 +276,13 @@ export const SHARED_STORE = Object.assign(openStore, {
       chooseStoreEngine(engineOptions as StoreEngineOptions);
     }
     configureStoreLimits(limits as Partial<StoreLimits>);
+  },
+
+  /**
+   * Closes this process's Redis connections (Redis engine), so a script can end; store calls
+   * after it fail with StoreUnavailableError. Nothing to close on the in-memory engine.
+   */
+  close(): void {
+    closeStoreEngine();
   },
 });

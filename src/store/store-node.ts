@@ -57,6 +57,11 @@ export function startedStoreEngine(): StoreEngine | undefined {
   return engine;
 }
 
+/** Closes this process's connections to the store's backend (the Redis engine); the in-memory engine has none. */
+export function closeStoreEngine(): void {
+  if (engine instanceof RedisStoreEngine) engine.close();
+}
+
 /** The engine serving this process's SHARED_STORE calls. */
 export function storeEngine(): StoreEngine {
   if (engine) return engine;

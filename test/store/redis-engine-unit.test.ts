@@ -7,7 +7,6 @@ import { ConfigError, SHARED_STORE, StoreLimitError, StoreOperationError } from 
 import { decode } from '../../src/core/codec.js';
 import { chosenStoreEngine } from '../../src/store/engine-choice.js';
 import { storeEngine } from '../../src/store/store-node.js';
-import { RedisStoreEngine } from '../../src/store/engines/redis/redis-store-engine.js';
 import { RedisServer } from '../helpers/redis-server.js';
 
 let redis: RedisServer;
@@ -23,8 +22,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  const engine = storeEngine();
-  if (engine instanceof RedisStoreEngine) engine.close();
+  SHARED_STORE.close(); // or this process would keep running on its Redis connections
   await redis.dispose();
 });
 
