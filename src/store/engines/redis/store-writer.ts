@@ -30,6 +30,8 @@ import type { WriteCode } from './write-script.js';
 const MAX_BATCH = 256;
 /** A write not done by then (Redis failing over, conflicts without end) fails. */
 const WRITE_DEADLINE_MS = 10_000;
+/** A write refused because Redis is not serving (cluster down, loading) is retried only this long after it was made. */
+const UNAVAILABLE_RETRY_MS = 3_000;
 /** A write's own feed entry normally reaches this process in a millisecond; past this, resolve anyway. */
 const FEED_WAIT_MS = 5_000;
 /** Past this many remembered writes, those the copy shows are dropped (a store only written: all of them). */
@@ -40,6 +42,7 @@ interface QueuedWrite {
   resolve: (result: WriteResult) => void;
   reject: (error: Error) => void;
   deadline: number;
+  madeAt: number;
 }
 
 /** What a write is computed from: an entry (or none) at a version; undefined when unknown. */
@@ -93,7 +96,8 @@ export class StoreWriter {
     const max = storeLimits().maxInFlightWrites;
     if (this.queue.length >= max) return Promise.reject(new OverflowError(`the Redis write queue of store '${this.store}' in this process`, `${max} writes waiting; set with maxInFlightWrites`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject, deadline: Date.now() + WRITE_DEADLINE_MS });
+      const now = Date.now();
+      this.queue.push({ request, resolve, reject, deadline: now + WRITE_DEADLINE_MS, madeAt: now });
       this.schedule();
     });
   }
@@ -353,12 +357,17 @@ export class StoreWriter {
   private async failed(planned: PlannedWrite[], error: Error): Promise<void> {
     for (const item of planned) if (item.write.request.id !== undefined) this.recent.delete(item.write.request.id);
     if (isDefinitelyNotRun(error)) {
+      let again = planned.map((item) => item.write);
       if (isReadOnly(error)) {
         await this.connections.followMaster().catch((e: Error) => log.debug('store.follow_master_failed', { error: e.message }));
       } else {
+        // Redis is not serving (cluster down, loading its data): fail fast once the write has waited a while.
+        const oldest = Date.now() - UNAVAILABLE_RETRY_MS;
+        for (const write of again) if (write.madeAt <= oldest) write.reject(unavailable(this.connections, write.request, false, describeFailure(error)));
+        again = again.filter((write) => write.madeAt > oldest);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      this.queue.unshift(...planned.map((item) => item.write));
+      this.queue.unshift(...again);
       return;
     }
     log.debug('store.write_failed', { store: this.store, error: describeFailure(error) });
