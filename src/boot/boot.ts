@@ -67,7 +67,7 @@ function webUrl(server: ServerConfig): string {
 }
 
 async function startMaster(config: ClusterConfig, server: ServerConfig): Promise<void> {
-  await installStoreEngine();
+  await installStoreEngine(config);
   const others = Object.keys(config.servers).filter((name) => name !== server.name);
   // Single-server boots (npm start) never load the mesh.
   const mesh: MeshView = others.length > 0 ? (await import('./server-mesh.js')).masterMeshView() : noMesh;
@@ -80,7 +80,7 @@ async function startMaster(config: ClusterConfig, server: ServerConfig): Promise
 
 async function startWorker(config: ClusterConfig, server: ServerConfig, boxesDirs: string[], options: BootOptions): Promise<void> {
   if (processRole() === 'worker') await followTopology();
-  await installStoreEngine();
+  await installStoreEngine(config);
   const work = () => setUpRoles(config, server, boxesDirs, options);
   if (Object.keys(config.servers).length === 1) return work();
   const { runInMesh } = await import('./server-mesh.js');

@@ -1,10 +1,13 @@
 /**
  * Connects `box.SHARED_STORE(…)` (and the upload index) to the store engine: SHARED_STORE from
- * src/store, replicated to every process of the cluster (in memory; no external service).
+ * src/store — the in-memory replicated engine by default, or Redis when the cluster config says
+ * `"store": { "engine": "redis" }` (each process of the server reads the config and chooses it).
  */
 import { installStoreFactory } from '../boxes/box-store.js';
 import { SHARED_STORE } from '../store/index.js';
+import type { ClusterConfig } from './config.js';
 
-export async function installStoreEngine(): Promise<void> {
+export async function installStoreEngine(config?: ClusterConfig): Promise<void> {
+  if (config?.store?.engine) SHARED_STORE.configure({ engine: config.store.engine });
   installStoreFactory((name) => SHARED_STORE(name));
 }

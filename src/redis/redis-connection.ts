@@ -18,6 +18,8 @@ export interface RedisConnectionOptions {
   name?: string;
   /** Per-command deadline in ms for 'command' connections (default 5,000). */
   commandTimeoutMs?: number;
+  /** ioredis options that replace the purpose's defaults (e.g. the store engine turns off resending unanswered writes). */
+  overrides?: RedisOptions;
 }
 
 /** Backoff between reconnect attempts: 50 ms doubling, capped at 2 s, forever. */
@@ -42,14 +44,14 @@ export function createRedisConnection(settings: RedisSettings, purpose: RedisPur
         : { enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true };
   if (settings.cluster) {
     const clusterOptions: ClusterOptions = {
-      redisOptions: { ...common, ...perPurpose },
+      redisOptions: { ...common, ...perPurpose, ...options.overrides },
       clusterRetryStrategy: reconnectDelay,
       enableOfflineQueue: perPurpose.enableOfflineQueue,
       enableReadyCheck: true,
     };
     return new Cluster(settings.cluster, clusterOptions);
   }
-  return new Redis(settings.url, { ...common, ...perPurpose });
+  return new Redis(settings.url, { ...common, ...perPurpose, ...options.overrides });
 }
 
 /** Resolves when `client` is ready; rejects after `timeoutMs` with an error naming the server. */

@@ -50,6 +50,16 @@ export class ChangeNotifier {
     } else {
       change = { type: 'reset' };
     }
+    this.deliver(store, set, change);
+  }
+
+  /** Tells `store`'s listeners about a change an engine built itself (check `wants` first to skip building it). */
+  emit(store: string, change: StoreChange): void {
+    const set = this.listeners.get(store);
+    if (set?.size) this.deliver(store, set, change);
+  }
+
+  private deliver(store: string, set: Set<ChangeListener>, change: StoreChange): void {
     for (const listener of set) {
       try {
         listener(change);

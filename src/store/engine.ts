@@ -9,8 +9,9 @@ type MaybePromise<T> = T | Promise<T>;
 
 /**
  * The engine seam: what SHARED_STORE needs from wherever the data lives. The in-memory replicated
- * engine below keeps a replica in every process; a Redis engine (a later issue) will implement
- * the same contract over ioredis. Every document handed out is a copy.
+ * engine below keeps a replica in every process; the Redis engine (src/store/engines/redis/)
+ * keeps a copy of the stores each process reads, fed by a Redis Stream per store. Both read
+ * through LocalCopyEngine. Every document handed out is a copy.
  */
 export interface StoreEngine {
   readonly kind: string;
@@ -30,7 +31,7 @@ export interface StoreEngine {
   onChange(store: string, listener: ChangeListener): () => void;
 }
 
-/** The local side of the in-memory engine: a replica host (master, solo) or a worker's mirror. */
+/** The local side of an engine: a replica host (master, solo), a worker's mirror, or the Redis engine's per-process copy. */
 export interface LocalReplica {
   tables(): StoreTables;
   /** Cluster time in ms, for judging expiry. */
@@ -43,12 +44,11 @@ export interface LocalReplica {
   readonly keepsWrittenData: boolean;
 }
 
-/** Reads from the process's own replica (memory speed); writes through the replication protocol. */
-export class InMemoryReplicatedEngine implements StoreEngine {
-  readonly kind = 'memory';
+/** Reads from the process's own copy of the data (memory speed); writes through the local side. */
+export class LocalCopyEngine implements StoreEngine {
   readonly keepsWrittenData: boolean;
 
-  constructor(private readonly local: LocalReplica) {
+  constructor(readonly kind: string, protected readonly local: LocalReplica) {
     this.keepsWrittenData = local.keepsWrittenData;
   }
 
@@ -98,9 +98,17 @@ export class InMemoryReplicatedEngine implements StoreEngine {
     return this.local.write(request);
   }
 
-  /** Listening is reading: a worker starts loading the store (if it does not hold it yet). */
+  /** Listening is reading: the process starts loading the store (if it does not hold it yet). */
   onChange(store: string, listener: ChangeListener): () => void {
-    void this.local.whenReadable(store);
+    // A load that fails (its backend unreachable) is retried by the next read; nothing to report here.
+    this.local.whenReadable(store)?.catch(() => undefined);
     return this.local.changes.on(store, listener);
+  }
+}
+
+/** Reads from the process's own replica (memory speed); writes through the replication protocol. */
+export class InMemoryReplicatedEngine extends LocalCopyEngine {
+  constructor(local: LocalReplica) {
+    super('memory', local);
   }
 }

@@ -9,7 +9,8 @@ import { StoreNotReadyError } from './store-errors.js';
 import { copyAndMeasure } from './document-size.js';
 import { checkDocumentSize, configureStoreLimits, storeLimits, type StoreLimits } from './limits.js';
 import type { StoreEngine } from './engine.js';
-import { storeEngine } from './store-node.js';
+import { closeStoreEngine, startedStoreEngine, storeEngine } from './store-node.js';
+import { STORE_ENGINE_KEYS, chooseStoreEngine, chosenStoreEngine, type StoreEngineOptions } from './engine-choice.js';
 import { validateUpdateData, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 
@@ -123,7 +124,7 @@ export class SharedStore<D extends Document = Document> {
   peek(id: string): Readonly<D> | undefined {
     const engine = (this.engine ??= storeEngine());
     if (engine.whenReadable(this.name)) {
-      throw new StoreNotReadyError(`SHARED_STORE('${this.name}').peek(): this process's replica is not ready yet (a worker loading its snapshot, or a server catching up with its peers); await store.ready() once before peeking`);
+      throw new StoreNotReadyError(`SHARED_STORE('${this.name}').peek(): this process's replica is not ready yet (a worker loading its snapshot, a server catching up with its peers, or the Redis engine loading the store on its first read); await store.ready() once before peeking`);
     }
     return engine.peek(this.name, checkId(id)) as Readonly<D> | undefined;
   }
@@ -259,8 +260,33 @@ function openStore<D extends Document = Document>(name: string, options?: StoreO
 }
 
 export const SHARED_STORE = Object.assign(openStore, {
-  /** Sets this process's store limits (see README, "Limits"). */
-  configure(limits: Partial<StoreLimits>): void {
-    configureStoreLimits(limits);
+  /**
+   * Sets this process's store limits (see README, "Limits") and, before the first store call, its
+   * engine: `SHARED_STORE.configure({ engine: 'redis', redis: 'redis://127.0.0.1:6379' })`
+   * (see docs/store-redis.md). Run it in every process (top level of the app file does that).
+   */
+  configure(options: Partial<StoreLimits> & StoreEngineOptions): void {
+    const limits: Record<string, unknown> = { ...options };
+    const engineOptions: Record<string, unknown> = {};
+    for (const key of STORE_ENGINE_KEYS) {
+      if (key in limits) engineOptions[key] = limits[key];
+      delete limits[key];
+    }
+    if (Object.keys(engineOptions).length) {
+      const started = startedStoreEngine();
+      if (started && (engineOptions.engine ?? chosenStoreEngine().engine) !== started.kind) {
+        throw new ConfigError(`SHARED_STORE.configure({ engine }): this process already uses the '${started.kind}' engine (a store was used first); configure the engine before the first store call`);
+      }
+      chooseStoreEngine(engineOptions as StoreEngineOptions);
+    }
+    configureStoreLimits(limits as Partial<StoreLimits>);
+  },
+
+  /**
+   * Closes this process's Redis connections (Redis engine), so a script can end; store calls
+   * after it fail with StoreUnavailableError. Nothing to close on the in-memory engine.
+   */
+  close(): void {
+    closeStoreEngine();
   },
 });

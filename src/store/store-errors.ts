@@ -27,3 +27,15 @@ export class StoreNotReadyError extends BoxwireError {
     super('BOXWIRE_STORE_NOT_READY', message);
   }
 }
+
+/**
+ * The store's engine cannot reach its backend (the Redis engine while Redis is unreachable, or a
+ * write whose answer was lost with the connection). Reads still answer from this process's copy.
+ * A write that failed with this error may or may not have been applied when `outcomeUnknown` is
+ * true; otherwise nothing was sent.
+ */
+export class StoreUnavailableError extends BoxwireError {
+  constructor(message: string, readonly outcomeUnknown = false, options?: { cause?: unknown }) {
+    super('BOXWIRE_STORE_UNAVAILABLE', message, options);
+  }
+}

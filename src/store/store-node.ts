@@ -7,6 +7,8 @@ import { addStartupWaitSource } from '../core/startup-watch.js';
 import { onServerMesh } from '../server/index.js';
 import { beforeUserCode } from '../server/server-clustering.js';
 import { InMemoryReplicatedEngine, type StoreEngine } from './engine.js';
+import { chosenStoreEngine } from './engine-choice.js';
+import { RedisStoreEngine } from './engines/redis/redis-store-engine.js';
 import { ReplicaHost } from './replica-host.js';
 import type { WorkerFeed } from './worker-feeds.js';
 import type { ReplicationMessage } from './replication.js';
@@ -48,13 +50,30 @@ export function storeReplicaStarted(): boolean {
 
 /** Whether this process holds a copy of `store` (a worker holds only the stores it reads; diagnostics and tests). */
 export function storeHeldHere(store: string): boolean {
-  storeEngine();
+  const current = storeEngine();
+  if (current instanceof RedisStoreEngine) return current.holds(store);
   return (mirror ? mirror.tables : replicaHost().replica.state).peek(store) !== undefined;
+}
+
+/** The engine serving this process's SHARED_STORE calls, once the first call chose it. */
+export function startedStoreEngine(): StoreEngine | undefined {
+  return engine;
+}
+
+/** Closes this process's connections to the store's backend (the Redis engine); the in-memory engine has none. */
+export function closeStoreEngine(): void {
+  if (engine instanceof RedisStoreEngine) engine.close();
 }
 
 /** The engine serving this process's SHARED_STORE calls. */
 export function storeEngine(): StoreEngine {
   if (engine) return engine;
+  const chosen = chosenStoreEngine();
+  if (chosen.engine === 'redis') {
+    // Every process (master, each worker) talks to Redis itself and keeps its own copy.
+    engine = new RedisStoreEngine(chosen.redis!, { feedLength: chosen.feedLength });
+    return engine;
+  }
   if (isWorkerProcess()) {
     const m = (mirror = new WorkerMirror());
     engine = new InMemoryReplicatedEngine({ tables: () => m.tables, now: () => m.now(), whenReadable: (store) => m.whenReadable(store), whenWritable: () => undefined, write: (r) => m.write(r), changes: m.changes, keepsWrittenData: false });

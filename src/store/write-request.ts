@@ -1,10 +1,13 @@
 import type { OperationKind } from './operation.js';
 import type { Document } from './update-operators.js';
 
+/** What a write does: the replicated operation kinds (`create` included: insert only if absent). */
+export type WriteKind = OperationKind;
+
 /** A write as the API asks for it, before a replica stamps it. */
 export interface WriteRequest {
   store: string;
-  kind: OperationKind;
+  kind: WriteKind;
   id?: string;
   data?: Document;
   removeAfterSeconds?: number;

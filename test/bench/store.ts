@@ -4,14 +4,19 @@
 //   - replicated save / $inc throughput, 2 workers with 100 writes in flight each, on one server
 //     (CPU clustering) and on 3 servers × 2 workers, vs ioredis pipelined SET: each after one
 //     warm-up run, the median of 3 timed runs (the cold first run is shown beside it);
-//   - convergence time after a partition {A} | {B, C} heals, with writes made on both sides.
+//   - convergence time after a partition {A} | {B, C} heals, with writes made on both sides;
+//   - the Redis engine (on the same redis-server as the baseline): get / peek from a worker, and
+//     $inc / save with 2 workers × 100 in flight, beside the same ioredis baselines.
+// STORE_BENCH_WRITES scales the throughput runs (default 200,000); STORE_BENCH_ONLY=redis runs
+// only the baselines and the Redis engine rows.
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { startStoreCluster } from '../helpers/store-cluster.js';
 
 /** Writes per throughput measurement, the same for boxwire and the Redis baseline. */
-const WRITES = 200_000;
+const WRITES = Number(process.env.STORE_BENCH_WRITES ?? 200_000);
+const ONLY_REDIS = process.env.STORE_BENCH_ONLY === 'redis';
 interface WriterRun {
   count: number;
   startedAt: number;
@@ -102,13 +107,29 @@ try {
   const map = mapGetRate(5_000_000);
   const mapAwaited = await map.awaited;
 
+  // The Redis engine: one server, CPU clustering, 2 workers, on the baseline's redis-server.
+  const onRedis = await startStoreCluster('cpu', { common: { BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_URL: `redis://127.0.0.1:${redis.port}` } });
+  let redisEngineGet = 0;
+  let redisEnginePeek = 0;
+  let redisEngineInc = { cold: 0, warm: 0 };
+  let redisEngineSave = { cold: 0, warm: 0 };
+  try {
+    redisEngineGet = await onRedis.nodes[0].value({ from: 1, op: 'benchGet', store: 'bench.rget', count: 1_000_000 }, 120_000);
+    redisEnginePeek = await onRedis.nodes[0].value({ from: 1, op: 'benchPeek', store: 'bench.rget', count: 20_000_000 }, 120_000);
+    const write = (method: string) => warmAndTime(async () => overallRate(await Promise.all([1, 2].map((from) => onRedis.nodes[0].value({ from, op: 'benchWrite', store: 'bench.rw', method, count: WRITES / 2, ms: 100 }, 300_000)))));
+    redisEngineInc = await write('inc');
+    redisEngineSave = await write('save');
+  } finally {
+    await onRedis.stop();
+  }
+
   // One server, CPU clustering, 2 workers.
-  const cpu = await startStoreCluster('cpu');
   let workerGet = 0;
   let workerPeek = 0;
   let cpuInc = { cold: 0, warm: 0 };
   let cpuSave = { cold: 0, warm: 0 };
-  try {
+  const cpu = ONLY_REDIS ? undefined : await startStoreCluster('cpu');
+  if (cpu) try {
     workerGet = await cpu.nodes[0].value({ from: 1, op: 'benchGet', store: 'bench.get', count: 1_000_000 }, 120_000);
     workerPeek = await cpu.nodes[0].value({ from: 1, op: 'benchPeek', store: 'bench.get', count: 20_000_000 }, 120_000);
     // 200,000 writes in all, as many as the pipelined SET baseline makes.
@@ -120,10 +141,10 @@ try {
   }
 
   // Three servers × 2 workers: every write replicated to every server.
-  const both = await startStoreCluster('both');
   let bothInc = { cold: 0, warm: 0 };
   let bothSave = { cold: 0, warm: 0 };
-  try {
+  const both = ONLY_REDIS ? undefined : await startStoreCluster('both');
+  if (both) try {
     const write = (method: string) => warmAndTime(async () => overallRate(await Promise.all(both.processes.map(([node, from]) => node.value({ from, op: 'benchWrite', store: 'bench.w3', method, count: Math.round(WRITES / 6), ms: 100 }, 300_000)))));
     bothInc = await write('inc');
     bothSave = await write('save');
@@ -132,9 +153,9 @@ try {
   }
 
   // Convergence after a partition heals: 1,000 writes on each side while cut.
-  const part = await startStoreCluster('server', { partitionable: true });
   const convergence: number[] = [];
-  try {
+  const part = ONLY_REDIS ? undefined : await startStoreCluster('server', { partitionable: true });
+  if (part) try {
     const [A, B, C] = part.nodes;
     await A.waitFor((e) => e.event === 'server-up', 2);
     for (let round = 0; round < 3; round++) {
@@ -174,6 +195,10 @@ try {
   writes('$inc, 3 servers, each of the 6 workers × 100 in flight', bothInc, 0.3);
   writes('save, 3 servers, each of the 6 workers × 100 in flight', bothSave, 0.3);
   row('convergence after a partition heals, ms (3 rounds)', convergence.join(', '), '—', `max ${Math.max(...convergence)} ms (target < 1000)`);
+  row('Redis engine: get from a worker, ops/s (sequential await)', fmt(redisEngineGet), `ioredis GET ${fmt(redisGet)}`, `${(redisEngineGet / redisGet).toFixed(0)}× (target ≥ 100×)`);
+  row('Redis engine: peek from a worker (sync), ops/s', fmt(redisEnginePeek), `ioredis GET ${fmt(redisGet)}`, `${(redisEnginePeek / redisGet).toFixed(0)}× (Map.get ${fmt(map.plain)})`);
+  writes('Redis engine: $inc, 1 server, 2 workers × 100 in flight', redisEngineInc, 0.5);
+  writes('Redis engine: save, 1 server, 2 workers × 100 in flight', redisEngineSave, 0.5);
   const [head, ...body] = rows;
   console.log(`| ${head.join(' | ')} |`);
   console.log(`| ${head.map(() => '---').join(' | ')} |`);

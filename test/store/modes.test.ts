@@ -1,10 +1,36 @@
-// The same SHARED_STORE semantics, asserted in all four modes: no clustering, CPU clustering
-// (2 workers), server clustering (3 servers on 127.0.0.2–.4), both (3 servers × 2 workers).
+// The same SHARED_STORE semantics, asserted on both engines (the in-memory replicated one, and
+// Redis on a real redis-server started here) in all four modes: no clustering, CPU clustering
+// (2 workers), server clustering (3 servers on 127.0.0.2–.4), both (3 servers × 2 workers) —
+// and the Redis engine on a real 3-master Redis Cluster (CPU clustering).
 // Writes happen in one process; reads are checked in that process (read-your-writes, at once)
 // and in another (another worker, another server) within 2 s.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStoreCluster, type StoreCluster, type StoreMode, type StoreNode } from '../helpers/store-cluster.js';
+import { RedisClusterHarness, RedisServer } from '../helpers/redis-server.js';
+
+type Engine = 'memory' | 'redis' | 'redis-cluster';
+const ENGINES: Engine[] = (process.env.STORE_ENGINES?.split(',') as Engine[] | undefined) ?? ['memory', 'redis', 'redis-cluster'];
+let redis: RedisServer | undefined;
+let redisCluster: RedisClusterHarness | undefined;
+
+/** The environment that selects the engine in every process of the cluster (Redis: emptied between runs). */
+async function engineEnv(engine: Engine): Promise<Record<string, string>> {
+  if (engine === 'memory') return {};
+  if (engine === 'redis-cluster') {
+    redisCluster ??= await new RedisClusterHarness().start();
+    await Promise.all(redisCluster.nodes.map((node) => node.cli('FLUSHALL')));
+    return { BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_CLUSTER: redisCluster.seeds.join(',') };
+  }
+  redis ??= await new RedisServer().start();
+  await redis.cli('FLUSHALL');
+  return { BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_URL: redis.url };
+}
+
+test.after(async () => {
+  await redis?.dispose();
+  await redisCluster?.dispose();
+});
 
 const MODES: StoreMode[] = ['solo', 'cpu', 'server', 'both'];
 
@@ -14,18 +40,21 @@ const RUNS: Array<[StoreMode, string, Record<string, string>]> = [
   ['both', 'both, SERVER_CLUSTERING inside CPU_CLUSTERING', { STORE_NEST: 'cpu-outer' }],
 ];
 
-for (const [mode, label, common] of RUNS) {
-  test(`${label}: every store semantic`, async () => {
-    const cluster = await startStoreCluster(mode, { common });
-    try {
-      await semantics(cluster);
-    } finally {
-      await cluster.stop();
-    }
-  });
+for (const engine of ENGINES) {
+  // On a Redis Cluster what differs is only where keys live: one run, CPU clustering.
+  for (const [mode, label, common] of engine === 'redis-cluster' ? RUNS.filter(([m, l]) => m === 'cpu' && l === 'cpu') : RUNS) {
+    test(`${engine} engine, ${label}: every store semantic`, async () => {
+      const cluster = await startStoreCluster(mode, { common: { ...common, ...(await engineEnv(engine)) } });
+      try {
+        await semantics(cluster, engine);
+      } finally {
+        await cluster.stop();
+      }
+    });
+  }
 }
 
-async function semantics(cluster: StoreCluster): Promise<void> {
+async function semantics(cluster: StoreCluster, engine: Engine): Promise<void> {
   const [[writerNode, writer], [readerNode, reader]] = [cluster.processes[0], cluster.processes[cluster.processes.length - 1]];
   const call = (store: string, method: string, ...args: unknown[]) => writerNode.value({ from: writer, op: 'call', store, method, args });
   const seenElsewhere = async (store: string, expect: unknown, itemId?: string) => {
@@ -85,7 +114,9 @@ async function semantics(cluster: StoreCluster): Promise<void> {
   const writeOnly = await writerNode.value({ from: writer, op: 'writeOnly', store: 's.writeOnly' });
   const doc = { n: 2, tags: ['a', 'b'] };
   assert.equal([writeOnly.updated, writeOnly.read, writeOnly.heldAfterRead], [doc, doc, true]);
-  assert.is(writeOnly.heldBeforeRead, writer === 0, 'a worker does not hold a store it only wrote; a master or lone process holds every store');
+  // The in-memory engine's master or lone process holds every store (it is the server's replica);
+  // on Redis no process holds a store it has not read.
+  assert.is(writeOnly.heldBeforeRead, engine === 'memory' && writer === 0, 'a process holds only the stores it reads (and a replica host every store)');
   await seenElsewhere('s.writeOnly', { w: doc });
 
   // peek: the stored object itself, frozen (mutation throws, nothing changes); a Map inside → a copy
@@ -95,7 +126,8 @@ async function semantics(cluster: StoreCluster): Promise<void> {
   // A worker's replica loads after start (a restarted server's catches up with its peers): peek
   // before then says what to do. A process without clustering is ready at once.
   const notReady = /is not ready yet .* await store.ready\(\) once before peeking/;
-  if (writer > 0) assert.match(peeked.atBoot.error?.message ?? '', notReady);
+  // On Redis every process loads a store on its first read.
+  if (writer > 0 || engine !== 'memory') assert.match(peeked.atBoot.error?.message ?? '', notReady);
   else if (cluster.nodes.length === 1) assert.equal(peeked.atBoot, { value: null });
   else assert.ok(peeked.atBoot.value === null || notReady.test(peeked.atBoot.error?.message), JSON.stringify(peeked.atBoot));
 

@@ -1,0 +1,134 @@
+/**
+ * This process's copy of one store under the Redis engine: the documents (in the engine's
+ * StoreTables), each one's version (the feed id of its last write), and where in the store's feed
+ * the copy is. Feed entries apply in feed order; an entry older than what the copy holds for its
+ * id is skipped, so a snapshot read while writes went on converges as the feed catches up.
+ */
+import { decode } from '../../../core/codec.js';
+import type { ChangeNotifier, StoreChange } from '../../change-events.js';
+import { copyValue } from '../../document-values.js';
+import type { Entry, StoreTables } from '../../store-tables.js';
+import { NO_VERSION, compareStreamIds } from './stream-id.js';
+import { storeKeys, type StoreKeys } from './store-keys.js';
+
+/** One feed entry as read from Redis (field values are raw bytes). */
+export interface FeedEntry {
+  id: string;
+  fields: Map<string, Buffer>;
+}
+
+/** A store's contents as loaded from Redis, and the feed position it corresponds to. */
+export interface StoreSnapshot {
+  epoch: string | null;
+  seq: number;
+  position: string;
+  entries: Array<[id: string, entry: Entry, version: string]>;
+}
+
+const KIND_CHANGE: Record<string, StoreChange['type']> = { s: 'save', u: 'update', n: 'create', r: 'remove', c: 'clear' };
+
+export class HeldStore {
+  readonly keys: StoreKeys;
+  /** The feed id this copy has applied up to. */
+  position = NO_VERSION;
+  /** The feed sequence number of that entry (entries carry 1, 2, 3 …: a gap means trimmed, a drop means a new data set). */
+  seq = 0;
+  /** The data set's birth mark in Redis; a different one means Redis lost the data (restarted empty). */
+  epoch: string | null = null;
+  readonly versions = new Map<string, string>();
+  private waiters: Array<{ version: string; resolve: () => void }> = [];
+
+  constructor(readonly name: string, private readonly tables: StoreTables, private readonly changes: ChangeNotifier) {
+    this.keys = storeKeys(name);
+  }
+
+  /** Replaces the copy with a snapshot; `reset`: tell listeners the store was rebuilt (a reload, not the first load). */
+  load(snapshot: StoreSnapshot, reset: boolean): void {
+    const table = new Map<string, Entry>();
+    this.versions.clear();
+    for (const [id, entry, version] of snapshot.entries) {
+      table.set(id, entry);
+      this.versions.set(id, version);
+    }
+    this.tables.replaceTable(this.name, table);
+    const newDataSet = this.epoch !== null && snapshot.epoch !== this.epoch;
+    this.epoch = snapshot.epoch;
+    this.seq = snapshot.seq;
+    this.position = snapshot.position;
+    if (reset) this.changes.emit(this.name, { type: 'reset' });
+    // Writes waiting for a feed position the new data set will never reach are as visible as they will get.
+    this.settleWaiters(newDataSet);
+  }
+
+  /** Applies one feed entry; false when it does not follow the copy's position (a gap: reload). */
+  apply(entry: FeedEntry): boolean {
+    const seq = Number(entry.fields.get('n')?.toString());
+    if (seq !== this.seq + 1) return false;
+    this.seq = seq;
+    this.position = entry.id;
+    const kind = entry.fields.get('k')?.toString() ?? '';
+    if (kind === 'c') this.clearBefore(entry.id);
+    else this.applyToId(kind, entry);
+    this.settleWaiters(false);
+    return true;
+  }
+
+  private applyToId(kind: string, entry: FeedEntry): void {
+    const id = entry.fields.get('i')!.toString();
+    const held = this.versions.get(id);
+    if (held !== undefined && compareStreamIds(held, entry.id) >= 0) return;
+    let stored: Entry | undefined;
+    if (kind === 'r') {
+      this.versions.delete(id);
+    } else {
+      const expiry = entry.fields.get('e');
+      stored = { doc: decode(entry.fields.get('d')!) };
+      if (expiry !== undefined) stored.expiresAt = Number(expiry.toString());
+      this.versions.set(id, entry.id);
+    }
+    this.tables.set(this.name, id, stored);
+    if (this.changes.wants(this.name)) {
+      const now = this.tables.peek(this.name)?.get(id);
+      this.changes.emit(this.name, { type: KIND_CHANGE[kind] ?? 'update', id, document: now ? copyValue(now.doc) : undefined });
+    }
+  }
+
+  /** A clear at `version`: every entry written before it goes (ones written after it, read by a snapshot, stay). */
+  private clearBefore(version: string): void {
+    const table = this.tables.table(this.name);
+    for (const [id, written] of this.versions) {
+      if (compareStreamIds(written, version) < 0) {
+        this.versions.delete(id);
+        table.delete(id);
+      }
+    }
+    this.changes.emit(this.name, { type: 'clear' });
+  }
+
+  /** Resolves once the copy has applied the feed up to `version` (a write's own entry: read-your-writes). */
+  reached(version: string): Promise<void> | undefined {
+    if (compareStreamIds(this.position, version) >= 0) return undefined;
+    return new Promise((resolve) => this.waiters.push({ version, resolve }));
+  }
+
+  private settleWaiters(all: boolean): void {
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const waiter of this.waiters) {
+      if (all || compareStreamIds(this.position, waiter.version) >= 0) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.waiters = still;
+  }
+
+  /** The entry (or its absence) and its version, for a write computed from this copy. */
+  base(id: string): { entry?: Entry; version: string } {
+    const entry = this.tables.peek(this.name)?.get(id);
+    return entry ? { entry, version: this.versions.get(id) ?? NO_VERSION } : { version: '0' };
+  }
+
+  /** Drops versions of entries the tables pruned (expired). */
+  forget(id: string): void {
+    this.versions.delete(id);
+  }
+}
