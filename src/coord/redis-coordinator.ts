@@ -1,0 +1,161 @@
+/**
+ * The Redis backend: locks, queues and node ids for any number of servers. One command connection
+ * per process (no offline queue: a call made while Redis is away fails at once and the caller
+ * retries or reports it) and one subscriber connection for wake-ups (a lock released, a job
+ * pushed), so waiters sleep instead of polling Redis.
+ */
+import { decode, encode } from '../core/codec.js';
+import { log } from '../core/logger.js';
+import { createRedisConnection, type RedisClient } from '../redis/redis-connection.js';
+import type { RedisSettings } from '../redis/redis-settings.js';
+import { FENCE_CLOCK_FACTOR, NODE_ID_COUNT, type ClaimResult, type CoordBackend, type FailedJob, type LockAttempt, type NodeIdBackend, type NodeIdGrant, type PushOptions, type QueueCounts } from './coord-backend.js';
+import { FENCE_KEEP_MS, scripts, type ScriptName } from './redis-scripts.js';
+import { WakeList } from './wake-list.js';
+
+const LOCK_RELEASED = 'boxwire:coord:lock-released';
+const QUEUE_PUSHED = 'boxwire:coord:queue-pushed';
+const NODE_IDS = 'boxwire:{node-ids}:';
+const HIGH_WATER_KEEP_MS = 7 * 86_400_000;
+const MAX_BACKOFF_MS = 86_400_000;
+
+type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<any>;
+
+function lockKeys(name: string): [string, string] {
+  return [`boxwire:lock:{${name}}`, `boxwire:lock:{${name}}:fence`];
+}
+
+function queueKeys(name: string) {
+  const prefix = `boxwire:q:{${name}}:`;
+  return { prefix, wait: prefix + 'wait', delayed: prefix + 'delayed', active: prefix + 'active', failed: prefix + 'failed', done: prefix + 'done', seq: prefix + 'seq' };
+}
+
+export class RedisCoordinator implements CoordBackend, NodeIdBackend {
+  readonly kind = 'redis' as const;
+  private readonly command: RedisClient;
+  private subscriber?: RedisClient;
+  private readonly lockWaiters = new WakeList();
+  private readonly queueWaiters = new WakeList();
+
+  constructor(private readonly settings: RedisSettings) {
+    this.command = createRedisConnection(settings, 'command', { name: 'coord' });
+    this.command.on('error', (error) => log.debug('coord.redis_error', { error }));
+    for (const [name, script] of Object.entries(scripts)) this.command.defineCommand(name, script);
+  }
+
+  private script(name: ScriptName, buffers = false): ScriptCall {
+    const client = this.command as unknown as Record<string, ScriptCall>;
+    return client[buffers ? `${name}Buffer` : name].bind(client);
+  }
+
+  /** The subscriber connects on the first wait; a message wakes this process's waiters for that name. */
+  private subscribe(): void {
+    if (this.subscriber) return;
+    const subscriber = (this.subscriber = createRedisConnection(this.settings, 'subscriber', { name: 'coord-wake' }));
+    subscriber.on('error', (error) => log.debug('coord.redis_error', { error }));
+    subscriber.on('message', (channel: string, name: string) => {
+      if (channel === LOCK_RELEASED) this.lockWaiters.wake(name);
+      else if (channel === QUEUE_PUSHED) this.queueWaiters.wake(name);
+    });
+    subscriber.subscribe(LOCK_RELEASED, QUEUE_PUSHED).catch((error: unknown) => log.debug('coord.subscribe_failed', { error }));
+  }
+
+  async close(): Promise<void> {
+    this.lockWaiters.wakeAll();
+    this.queueWaiters.wakeAll();
+    await Promise.allSettled([this.command.quit(), this.subscriber?.quit()]);
+  }
+
+  // ---- locks -------------------------------------------------------------------------------
+
+  async lockAcquire(name: string, token: string, ttlMs: number): Promise<LockAttempt> {
+    this.subscribe();
+    const [got, value] = (await this.script('bwLockAcquire')(...lockKeys(name), token, ttlMs, FENCE_KEEP_MS, FENCE_CLOCK_FACTOR)) as [number, string | number];
+    return got === 1 ? { fence: Number(value) } : { busyForMs: Math.max(0, Number(value)) };
+  }
+
+  async lockRenew(name: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.script('bwLockRenew')(lockKeys(name)[0], token, ttlMs)) === 1;
+  }
+
+  async lockRelease(name: string, token: string): Promise<boolean> {
+    return (await this.script('bwLockRelease')(lockKeys(name)[0], token, LOCK_RELEASED, name)) === 1;
+  }
+
+  lockWait(name: string, maxMs: number): Promise<void> {
+    this.subscribe();
+    return this.lockWaiters.wait(name, maxMs);
+  }
+
+  // ---- queues ------------------------------------------------------------------------------
+
+  async queuePush(name: string, data: unknown, options: PushOptions): Promise<string> {
+    const k = queueKeys(name);
+    const id = await this.script('bwQueuePush')(k.wait, k.delayed, k.seq, k.prefix, encode(data), options.attempts, options.backoffMs, options.delayMs, QUEUE_PUSHED, name);
+    return String(id);
+  }
+
+  async queueClaim(name: string, owner: string, visibilityMs: number, max: number): Promise<ClaimResult> {
+    this.subscribe();
+    const k = queueKeys(name);
+    const [rows, nextDue] = (await this.script('bwQueueClaim', true)(k.wait, k.delayed, k.active, k.failed, k.prefix, owner, visibilityMs, max)) as [Buffer[][], number];
+    return {
+      jobs: rows.map(([id, data, attempt, attempts, token]) => ({ id: id.toString(), data: decode(data), attempt: Number(attempt), attempts: Number(attempts.toString()), token: token.toString() })),
+      nextDueMs: Number(nextDue),
+    };
+  }
+
+  async queueExtend(name: string, claims: Array<[string, string]>, visibilityMs: number): Promise<string[]> {
+    if (!claims.length) return [];
+    const k = queueKeys(name);
+    return (await this.script('bwQueueExtend')(k.active, k.prefix, visibilityMs, ...claims.flat())) as string[];
+  }
+
+  async queueComplete(name: string, id: string, _token: string): Promise<boolean> {
+    const k = queueKeys(name);
+    return (await this.script('bwQueueComplete')(k.wait, k.delayed, k.active, k.failed, k.done, k.prefix, id)) === 1;
+  }
+
+  async queueFail(name: string, id: string, token: string, error: string): Promise<'retrying' | 'failed' | 'stale'> {
+    const k = queueKeys(name);
+    return this.script('bwQueueFail')(k.delayed, k.active, k.failed, k.prefix, id, token, error.slice(0, 4_000), MAX_BACKOFF_MS);
+  }
+
+  async queueCounts(name: string): Promise<QueueCounts> {
+    const k = queueKeys(name);
+    const [waiting, delayed, active, completed, failed] = (await this.script('bwQueueCounts')(k.wait, k.delayed, k.active, k.done, k.failed)) as number[];
+    return { waiting, delayed, active, completed, failed };
+  }
+
+  async queueFailed(name: string, limit: number): Promise<FailedJob[]> {
+    const k = queueKeys(name);
+    const rows = (await this.script('bwQueueFailed', true)(k.failed, k.prefix, limit)) as Buffer[][];
+    return rows.map(([id, data, made, error]) => ({ id: id.toString(), data: data ? decode(data) : undefined, attemptsMade: Number(made?.toString() ?? 0), error: error.toString() }));
+  }
+
+  async queueRetryFailed(name: string): Promise<number> {
+    const k = queueKeys(name);
+    return this.script('bwQueueRetryFailed')(k.failed, k.wait, k.prefix, QUEUE_PUSHED, name);
+  }
+
+  queueWait(name: string, maxMs: number): Promise<void> {
+    this.subscribe();
+    return this.queueWaiters.wait(name, maxMs);
+  }
+
+  // ---- node ids ----------------------------------------------------------------------------
+
+  async nodeIdLease(token: string, ttlMs: number): Promise<NodeIdGrant | undefined> {
+    const start = Math.floor(Math.random() * NODE_ID_COUNT);
+    const [nodeId, highWater, waitMs] = (await this.script('bwNodeIdLease')(NODE_IDS + 'marker', NODE_IDS, token, ttlMs, start, NODE_ID_COUNT)) as [number, string, number];
+    if (nodeId < 0) return undefined;
+    return { nodeId, floorMs: Number(highWater) + 1, waitMs: Number(waitMs) };
+  }
+
+  async nodeIdRenew(nodeId: number, token: string, ttlMs: number, highWaterMs: number): Promise<boolean> {
+    return (await this.script('bwNodeIdRenew')(NODE_IDS + 'marker', NODE_IDS, nodeId, token, ttlMs, highWaterMs, HIGH_WATER_KEEP_MS)) === 1;
+  }
+
+  async nodeIdRelease(nodeId: number, token: string, highWaterMs: number): Promise<void> {
+    await this.script('bwNodeIdRelease')(NODE_IDS + 'marker', NODE_IDS, nodeId, token, highWaterMs, HIGH_WATER_KEEP_MS);
+  }
+}
