@@ -6,7 +6,7 @@
  */
 import { decode, encode } from '../core/codec.js';
 import { log } from '../core/logger.js';
-import { createRedisConnection, type RedisClient } from '../redis/redis-connection.js';
+import { createRedisConnection, whenRedisReady, type RedisClient } from '../redis/redis-connection.js';
 import type { RedisSettings } from '../redis/redis-settings.js';
 import { FENCE_CLOCK_FACTOR, NODE_ID_COUNT, type ClaimResult, type CoordBackend, type FailedJob, type LockAttempt, type NodeIdBackend, type NodeIdGrant, type PushOptions, type QueueCounts } from './coord-backend.js';
 import { FENCE_KEEP_MS, scripts, type ScriptName } from './redis-scripts.js';
@@ -17,6 +17,8 @@ const QUEUE_PUSHED = 'boxwire:coord:queue-pushed';
 const NODE_IDS = 'boxwire:{node-ids}:';
 const HIGH_WATER_KEEP_MS = 7 * 86_400_000;
 const MAX_BACKOFF_MS = 86_400_000;
+/** How long a call waits for a (re)connecting Redis before it fails. */
+const READY_WAIT_MS = 3_000;
 
 type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<any>;
 
@@ -42,9 +44,18 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
     for (const [name, script] of Object.entries(scripts)) this.command.defineCommand(name, script);
   }
 
+  /**
+   * A script call that first waits (a bounded time) for the connection to be ready: at start-up and
+   * while ioredis reconnects, a call waits a moment instead of failing at once; if Redis stays
+   * away the call fails with an error naming it.
+   */
   private script(name: ScriptName, buffers = false): ScriptCall {
     const client = this.command as unknown as Record<string, ScriptCall>;
-    return client[buffers ? `${name}Buffer` : name].bind(client);
+    const call = client[buffers ? `${name}Buffer` : name].bind(client);
+    return async (...args) => {
+      if (this.command.status !== 'ready') await whenRedisReady(this.command, this.settings, READY_WAIT_MS);
+      return call(...args);
+    };
   }
 
   /** The subscriber connects on the first wait; a message wakes this process's waiters for that name. */
