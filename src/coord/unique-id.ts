@@ -23,9 +23,17 @@ import type { RedisCoordinator } from './redis-coordinator.js';
 import { SnowflakeGenerator, parseSnowflake } from './snowflake.js';
 
 const generator = new SnowflakeGenerator();
-let leaseTtlMs = 15_000;
+let leaseTtlMs = leaseTtlFromEnv();
 let lease: NodeIdLease | undefined;
 let leaseBackend: RedisCoordinator | undefined;
+
+function leaseTtlFromEnv(): number {
+  const raw = process.env.BOXWIRE_ID_LEASE_TTL_MS;
+  if (raw === undefined || raw === '') return 15_000;
+  const ttl = Number(raw);
+  if (!Number.isInteger(ttl) || ttl < 300 || ttl > 3_600_000) throw new ConfigError(`BOXWIRE_ID_LEASE_TTL_MS must be a whole number of ms from 300 to 3,600,000 (got ${JSON.stringify(raw)})`);
+  return ttl;
+}
 
 /** The lease of this process when Redis serves coordination; undefined for the embedded backend. */
 function redisLease(): NodeIdLease | undefined {
@@ -74,7 +82,7 @@ export const UNIQUE_ID = Object.assign(make, {
   },
   /** The time, node id and sequence inside an id. */
   parse: parseSnowflake,
-  /** Sets the node id lease ttl (default 15,000 ms) before the first use. */
+  /** Sets the node id lease ttl (default 15,000 ms, or env BOXWIRE_ID_LEASE_TTL_MS) before the first use. */
   configure(options: { leaseTtlMs?: number }): void {
     const ttl = options?.leaseTtlMs;
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 300 || ttl > 3_600_000)) throw new ConfigError('UNIQUE_ID.configure: leaseTtlMs must be a whole number of ms from 300 to 3,600,000');
