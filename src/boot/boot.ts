@@ -16,6 +16,8 @@ import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { CPU_CLUSTERING } from '../cpu/cpu-clustering.js';
 import { configureRedis } from '../redis/redis-settings.js';
+// The master serves its workers' LOCK / QUEUE calls when there is no Redis (it loads no box code itself).
+import '../coord/embedded-node.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
 import { onShutdown, onStopAccepting } from '../cpu/shutdown-hooks.js';
 import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';
