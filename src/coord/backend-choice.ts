@@ -14,6 +14,7 @@ import { RedisCoordinator } from './redis-coordinator.js';
 let redis: RedisCoordinator | undefined;
 
 function serverCount(): number {
+  if (SERVER_CLUSTERING.getThisServerName() === undefined) return 1; // not configured: one server
   try {
     return Object.keys(SERVER_CLUSTERING.getHosts()).length;
   } catch {

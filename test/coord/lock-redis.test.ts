@@ -4,21 +4,14 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FixtureProcess } from '../helpers/process-harness.js';
+import { CoordRedisSuite } from '../helpers/coord-redis.js';
 import { RedisServer } from '../helpers/redis-server.js';
-import { configureRedis } from '../../src/redis/redis-settings.js';
 import { LOCK, LockBusyError } from '../../src/index.js';
-import { closeCoordination } from '../../src/coord/backend-choice.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'boxwire-lock-'));
-const redis = new RedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-const fixtures: FixtureProcess[] = [];
-
-function start(scenario: string, args: Record<string, unknown>): FixtureProcess {
-  const fixture = new FixtureProcess('test/fixtures/coord-app.ts', [scenario, JSON.stringify(args)], { BOXWIRE_REDIS_URL: redis.url });
-  fixtures.push(fixture);
-  return fixture;
-}
+const suite = new CoordRedisSuite(test, { args: ['--appendonly', 'yes', '--appendfsync', 'always'] }, () => rmSync(dir, { recursive: true, force: true }));
+const redis = suite.redis;
+const start = (scenario: string, args: Record<string, unknown>) => suite.start(scenario, args);
 
 function fences(file: string): number[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
@@ -27,18 +20,6 @@ function fences(file: string): number[] {
 function assertStrictlyIncreasing(values: number[]): void {
   for (let i = 1; i < values.length; i++) assert.ok(values[i] > values[i - 1], `fence ${values[i]} at ${i} is not above ${values[i - 1]}`);
 }
-
-test.before(async () => {
-  await redis.start();
-  configureRedis(redis.url);
-});
-
-test.after(async () => {
-  for (const fixture of fixtures) fixture.kill('SIGKILL');
-  await closeCoordination();
-  await redis.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 async function waitForLines(file: string, count: number): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -128,13 +109,11 @@ test('Redis restarted WITHOUT persistence: fences keep increasing (clock floor),
   const volatile = new RedisServer();
   await volatile.start();
   try {
-    const holder = new FixtureProcess('test/fixtures/coord-app.ts', ['lockHold', JSON.stringify({ name: 'volatile', ttlMs: 1_500 })], { BOXWIRE_REDIS_URL: volatile.url });
-    fixtures.push(holder);
+    const holder = suite.start('lockHold', { name: 'volatile', ttlMs: 1_500 }, {}, volatile.url);
     const [{ fence: before }] = await holder.waitForEvent('held');
     await volatile.kill9();
     await volatile.start(); // empty: the lock key and the fence counter are gone
-    const other = new FixtureProcess('test/fixtures/coord-app.ts', ['lockHold', JSON.stringify({ name: 'volatile', ttlMs: 1_500 })], { BOXWIRE_REDIS_URL: volatile.url });
-    fixtures.push(other);
+    const other = suite.start('lockHold', { name: 'volatile', ttlMs: 1_500 }, {}, volatile.url);
     const [{ fence: after }] = await other.waitForEvent('held');
     assert.ok(after > before, `fence after the restart ${after} must exceed ${before}`);
     // The first holder's renewal finds the lock gone or someone else's: its signal aborts.

@@ -1,33 +1,18 @@
 // QUEUE on a real redis-server: two consumer processes, one killed with -9 mid-way and restarted.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FixtureProcess, type FixtureEvent } from '../helpers/process-harness.js';
-import { RedisServer } from '../helpers/redis-server.js';
-import { configureRedis } from '../../src/redis/redis-settings.js';
+import type { FixtureEvent, FixtureProcess } from '../helpers/process-harness.js';
+import { CoordRedisSuite } from '../helpers/coord-redis.js';
 import { QUEUE } from '../../src/index.js';
-import { closeCoordination } from '../../src/coord/backend-choice.js';
 
-const redis = new RedisServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-const fixtures: FixtureProcess[] = [];
+const suite = new CoordRedisSuite(test, { args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+const { redis, fixtures } = suite;
 const CONCURRENCY = 4;
 const JOBS = 400;
 
 function consumer(queue: string, extra: Record<string, unknown> = {}): FixtureProcess {
-  const fixture = new FixtureProcess('test/fixtures/coord-app.ts', ['consume', JSON.stringify({ queue, concurrency: CONCURRENCY, visibilityTimeoutMs: 2_000, jobMs: 15, ...extra })], { BOXWIRE_REDIS_URL: redis.url });
-  fixtures.push(fixture);
-  return fixture;
+  return suite.start('consume', { queue, concurrency: CONCURRENCY, visibilityTimeoutMs: 2_000, jobMs: 15, ...extra });
 }
-
-test.before(async () => {
-  await redis.start();
-  configureRedis(redis.url);
-});
-
-test.after(async () => {
-  for (const fixture of fixtures) fixture.kill('SIGKILL');
-  await closeCoordination();
-  await redis.dispose();
-});
 
 async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
