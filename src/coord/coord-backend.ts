@@ -80,6 +80,8 @@ export interface NodeIdBackend {
   /** False when the id is now held by someone else. `lastMs`: the highest timestamp used so far. */
   nodeIdRenew(nodeId: number, token: string, ttlMs: number, highWaterMs: number): Promise<boolean>;
   nodeIdRelease(nodeId: number, token: string, highWaterMs: number): Promise<void>;
+  /** Runs `listener` when the backend closes, before its connections go (to release the node id). */
+  onClose(listener: () => Promise<void>): void;
 }
 
 /** Fences strictly increase and, being at least the clock in ms × 1000, keep increasing after the counter is lost. */

@@ -7,7 +7,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { log } from '../core/logger.js';
-import { onShutdown } from '../cpu/shutdown-hooks.js';
 import type { NodeIdBackend } from './coord-backend.js';
 import { jitteredBackoffMs, sleep } from './backoff-wait.js';
 import { processToken } from './embedded-coordinator.js';
@@ -24,7 +23,8 @@ export class NodeIdLease {
   lastError?: unknown;
 
   constructor(private readonly backend: NodeIdBackend, private readonly ttlMs: number, private readonly highWaterMs: () => number) {
-    onShutdown(() => this.release());
+    // The backend closes in a shutdown hook (or closeCoordination): the node id goes back first.
+    backend.onClose(() => this.release());
   }
 
   /** 'ok', or why ids cannot be made right now. */

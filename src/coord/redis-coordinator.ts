@@ -37,6 +37,7 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
   private subscriber?: RedisClient;
   private readonly lockWaiters = new WakeList();
   private readonly queueWaiters = new WakeList();
+  private readonly closeListeners: Array<() => Promise<void>> = [];
 
   constructor(private readonly settings: RedisSettings) {
     this.command = createRedisConnection(settings, 'command', { name: 'coord' });
@@ -70,7 +71,12 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
     subscriber.subscribe(LOCK_RELEASED, QUEUE_PUSHED).catch((error: unknown) => log.debug('coord.subscribe_failed', { error }));
   }
 
+  onClose(listener: () => Promise<void>): void {
+    this.closeListeners.push(listener);
+  }
+
   async close(): Promise<void> {
+    await Promise.allSettled(this.closeListeners.map((listener) => listener()));
     this.lockWaiters.wakeAll();
     this.queueWaiters.wakeAll();
     await Promise.allSettled([this.command.quit(), this.subscriber?.quit()]);
