@@ -17,13 +17,15 @@ const QUEUE_PUSHED = 'boxwire:coord:queue-pushed';
 const NODE_IDS = 'boxwire:{node-ids}:';
 const HIGH_WATER_KEEP_MS = 7 * 86_400_000;
 const MAX_BACKOFF_MS = 86_400_000;
+/** How long a failed attempt marks a lock as waited for; waiters retry well within it (≤ 250 ms). */
+const WAITERS_MARK_MS = 5_000;
 /** How long a call waits for a (re)connecting Redis before it fails. */
 const READY_WAIT_MS = 3_000;
 
 type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<any>;
 
-function lockKeys(name: string): [string, string] {
-  return [`boxwire:lock:{${name}}`, `boxwire:lock:{${name}}:fence`];
+function lockKeys(name: string): [lock: string, fence: string, waiters: string] {
+  return [`boxwire:lock:{${name}}`, `boxwire:lock:{${name}}:fence`, `boxwire:lock:{${name}}:waiters`];
 }
 
 function queueKeys(name: string) {
@@ -85,8 +87,7 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
   // ---- locks -------------------------------------------------------------------------------
 
   async lockAcquire(name: string, token: string, ttlMs: number): Promise<LockAttempt> {
-    this.subscribe();
-    const [got, value] = (await this.script('bwLockAcquire')(...lockKeys(name), token, ttlMs, FENCE_KEEP_MS, FENCE_CLOCK_FACTOR)) as [number, string | number];
+    const [got, value] = (await this.script('bwLockAcquire')(...lockKeys(name), token, ttlMs, FENCE_KEEP_MS, FENCE_CLOCK_FACTOR, WAITERS_MARK_MS)) as [number, string | number];
     return got === 1 ? { fence: Number(value) } : { busyForMs: Math.max(0, Number(value)) };
   }
 
@@ -95,7 +96,13 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
   }
 
   async lockRelease(name: string, token: string): Promise<boolean> {
-    return (await this.script('bwLockRelease')(lockKeys(name)[0], token, LOCK_RELEASED, name)) === 1;
+    const [lock, , waiters] = lockKeys(name);
+    const released = this.script('bwLockRelease')(lock, waiters, token, LOCK_RELEASED, name);
+    // Waiters in this process retry at once: their SET NX goes out on the same connection right
+    // behind this release, so Redis runs it after the release, one round trip earlier than the
+    // pub/sub wake-up (which still wakes the other processes).
+    this.lockWaiters.wake(name);
+    return (await released) === 1;
   }
 
   lockWait(name: string, maxMs: number): Promise<void> {
@@ -112,7 +119,6 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
   }
 
   async queueClaim(name: string, owner: string, visibilityMs: number, max: number): Promise<ClaimResult> {
-    this.subscribe();
     const k = queueKeys(name);
     const [rows, nextDue] = (await this.script('bwQueueClaim', true)(k.wait, k.delayed, k.active, k.failed, k.prefix, owner, visibilityMs, max)) as [Buffer[][], number];
     return {

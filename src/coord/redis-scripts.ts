@@ -17,11 +17,13 @@ export interface ScriptDefinition {
 }
 
 export const scripts = {
-  // KEYS: lock, fence. ARGV: token, ttlMs, fenceKeepMs, factor, releasedChannel.
+  // KEYS: lock, fence, waiters. ARGV: token, ttlMs, fenceKeepMs, factor.
   // Fence = max(last + 1, now × factor): strictly increasing while the counter lives, and above
   // any earlier fence after Redis lost it (restart without persistence, eviction, expiry).
+  // A failed attempt marks the lock as waited for (refreshed by every retry), so a release
+  // publishes a wake-up only when someone waits.
   bwLockAcquire: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: NOW + `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   local last = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -30,6 +32,7 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   redis.call('SET', KEYS[2], text, 'PX', ARGV[3])
   return {1, text}
 end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
 return {0, redis.call('PTTL', KEYS[1])}`,
   },
   // KEYS: lock. ARGV: token, ttlMs.
@@ -38,12 +41,12 @@ return {0, redis.call('PTTL', KEYS[1])}`,
     lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`,
   },
-  // KEYS: lock. ARGV: token, channel, name. Compare-and-delete, then wake the waiters.
+  // KEYS: lock, waiters. ARGV: token, channel, name. Compare-and-delete, then wake the waiters if any.
   bwLockRelease: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  if redis.call('DEL', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
   return 1
 end
 return 0`,
