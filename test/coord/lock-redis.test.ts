@@ -88,6 +88,22 @@ test('a holder is woken by a release, not by polling: the waiter gets the lock s
   assert.ok(fence > 0 && released);
 });
 
+async function scriptCalls(): Promise<number> {
+  const { stdout } = await redis.cli('INFO', 'commandstats');
+  return [...stdout.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+test('a waiter does not spin on Redis: a few dozen attempts over a 2 s wait, and it gets the lock right after the release', async () => {
+  const holder = start('lockHold', { name: 'patient', ttlMs: 10_000, holdMs: 2_000 });
+  await holder.waitForEvent('held');
+  const before = await scriptCalls();
+  const fence = await LOCK('patient', { waitMs: 20_000 }, (lease) => lease.fence);
+  const calls = (await scriptCalls()) - before;
+  assert.ok(fence > 0);
+  // Attempts back off to one per ≤ 250 ms (or are woken by the release): ~10–30 over 2 s, not thousands.
+  assert.ok(calls < 80, `${calls} script calls while waiting about 2 s`);
+});
+
 test('Redis restarted (AOF, fsync always) during the 3-process run: nothing lost, fences still increase', async () => {
   let restartedAt = 0;
   const { results, counter, fences } = await lockLoopRun('restart-persistent', async (fenceFile) => {
