@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { FENCE_CLOCK_FACTOR, type ClaimResult, type CoordBackend, type FailedJob, type LockAttempt, type PushOptions, type QueueCounts } from './coord-backend.js';
 import { retryDelayMs } from './queue-options.js';
+import { IdLine } from './id-line.js';
 import { WakeList } from './wake-list.js';
 
 interface HeldLock {
@@ -29,17 +30,41 @@ interface StoredJob {
   error?: string;
 }
 
+/** One queue: every job by id, plus an index per state so no step walks all jobs. */
 class EmbeddedQueue {
   readonly jobs = new Map<string, StoredJob>();
-  /** Waiting ids, oldest first (a retried job goes first). */
-  waiting: string[] = [];
+  /** Waiting ids, oldest first (a job taken over goes first). */
+  readonly waiting = new IdLine();
+  /** Delayed and active jobs: the ones with a due time. */
+  readonly timed = new Set<string>();
+  readonly failed = new Set<string>();
   completed = 0;
   seq = 0;
 
-  count(state: StoredJob['state']): number {
-    if (state === 'waiting') return this.waiting.length;
+  /** Moves `job` to `state`, keeping the indexes in step. */
+  move(job: StoredJob, state: StoredJob['state'], where: 'back' | 'front' = 'back'): void {
+    if (job.state === 'waiting') this.waiting.remove(job.id);
+    this.timed.delete(job.id);
+    this.failed.delete(job.id);
+    job.state = state;
+    if (state === 'waiting') {
+      if (where === 'front') this.waiting.pushFront(job.id);
+      else this.waiting.push(job.id);
+    } else if (state === 'failed') this.failed.add(job.id);
+    else this.timed.add(job.id);
+  }
+
+  /** Forgets `job` entirely (it completed). */
+  drop(job: StoredJob): void {
+    if (job.state === 'waiting') this.waiting.remove(job.id);
+    this.timed.delete(job.id);
+    this.failed.delete(job.id);
+    this.jobs.delete(job.id);
+  }
+
+  count(state: 'delayed' | 'active'): number {
     let n = 0;
-    for (const job of this.jobs.values()) if (job.state === state) n++;
+    for (const id of this.timed) if (this.jobs.get(id)?.state === state) n++;
     return n;
   }
 }
@@ -96,9 +121,9 @@ export class EmbeddedCoordinator implements CoordBackend {
   async queuePush(name: string, data: unknown, options: PushOptions): Promise<string> {
     const queue = this.queue(name);
     const id = String(++queue.seq);
-    const delayed = options.delayMs > 0;
-    queue.jobs.set(id, { id, data, attempts: options.attempts, backoffMs: options.backoffMs, attemptsMade: 0, state: delayed ? 'delayed' : 'waiting', dueAt: this.now() + options.delayMs });
-    if (!delayed) queue.waiting.push(id);
+    const job: StoredJob = { id, data, attempts: options.attempts, backoffMs: options.backoffMs, attemptsMade: 0, state: 'delayed', dueAt: this.now() + options.delayMs };
+    queue.jobs.set(id, job);
+    queue.move(job, options.delayMs > 0 ? 'delayed' : 'waiting');
     this.queueWaiters.wake(name);
     return id;
   }
@@ -113,23 +138,24 @@ export class EmbeddedCoordinator implements CoordBackend {
       if (!job) continue;
       job.attemptsMade++;
       job.token = `${owner}:${job.id}:${job.attemptsMade}`;
-      job.state = 'active';
+      job.state = 'active'; // shifted off the line already
+      queue.timed.add(job.id);
       job.dueAt = now + visibilityMs;
       jobs.push({ id: job.id, data: job.data, attempt: job.attemptsMade, attempts: job.attempts, token: job.token });
     }
     let next = Infinity;
-    for (const job of queue.jobs.values()) if (job.state === 'delayed' || job.state === 'active') next = Math.min(next, job.dueAt);
+    for (const id of queue.timed) next = Math.min(next, queue.jobs.get(id)!.dueAt);
     return { jobs, nextDueMs: next === Infinity ? -1 : Math.max(0, next - now) };
   }
 
   /** Due delayed jobs start waiting; active jobs past their visibility timeout are retried or failed. */
   private promoteDue(queue: EmbeddedQueue, now: number): void {
-    for (const job of queue.jobs.values()) {
+    for (const id of [...queue.timed]) {
+      const job = queue.jobs.get(id)!;
       if (job.dueAt > now) continue;
       if (job.state === 'delayed') {
-        job.state = 'waiting';
-        queue.waiting.push(job.id);
-      } else if (job.state === 'active') {
+        queue.move(job, 'waiting');
+      } else {
         this.takeOver(queue, job, 'visibility timeout: the process running it stopped answering');
       }
     }
@@ -138,11 +164,10 @@ export class EmbeddedCoordinator implements CoordBackend {
   private takeOver(queue: EmbeddedQueue, job: StoredJob, reason: string): void {
     job.token = undefined;
     if (job.attemptsMade >= job.attempts) {
-      job.state = 'failed';
       job.error = reason;
+      queue.move(job, 'failed');
     } else {
-      job.state = 'waiting';
-      queue.waiting.unshift(job.id);
+      queue.move(job, 'waiting', 'front');
     }
   }
 
@@ -162,8 +187,7 @@ export class EmbeddedCoordinator implements CoordBackend {
     const job = queue.jobs.get(id);
     // The work is done even if the claim was taken over meanwhile: count it once, drop the job.
     if (!job) return false;
-    queue.jobs.delete(id);
-    if (job.state === 'waiting') queue.waiting = queue.waiting.filter((other) => other !== id);
+    queue.drop(job);
     queue.completed++;
     return true;
   }
@@ -175,11 +199,11 @@ export class EmbeddedCoordinator implements CoordBackend {
     job.token = undefined;
     job.error = error;
     if (job.attemptsMade >= job.attempts) {
-      job.state = 'failed';
+      queue.move(job, 'failed');
       return 'failed';
     }
-    job.state = 'delayed';
     job.dueAt = this.now() + retryDelayMs(job.backoffMs, job.attemptsMade);
+    queue.move(job, 'delayed');
     this.queueWaiters.wake(name);
     return 'retrying';
   }
@@ -187,27 +211,24 @@ export class EmbeddedCoordinator implements CoordBackend {
   async queueCounts(name: string): Promise<QueueCounts> {
     const queue = this.queue(name);
     this.promoteDue(queue, this.now());
-    return { waiting: queue.count('waiting'), delayed: queue.count('delayed'), active: queue.count('active'), completed: queue.completed, failed: queue.count('failed') };
+    return { waiting: queue.waiting.length, delayed: queue.count('delayed'), active: queue.count('active'), completed: queue.completed, failed: queue.failed.size };
   }
 
   async queueFailed(name: string, limit: number): Promise<FailedJob[]> {
-    const out: FailedJob[] = [];
-    for (const job of this.queue(name).jobs.values()) {
-      if (out.length >= limit) break;
-      if (job.state === 'failed') out.push({ id: job.id, data: job.data, attemptsMade: job.attemptsMade, error: job.error ?? '' });
-    }
-    return out;
+    const queue = this.queue(name);
+    return [...queue.failed].slice(0, limit).map((id) => {
+      const job = queue.jobs.get(id)!;
+      return { id, data: job.data, attemptsMade: job.attemptsMade, error: job.error ?? '' };
+    });
   }
 
   async queueRetryFailed(name: string): Promise<number> {
     const queue = this.queue(name);
-    let n = 0;
-    for (const job of queue.jobs.values()) {
-      if (job.state !== 'failed') continue;
-      job.state = 'waiting';
+    const n = queue.failed.size;
+    for (const id of [...queue.failed]) {
+      const job = queue.jobs.get(id)!;
       job.attemptsMade = 0;
-      queue.waiting.push(job.id);
-      n++;
+      queue.move(job, 'waiting');
     }
     if (n) this.queueWaiters.wake(name);
     return n;
@@ -227,7 +248,8 @@ export class EmbeddedCoordinator implements CoordBackend {
     }
     for (const [name, queue] of this.queues) {
       let woke = false;
-      for (const job of queue.jobs.values()) {
+      for (const id of [...queue.timed]) {
+        const job = queue.jobs.get(id)!;
         if (job.state === 'active' && job.token?.startsWith(prefix)) {
           this.takeOver(queue, job, `the process running it (pid ${pid}) died`);
           woke = true;
