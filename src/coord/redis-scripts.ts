@@ -21,11 +21,17 @@ export const scripts = {
   // Fence = max(last + 1, now × factor): strictly increasing while the counter lives, and above
   // any earlier fence after Redis lost it (restart without persistence, eviction, expiry).
   // A failed attempt marks the lock as waited for (refreshed by every retry), so a release
-  // publishes a wake-up only when someone waits.
+  // publishes a wake-up only when someone waits. Our own token already there means an earlier
+  // attempt got the lock but its reply was lost: it is ours, with the last fence issued.
   bwLockAcquire: {
     numberOfKeys: 3,
     lua: NOW + `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, redis.call('GET', KEYS[2]) or string.format('%.0f', nowMs() * tonumber(ARGV[4]))}
+end
+if not holder and redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   local last = tonumber(redis.call('GET', KEYS[2]) or '0')
   local fence = math.max(last + 1, nowMs() * tonumber(ARGV[4]))
   local text = string.format('%.0f', fence)

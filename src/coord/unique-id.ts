@@ -23,13 +23,18 @@ import type { RedisCoordinator } from './redis-coordinator.js';
 import { SnowflakeGenerator, parseSnowflake } from './snowflake.js';
 
 const generator = new SnowflakeGenerator();
+/**
+ * Short enough that ids stop within seconds when Redis is gone (and that a fresh or emptied Redis
+ * makes new leases wait only this long), long enough that renewals (every third) cost nothing.
+ */
+const DEFAULT_LEASE_TTL_MS = 5_000;
 let leaseTtlMs = leaseTtlFromEnv();
 let lease: NodeIdLease | undefined;
 let leaseBackend: RedisCoordinator | undefined;
 
 function leaseTtlFromEnv(): number {
   const raw = process.env.BOXWIRE_ID_LEASE_TTL_MS;
-  if (raw === undefined || raw === '') return 15_000;
+  if (raw === undefined || raw === '') return DEFAULT_LEASE_TTL_MS;
   const ttl = Number(raw);
   if (!Number.isInteger(ttl) || ttl < 300 || ttl > 3_600_000) throw new ConfigError(`BOXWIRE_ID_LEASE_TTL_MS must be a whole number of ms from 300 to 3,600,000 (got ${JSON.stringify(raw)})`);
   return ttl;
@@ -82,7 +87,7 @@ export const UNIQUE_ID = Object.assign(make, {
   },
   /** The time, node id and sequence inside an id. */
   parse: parseSnowflake,
-  /** Sets the node id lease ttl (default 15,000 ms, or env BOXWIRE_ID_LEASE_TTL_MS) before the first use. */
+  /** Sets the node id lease ttl (default 5,000 ms, or env BOXWIRE_ID_LEASE_TTL_MS) before the first use. */
   configure(options: { leaseTtlMs?: number }): void {
     const ttl = options?.leaseTtlMs;
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 300 || ttl > 3_600_000)) throw new ConfigError('UNIQUE_ID.configure: leaseTtlMs must be a whole number of ms from 300 to 3,600,000');
