@@ -20,7 +20,9 @@ export interface Lease {
 }
 
 export class RenewingLease implements Lease {
-  private readonly controller = new AbortController();
+  /** Made on first use of `signal` (an AbortController costs more than the rest of a lock round trip). */
+  private controller?: AbortController;
+  private lost?: LockLostError;
   private timer?: NodeJS.Timeout;
   private validUntil: number;
   private stopped = false;
@@ -38,11 +40,15 @@ export class RenewingLease implements Lease {
   }
 
   get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.lost) this.controller.abort(this.lost);
+    }
     return this.controller.signal;
   }
 
   private schedule(delayMs: number): void {
-    if (this.stopped || this.controller.signal.aborted) return;
+    if (this.stopped || this.lost) return;
     const left = this.validUntil - performance.now();
     this.timer = setTimeout(() => void this.renew(), Math.max(0, Math.min(delayMs, left)));
   }
@@ -67,9 +73,10 @@ export class RenewingLease implements Lease {
   }
 
   private lose(detail: string): void {
-    if (this.stopped || this.controller.signal.aborted) return;
+    if (this.stopped || this.lost) return;
     log.warn('lock.lost', { lock: this.name, fence: this.fence, detail });
-    this.controller.abort(new LockLostError(this.name, detail));
+    this.lost = new LockLostError(this.name, detail);
+    this.controller?.abort(this.lost);
   }
 
   /** Stops renewing; releases the lock if we still hold it. */

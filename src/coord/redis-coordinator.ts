@@ -4,6 +4,7 @@
  * retries or reports it) and one subscriber connection for wake-ups (a lock released, a job
  * pushed), so waiters sleep instead of polling Redis.
  */
+import { randomUUID } from 'node:crypto';
 import { decode, encode } from '../core/codec.js';
 import { log } from '../core/logger.js';
 import { createRedisConnection, whenRedisReady, type RedisClient } from '../redis/redis-connection.js';
@@ -40,6 +41,8 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
   private readonly lockWaiters = new WakeList();
   private readonly queueWaiters = new WakeList();
   private readonly closeListeners: Array<() => Promise<void>> = [];
+  /** Names this process in wake-up messages, so it skips its own (it woke its waiters already). */
+  private readonly sender = randomUUID().slice(0, 8);
 
   constructor(private readonly settings: RedisSettings) {
     this.command = createRedisConnection(settings, 'command', { name: 'coord' });
@@ -66,7 +69,11 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
     if (this.subscriber) return;
     const subscriber = (this.subscriber = createRedisConnection(this.settings, 'subscriber', { name: 'coord-wake' }));
     subscriber.on('error', (error) => log.debug('coord.redis_error', { error }));
-    subscriber.on('message', (channel: string, name: string) => {
+    subscriber.on('message', (channel: string, message: string) => {
+      // `<sender>:<name>`; this process woke its own waiters when it sent it.
+      const at = message.indexOf(':');
+      if (at < 0 || message.slice(0, at) === this.sender) return;
+      const name = message.slice(at + 1);
       if (channel === LOCK_RELEASED) this.lockWaiters.wake(name);
       else if (channel === QUEUE_PUSHED) this.queueWaiters.wake(name);
     });
@@ -75,6 +82,10 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
 
   onClose(listener: () => Promise<void>): void {
     this.closeListeners.push(listener);
+  }
+
+  private wakeMessage(name: string): string {
+    return `${this.sender}:${name}`;
   }
 
   async close(): Promise<void> {
@@ -97,7 +108,7 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
 
   async lockRelease(name: string, token: string): Promise<boolean> {
     const [lock, , waiters] = lockKeys(name);
-    const released = this.script('bwLockRelease')(lock, waiters, token, LOCK_RELEASED, name);
+    const released = this.script('bwLockRelease')(lock, waiters, token, LOCK_RELEASED, this.wakeMessage(name));
     // Waiters in this process retry at once: their SET NX goes out on the same connection right
     // behind this release, so Redis runs it after the release, one round trip earlier than the
     // pub/sub wake-up (which still wakes the other processes).
@@ -114,7 +125,8 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
 
   async queuePush(name: string, data: unknown, options: PushOptions): Promise<string> {
     const k = queueKeys(name);
-    const id = await this.script('bwQueuePush')(k.wait, k.delayed, k.seq, k.prefix, encode(data), options.attempts, options.backoffMs, options.delayMs, QUEUE_PUSHED, name);
+    const id = await this.script('bwQueuePush')(k.wait, k.delayed, k.seq, k.prefix, encode(data), options.attempts, options.backoffMs, options.delayMs, QUEUE_PUSHED, this.wakeMessage(name));
+    this.queueWaiters.wake(name);
     return String(id);
   }
 
@@ -157,7 +169,9 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
 
   async queueRetryFailed(name: string): Promise<number> {
     const k = queueKeys(name);
-    return this.script('bwQueueRetryFailed')(k.failed, k.wait, k.prefix, QUEUE_PUSHED, name);
+    const count = await this.script('bwQueueRetryFailed')(k.failed, k.wait, k.prefix, QUEUE_PUSHED, this.wakeMessage(name));
+    this.queueWaiters.wake(name);
+    return count;
   }
 
   queueWait(name: string, maxMs: number): Promise<void> {
