@@ -109,10 +109,11 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
   async lockRelease(name: string, token: string): Promise<boolean> {
     const [lock, , waiters] = lockKeys(name);
     const released = this.script('bwLockRelease')(lock, waiters, token, LOCK_RELEASED, this.wakeMessage(name));
-    // Waiters in this process retry at once: their SET NX goes out on the same connection right
-    // behind this release, so Redis runs it after the release, one round trip earlier than the
-    // pub/sub wake-up (which still wakes the other processes).
-    this.lockWaiters.wake(name);
+    // The longest waiter in this process retries at once: its SET NX goes out on the same
+    // connection right behind this release, so Redis runs it after the release, a round trip
+    // earlier than a pub/sub wake-up (which still wakes the other processes). Waking one, not all,
+    // spares the others a failed attempt each; they wait for the next release.
+    this.lockWaiters.wakeOne(name);
     return (await released) === 1;
   }
 

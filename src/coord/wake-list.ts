@@ -25,6 +25,12 @@ export class WakeList {
     if (set) for (const done of [...set]) done();
   }
 
+  /** Wakes the longest-waiting waiter of `key` only. */
+  wakeOne(key: string): void {
+    const first = this.waiting.get(key)?.values().next().value;
+    first?.();
+  }
+
   wakeAll(): void {
     for (const key of [...this.waiting.keys()]) this.wake(key);
   }
