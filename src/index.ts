@@ -6,3 +6,4 @@ export { boot, type BootOptions } from './boot/boot.js';
 export { loadClusterConfig, parseClusterConfig, ConfigValidationError, type ClusterConfig, type ServerConfig, type Role } from './boot/config.js';
 export * from './boxes/index.js';
 export * from './store/index.js';
+export * from './coord/index.js';

@@ -15,7 +15,10 @@ import { ConfigError } from '../core/errors.js';
 import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { CPU_CLUSTERING } from '../cpu/cpu-clustering.js';
-import { configureRedis } from '../redis/redis-settings.js';
+import { configureRedis, redisSettings } from '../redis/redis-settings.js';
+import { UNIQUE_ID } from '../coord/unique-id.js';
+// The master serves its workers' LOCK / QUEUE calls when there is no Redis (it loads no box code itself).
+import '../coord/embedded-node.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
 import { onShutdown, onStopAccepting } from '../cpu/shutdown-hooks.js';
 import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';
@@ -81,6 +84,8 @@ async function startMaster(config: ClusterConfig, server: ServerConfig): Promise
 async function startWorker(config: ClusterConfig, server: ServerConfig, boxesDirs: string[], options: BootOptions): Promise<void> {
   if (processRole() === 'worker') await followTopology();
   await installStoreEngine(config);
+  // With Redis, lease this process's UNIQUE_ID node id now, so boxes can call UNIQUE_ID() synchronously.
+  if (redisSettings()) void UNIQUE_ID.ready();
   const work = () => setUpRoles(config, server, boxesDirs, options);
   if (Object.keys(config.servers).length === 1) return work();
   const { runInMesh } = await import('./server-mesh.js');
