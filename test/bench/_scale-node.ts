@@ -1,0 +1,108 @@
+// One server of the scale benchmark (see scale.ts): SERVER_CLUSTERING on its own loopback address,
+// driven by JSON commands on stdin (test/fixtures/report.ts protocol). Each measured run reports
+// this process's CPU time, its longest event-loop stall and how many times it declared a peer down.
+//   SCALE_SERVER, SCALE_HOSTS (JSON), SCALE_PORT
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { SERVER_CLUSTERING, SHARED_STORE } from '../../src/index.js';
+import { replicaHost } from '../../src/store/store-node.js';
+import { onCommand, report } from '../fixtures/report.js';
+
+const name = process.env.SCALE_SERVER!;
+const hosts = JSON.parse(process.env.SCALE_HOSTS!) as Record<string, string>;
+const peers = Object.keys(hosts).length - 1;
+let received = 0;
+let downs = 0;
+
+interface Command {
+  id: number;
+  op: 'mesh' | 'setup' | 'run';
+  kind?: 'broadcast' | 'hot' | 'per-server';
+  store?: string;
+  /** Ids this server creates (setup) / every id and the value each must reach (run). */
+  ids?: string[];
+  expect?: Record<string, number>;
+  count?: number;
+  inFlight?: number;
+}
+
+const until = async (check: () => boolean, what: string, timeoutMs = 300_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${name}: gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+};
+
+async function run(command: Command): Promise<unknown> {
+  switch (command.op) {
+    case 'mesh':
+      await until(() => SERVER_CLUSTERING.getConnectedServerNames().length === peers, 'the full mesh', 30_000);
+      return peers;
+    case 'setup': {
+      const store = SHARED_STORE(command.store!);
+      for (const id of command.ids!) await store.save({ id, data: { n: 0 } });
+      await until(() => Object.keys(command.expect!).every((id) => store.peek(id) !== undefined), 'the counters to exist');
+      return 'ready';
+    }
+    case 'run':
+      return measure(command);
+  }
+}
+
+async function measure(command: Command): Promise<unknown> {
+  const stalls = monitorEventLoopDelay({ resolution: 10 });
+  const downsBefore = downs;
+  const receivedBefore = received;
+  const store = command.kind === 'broadcast' ? undefined : SHARED_STORE<{ n: number }>(command.store!);
+  stalls.enable();
+  const cpu = process.cpuUsage();
+  const startedAt = performance.timeOrigin + performance.now();
+  const count = command.count!;
+  if (command.kind === 'broadcast') {
+    for (let i = 0; i < count; i++) {
+      SERVER_CLUSTERING.broadcast({ methodName: 'scale.msg', data: i });
+      // Yield now and then so the links flush and heartbeats go out, as an app's loop would.
+      if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until(() => received - receivedBefore >= count * peers, 'every broadcast');
+  } else {
+    const id = command.kind === 'hot' ? command.ids![0] : name;
+    let next = 0;
+    const lane = async () => {
+      while (next < count) {
+        next++;
+        await store!.update({ id, data: { $inc: { n: 1 } } });
+      }
+    };
+    await Promise.all(Array.from({ length: command.inFlight! }, lane));
+    await until(() => Object.entries(command.expect!).every(([key, n]) => (store!.peek(key)?.n ?? -1) >= n), 'every write');
+  }
+  const endedAt = performance.timeOrigin + performance.now();
+  // CPU until the log has folded, so the cost of stabilising the writes is counted too.
+  await until(() => replicaHost().replica.pendingOperations === 0, 'the log to fold');
+  const used = process.cpuUsage(cpu);
+  stalls.disable();
+  const values = store ? Object.fromEntries(Object.keys(command.expect!).map((key) => [key, store.peek(key)?.n])) : undefined;
+  return { cpuUs: used.user + used.system, startedAt, endedAt, maxStallMs: stalls.max / 1e6, downs: downs - downsBefore, values };
+}
+
+onCommand(async (line) => {
+  const command = JSON.parse(line) as Command;
+  try {
+    report('result', { id: command.id, ok: true, value: await run(command) });
+  } catch (error) {
+    report('result', { id: command.id, ok: false, error: String((error as Error)?.stack ?? error) });
+  }
+});
+
+SERVER_CLUSTERING({ hosts, thisServerName: name, port: Number(process.env.SCALE_PORT) }, () => {
+  SERVER_CLUSTERING.on('scale.msg', () => {
+    received++;
+  });
+}).then(() => {
+  SERVER_CLUSTERING.onServerDown(() => downs++);
+  report('ready', { server: name });
+}, (error) => {
+  console.error(error);
+  process.exit(1);
+});
