@@ -10,7 +10,8 @@ import { onCommand, report } from '../fixtures/report.js';
 const name = process.env.SCALE_SERVER!;
 const hosts = JSON.parse(process.env.SCALE_HOSTS!) as Record<string, string>;
 const peers = Object.keys(hosts).length - 1;
-let received = 0;
+/** Broadcasts received, per run (a run's messages can arrive before this server starts it). */
+const received = new Map<string, number>();
 let downs = 0;
 
 interface Command {
@@ -25,7 +26,7 @@ interface Command {
   inFlight?: number;
 }
 
-const until = async (check: () => boolean, what: string, timeoutMs = 300_000) => {
+const until = async (check: () => boolean, what: string, timeoutMs = Number(process.env.BENCH_SCALE_TIMEOUT_MS ?? 300_000)) => {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`${name}: gave up waiting for ${what}`);
@@ -52,7 +53,6 @@ async function run(command: Command): Promise<unknown> {
 async function measure(command: Command): Promise<unknown> {
   const stalls = monitorEventLoopDelay({ resolution: 10 });
   const downsBefore = downs;
-  const receivedBefore = received;
   const store = command.kind === 'broadcast' ? undefined : SHARED_STORE<{ n: number }>(command.store!);
   stalls.enable();
   const cpu = process.cpuUsage();
@@ -60,11 +60,11 @@ async function measure(command: Command): Promise<unknown> {
   const count = command.count!;
   if (command.kind === 'broadcast') {
     for (let i = 0; i < count; i++) {
-      SERVER_CLUSTERING.broadcast({ methodName: 'scale.msg', data: i });
+      SERVER_CLUSTERING.broadcast({ methodName: 'scale.msg', data: command.store });
       // Yield now and then so the links flush and heartbeats go out, as an app's loop would.
       if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
     }
-    await until(() => received - receivedBefore >= count * peers, 'every broadcast');
+    await until(() => (received.get(command.store!) ?? 0) >= count * peers, 'every broadcast');
   } else {
     const id = command.kind === 'hot' ? command.ids![0] : name;
     let next = 0;
@@ -96,8 +96,8 @@ onCommand(async (line) => {
 });
 
 SERVER_CLUSTERING({ hosts, thisServerName: name, port: Number(process.env.SCALE_PORT) }, () => {
-  SERVER_CLUSTERING.on('scale.msg', () => {
-    received++;
+  SERVER_CLUSTERING.on('scale.msg', (run: string) => {
+    received.set(run, (received.get(run) ?? 0) + 1);
   });
 }).then(() => {
   SERVER_CLUSTERING.onServerDown(() => downs++);

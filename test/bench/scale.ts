@@ -41,7 +41,7 @@ interface Measured {
 
 class ScaleNode extends CommandFixture {
   constructor(readonly name: string, hosts: Record<string, string>, port: number) {
-    super('test/bench/_scale-node.ts', [], { SCALE_SERVER: name, SCALE_HOSTS: JSON.stringify(hosts), SCALE_PORT: String(port), BOXWIRE_LOG: 'error' }, 600_000);
+    super('test/bench/_scale-node.ts', [], { SCALE_SERVER: name, SCALE_HOSTS: JSON.stringify(hosts), SCALE_PORT: String(port), BOXWIRE_LOG: process.env.BENCH_SCALE_LOG ?? 'error' }, 600_000);
   }
 
   async value(command: Record<string, unknown>): Promise<any> {
