@@ -1,8 +1,10 @@
 // One server of the scale benchmark (see scale.ts): SERVER_CLUSTERING on its own loopback address,
 // driven by JSON commands on stdin (test/fixtures/report.ts protocol). Each measured run reports
 // this process's CPU time, its longest event-loop stall and how many times it declared a peer down.
-//   SCALE_SERVER, SCALE_HOSTS (JSON), SCALE_PORT
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+//   SCALE_SERVER, SCALE_HOSTS (JSON), SCALE_PORT; BENCH_SCALE_PROFILE=dir writes a CPU profile of each run there
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { SERVER_CLUSTERING, SHARED_STORE } from '../../src/index.js';
 import { replicaHost } from '../../src/store/store-node.js';
 import { onCommand, report } from '../fixtures/report.js';
@@ -41,6 +43,7 @@ async function run(command: Command): Promise<unknown> {
       return peers;
     case 'setup': {
       const store = SHARED_STORE(command.store!);
+      await store.ready();
       for (const id of command.ids!) await store.save({ id, data: { n: 0 } });
       await until(() => Object.keys(command.expect!).every((id) => store.peek(id) !== undefined), 'the counters to exist');
       return 'ready';
@@ -50,8 +53,69 @@ async function run(command: Command): Promise<unknown> {
   }
 }
 
+/**
+ * The longest gaps between turns of a 10 ms timer: wall time, and the CPU this process used in the
+ * longest gap — on a shared machine a process that is not scheduled also shows a gap; one that was
+ * busy all along used about as much CPU as the gap lasted.
+ */
+function watchStalls(): { stop(): { maxStallMs: number; maxBusyStallMs: number; gcMs: number; maxGcMs: number } } {
+  let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  let maxStallMs = 0;
+  let maxBusyStallMs = 0;
+  let gcMs = 0;
+  let maxGcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (process.env.BENCH_SCALE_GC_LOG && entry.duration > 20) console.error(`${name} gc kind ${(entry as any).detail?.kind} ${entry.duration.toFixed(1)} ms`);
+      gcMs += entry.duration;
+      if (entry.duration > maxGcMs) maxGcMs = entry.duration;
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    const gap = now - last - 10;
+    const busy = Math.min(gap, (cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 1000 - 10);
+    if (gap > maxStallMs) maxStallMs = gap;
+    if (busy > maxBusyStallMs) maxBusyStallMs = busy;
+    last = now;
+    lastCpu = cpu;
+  }, 10);
+  return {
+    stop() {
+      clearInterval(timer);
+      gc.disconnect();
+      return { maxStallMs, maxBusyStallMs, gcMs, maxGcMs };
+    },
+  };
+}
+
+/** Runs `body` under the V8 CPU profiler when BENCH_SCALE_PROFILE names a directory. */
+async function profiled<T>(label: string, body: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_SCALE_PROFILE;
+  if (!dir) return body();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await body();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${dir}/${label}-${name}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 async function measure(command: Command): Promise<unknown> {
+  return profiled(command.store!, () => measureRun(command));
+}
+
+async function measureRun(command: Command): Promise<unknown> {
   const stalls = monitorEventLoopDelay({ resolution: 10 });
+  const watch = watchStalls();
   const downsBefore = downs;
   const store = command.kind === 'broadcast' ? undefined : SHARED_STORE<{ n: number }>(command.store!);
   stalls.enable();
@@ -82,8 +146,9 @@ async function measure(command: Command): Promise<unknown> {
   await until(() => replicaHost().replica.pendingOperations === 0, 'the log to fold');
   const used = process.cpuUsage(cpu);
   stalls.disable();
+  const { maxBusyStallMs, gcMs, maxGcMs } = watch.stop();
   const values = store ? Object.fromEntries(Object.keys(command.expect!).map((key) => [key, store.peek(key)?.n])) : undefined;
-  return { cpuUs: used.user + used.system, startedAt, endedAt, maxStallMs: stalls.max / 1e6, downs: downs - downsBefore, values };
+  return { cpuUs: used.user + used.system, startedAt, endedAt, maxStallMs: stalls.max / 1e6, maxBusyStallMs, gcMs, maxGcMs, downs: downs - downsBefore, values };
 }
 
 onCommand(async (line) => {

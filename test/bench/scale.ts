@@ -6,7 +6,8 @@
 // Reported per run: wall throughput (originated operations per second), CPU per delivered message
 // / per applied write (all processes' CPU over N × N × writes applications, folding included),
 // the ratio of that CPU figure to N=2's (the baseline measured in the same run: flat = linear total
-// work), the longest event-loop stall of any server, how often a server declared a peer down, and
+// work), the longest event-loop stall of any server (and the longest one it spent busy: on a shared
+// machine a process that is not scheduled stalls too), how often a server declared a peer down, and
 // whether the totals came out exact. Each workload runs once untimed (a tenth of the size) first.
 //   BENCH_SCALE_NS=2,3,4,6  BENCH_SCALE_WRITES=10000  BENCH_SCALE_MESSAGES=200000  BENCH_SCALE_KINDS=broadcast,hot,per-server
 import { CommandFixture } from '../helpers/process-harness.js';
@@ -24,6 +25,9 @@ interface NodeResult {
   startedAt: number;
   endedAt: number;
   maxStallMs: number;
+  maxBusyStallMs: number;
+  gcMs: number;
+  maxGcMs: number;
   downs: number;
   values?: Record<string, number>;
 }
@@ -35,6 +39,9 @@ interface Measured {
   cpuPerApplyUs: number;
   cpuPerOriginatedUs: number;
   maxStallMs: number;
+  maxBusyStallMs: number;
+  gcShare: number;
+  maxGcMs: number;
   downs: number;
   exact: boolean;
 }
@@ -76,6 +83,9 @@ async function measure(nodes: ScaleNode[], kind: Kind, count: number): Promise<M
     cpuPerApplyUs: cpuUs / applied,
     cpuPerOriginatedUs: cpuUs / originated,
     maxStallMs: Math.max(...results.map((r) => r.maxStallMs)),
+    maxBusyStallMs: Math.max(...results.map((r) => r.maxBusyStallMs)),
+    gcShare: results.reduce((sum, r) => sum + r.gcMs, 0) / (cpuUs / 1000),
+    maxGcMs: Math.max(...results.map((r) => r.maxGcMs)),
     downs: results.reduce((sum, r) => sum + r.downs, 0),
     exact,
   };
@@ -103,19 +113,19 @@ for (const n of NS) {
       await measure(nodes, kind, Math.max(1, Math.round(sizeOf(kind) / 10)));
       const result = await measure(nodes, kind, sizeOf(kind));
       measured.push(result);
-      console.log(`  N=${n} ${kind}: ${Math.round(result.perSecond)} ops/s, ${result.cpuPerApplyUs.toFixed(2)} µs CPU per ${kind === 'broadcast' ? 'delivery' : 'apply'}, stall ${Math.round(result.maxStallMs)} ms, ${result.downs} down, ${result.exact ? 'exact' : 'NOT EXACT'}`);
+      console.log(`  N=${n} ${kind}: ${Math.round(result.perSecond)} ops/s, ${result.cpuPerApplyUs.toFixed(2)} µs CPU per ${kind === 'broadcast' ? 'delivery' : 'apply'}, stall ${Math.round(result.maxStallMs)} ms (busy ${Math.round(result.maxBusyStallMs)} ms), GC ${Math.round(result.gcShare * 100)}% of CPU (longest ${Math.round(result.maxGcMs)} ms), ${result.downs} down, ${result.exact ? 'exact' : 'NOT EXACT'}`);
     }
   });
 }
 
 const pad = (text: string, width: number) => text.padStart(width);
 console.log(`\nScale: ${WRITES.toLocaleString('en-US')} writes / ${MESSAGES.toLocaleString('en-US')} messages per server, ${IN_FLIGHT} writes in flight per server; ratio = CPU per operation against N=2 in this run`);
-console.log(['workload', 'N', 'wall ops/s', 'CPU µs/op', 'ratio', 'CPU µs/originated', 'max stall ms', 'downs', 'totals'].map((h, i) => (i === 0 ? h.padEnd(11) : pad(h, i === 5 ? 19 : 13))).join(''));
+console.log(['workload', 'N', 'wall ops/s', 'CPU µs/op', 'ratio', 'CPU µs/originated', 'max stall ms', 'busy stall ms', 'downs', 'totals'].map((h, i) => (i === 0 ? h.padEnd(11) : pad(h, i === 5 ? 19 : i === 7 ? 14 : 13))).join(''));
 for (const kind of KINDS) {
   const base = measured.find((m) => m.kind === kind && m.n === NS[0]);
   for (const m of measured.filter((x) => x.kind === kind)) {
     const ratio = base ? m.cpuPerApplyUs / base.cpuPerApplyUs : NaN;
-    console.log([kind.padEnd(11), pad(String(m.n), 13), pad(Math.round(m.perSecond).toLocaleString('en-US'), 13), pad(m.cpuPerApplyUs.toFixed(2), 13), pad(`${ratio.toFixed(2)}×`, 13), pad(m.cpuPerOriginatedUs.toFixed(1), 19), pad(Math.round(m.maxStallMs).toString(), 13), pad(String(m.downs), 13), pad(m.kind === 'broadcast' ? '-' : m.exact ? 'exact' : 'WRONG', 13)].join(''));
+    console.log([kind.padEnd(11), pad(String(m.n), 13), pad(Math.round(m.perSecond).toLocaleString('en-US'), 13), pad(m.cpuPerApplyUs.toFixed(2), 13), pad(`${ratio.toFixed(2)}×`, 13), pad(m.cpuPerOriginatedUs.toFixed(1), 19), pad(Math.round(m.maxStallMs).toString(), 13), pad(Math.round(m.maxBusyStallMs).toString(), 14), pad(String(m.downs), 13), pad(m.kind === 'broadcast' ? '-' : m.exact ? 'exact' : 'WRONG', 13)].join(''));
   }
 }
 const wrong = measured.filter((m) => !m.exact);
