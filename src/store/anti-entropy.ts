@@ -2,8 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { log } from '../core/logger.js';
 import { packOperations } from './operation-wire.js';
 import { chunkOperations, splitSnapshot } from './snapshot.js';
+import type { Operation } from './operation.js';
 import type { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
+
+/** Packing and sending repair chunks per event-loop turn, at most about this long. */
+const SEND_BUDGET_MS = 10;
 
 /**
  * Anti-entropy: on every (re)connect, and every few seconds while connected, peers exchange
@@ -39,10 +43,23 @@ export class AntiEntropy {
       const lacking = sent ? missing.filter((op) => op.origin !== sent.origin || op.seq > sent.seq) : missing;
       if (lacking.length) {
         log.debug('store.send_missing', { to: peer, operations: lacking.length });
-        for (const ops of chunkOperations(lacking)) this.send(peer, { t: 'ops', packed: packOperations(ops) });
+        this.sendChunks(peer, chunkOperations(lacking), 0);
       }
     }
     if (answer) this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: false });
+  }
+
+  /**
+   * Packs and sends chunks from `next` on for about SEND_BUDGET_MS, then yields and goes on in the
+   * next turn: a large repair (a partition healing) never blocks the event loop for long.
+   */
+  private sendChunks(peer: string, chunks: Operation[][], next: number): void {
+    const deadline = performance.now() + SEND_BUDGET_MS;
+    while (next < chunks.length) {
+      this.send(peer, { t: 'ops', packed: packOperations(chunks[next++]) });
+      if (performance.now() > deadline) break;
+    }
+    if (next < chunks.length) setImmediate(() => this.sendChunks(peer, chunks, next));
   }
 
   /** Periodic repair with every connected peer. */

@@ -92,6 +92,21 @@ export class OperationLog {
     else this.stale.delete(history);
   }
 
+  /**
+   * A stamp at or below `stable` at or below which at most `max` operations are logged: `stable`
+   * itself when fewer are. Each origin's queue is in stamp order, so cutting at the earliest of the
+   * queues' `max / origins`-th operations leaves at most that many per queue.
+   */
+  foldCut(stable: Stamp, max: number): Stamp {
+    const share = Math.max(1, Math.floor(max / Math.max(1, this.origins.size)));
+    let cut = stable;
+    for (const queue of this.origins.values()) {
+      const op = queue[share - 1];
+      if (queue.length > share && compareStamps(op, cut) < 0) cut = { wall: op.wall, counter: op.counter };
+    }
+    return cut;
+  }
+
   /** Every operation of a store, in total order (for a whole-store replay). */
   storeOperations(store: string): Operation[] {
     const log = this.stores.get(store);

@@ -28,6 +28,13 @@ const BEAT_EVERY_TICKS = 2;
 const SWEEP_EVERY_TICKS = 20;
 /** How long a (re)started server waits to catch up with a peer before accepting writes alone. */
 const SYNC_WAIT_MS = 5_000;
+/**
+ * Replication work per event-loop turn: at most this many received operations, and no further
+ * message once this much time has passed. The rest waits for the next turn, so heartbeats are
+ * sent and answered in between however much arrives at once (a burst, a partition healing).
+ */
+const OPS_PER_TURN = 2_000;
+const TURN_BUDGET_MS = 10;
 
 /**
  * The replica of one server, in its master (or in a process without clustering): stamps the
@@ -57,6 +64,10 @@ export class ReplicaHost {
   private synced = true;
   private networkOpenedAt?: number;
   private syncWaiters: Array<() => void> = [];
+  /** Replication messages not handled yet, in arrival order (an `ops` message may be part-done). */
+  private inbox: InboxItem[] = [];
+  private inboxHead = 0;
+  private inboxScheduled = false;
 
   /**
    * Before SERVER_CLUSTERING gives this process a mesh (or without one) the replica's name is
@@ -88,7 +99,7 @@ export class ReplicaHost {
     this.replica = this.createReplica(transport.self, () => transport.members());
     this.transport = transport;
     this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => this.sendTo(peer, message), (peer) => this.sentOnLink.get(peer) ?? undefined);
-    transport.onMessage((from, message) => this.onReplication(from, message));
+    transport.onMessage((from, message) => this.enqueue(from, message));
     transport.onPeerUp((peer) => {
       this.sentOnLink.delete(peer);
       this.antiEntropy!.open(peer);
@@ -297,16 +308,69 @@ export class ReplicaHost {
     }
   }
 
-  private onReplication(from: string, message: ReplicationMessage): void {
-    switch (message.t) {
-      case 'ops': {
-        const { ops, dropped } = unpackOperations(message.packed);
-        if (dropped) log.warn('store.malformed_operations', { from, dropped });
-        this.publish(this.replica.receiveBatch(ops));
-        return;
+  /** Replication messages are handled in arrival order, a bounded amount per turn (see drainInbox). */
+  private enqueue(from: string, message: ReplicationMessage): void {
+    // The clock sample is taken on arrival: a wait in the queue is not the peer's clock offset.
+    if (message.t === 'beat') this.clusterClock.sample(from, message.physical);
+    this.inbox.push({ from, message });
+    if (this.inboxScheduled) return;
+    this.inboxScheduled = true;
+    setImmediate(() => this.drainInbox());
+  }
+
+  /**
+   * Handles queued messages until OPS_PER_TURN operations or TURN_BUDGET_MS, then yields. Operations
+   * of consecutive `ops` messages (any peers) go to the replica as one batch, so an id they make
+   * late is replayed once per turn, not once per message.
+   */
+  private drainInbox(): void {
+    this.inboxScheduled = false;
+    const deadline = performance.now() + TURN_BUDGET_MS;
+    let batch: Operation[] = [];
+    while (this.inboxHead < this.inbox.length) {
+      const item = this.inbox[this.inboxHead];
+      const { from, message } = item;
+      if (message.t === 'ops') {
+        if (!item.ops) {
+          const { ops, dropped } = unpackOperations(message.packed);
+          if (dropped) log.warn('store.malformed_operations', { from, dropped });
+          item.ops = ops;
+          item.next = 0;
+        }
+        const ops = item.ops;
+        let next = item.next!;
+        while (next < ops.length && batch.length < OPS_PER_TURN) batch.push(ops[next++]);
+        item.next = next;
+        if (next === ops.length) this.inboxHead++;
+        if (batch.length >= OPS_PER_TURN) break;
+        continue;
       }
+      if (batch.length) {
+        this.publish(this.replica.receiveBatch(batch));
+        batch = [];
+      }
+      this.inboxHead++;
+      this.onReplication(from, message);
+      if (performance.now() > deadline) break;
+    }
+    if (batch.length) this.publish(this.replica.receiveBatch(batch));
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox = [];
+      this.inboxHead = 0;
+    } else {
+      if (this.inboxHead > 1024) {
+        this.inbox = this.inbox.slice(this.inboxHead);
+        this.inboxHead = 0;
+      }
+      this.inboxScheduled = true;
+      setImmediate(() => this.drainInbox());
+    }
+  }
+
+  /** Every message but `ops` (drainInbox hands their operations to the replica in batches). */
+  private onReplication(from: string, message: Exclude<ReplicationMessage, { t: 'ops' }>): void {
+    switch (message.t) {
       case 'beat':
-        this.clusterClock.sample(from, message.physical);
         this.replica.noteBeat(message.origin ?? from, message.seq, message.stamp);
         this.replica.noteWatermark(from, message.mark);
         return;
@@ -343,4 +407,12 @@ export class ReplicaHost {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/** A received replication message; `ops`/`next`: an `ops` message's operations and how many were handled. */
+interface InboxItem {
+  from: string;
+  message: ReplicationMessage;
+  ops?: Operation[];
+  next?: number;
 }

@@ -8,6 +8,9 @@ import type { IdHistory } from './id-history.js';
 import { MAX_FOLDABLE_HISTORY, foldsWithoutReplay, isCounterUpdate } from './counter-update.js';
 import { StoreTables, applyOperation, type ApplyOutcome, type Entry, type Table } from './store-tables.js';
 
+/** The most operations one `advance` folds into the base (it runs every tick; the rest waits). */
+const MAX_FOLD_PER_ADVANCE = 20_000;
+
 export type LocalWrite = Pick<Operation, 'store' | 'kind' | 'id' | 'data' | 'expiresAt'>;
 
 /** Everything a replica holds, as sent to a replica that lost its memory (restart) or fell behind. */
@@ -374,7 +377,8 @@ export class Replica {
       const mark = this.watermarks.get(member) ?? ZERO_STAMP;
       stable = stable ? minStamp(stable, mark) : mark;
     }
-    if (stable && compareStamps(stable, this.frontierStamp) > 0) this.fold(stable);
+    // A large backlog (a partition healing) folds over several ticks, a bounded amount at a time.
+    if (stable && compareStamps(stable, this.frontierStamp) > 0) this.fold(this.log.foldCut(stable, MAX_FOLD_PER_ADVANCE));
     const pruneAt = Math.min(this.frontierStamp.wall, readTime);
     if (pruneAt <= this.prunedAt) return [];
     this.prunedAt = pruneAt;

@@ -12,6 +12,13 @@ import { ServerMeshTransport } from './server-transport.js';
 import { StoreMethods } from './store-methods.js';
 import { WorkerMirror } from './worker-mirror.js';
 import { writeRequestFromWire, type WriteRequestWire } from './write-request-wire.js';
+import { TurnBudget } from './turn-budget.js';
+
+/**
+ * Writes to this process's replica resolve at once up to this many per event-loop turn, then on
+ * the next turn: a tight `await update()` loop cannot starve the links' heartbeats.
+ */
+const localWrites = new TurnBudget(256);
 
 /**
  * Which replica this process holds: a master (or a process without clustering) holds its
@@ -66,7 +73,7 @@ export function storeEngine(): StoreEngine {
         const waiting = h.whenSynced();
         if (waiting) return waiting.then(() => h.write(request));
         try {
-          return Promise.resolve(h.write(request));
+          return localWrites.resolve(h.write(request));
         } catch (error) {
           return Promise.reject(error);
         }

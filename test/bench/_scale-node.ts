@@ -4,7 +4,7 @@
 //   SCALE_SERVER, SCALE_HOSTS (JSON), SCALE_PORT; BENCH_SCALE_PROFILE=dir writes a CPU profile of each run there
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SERVER_CLUSTERING, SHARED_STORE } from '../../src/index.js';
 import { replicaHost } from '../../src/store/store-node.js';
 import { onCommand, report } from '../fixtures/report.js';
@@ -58,21 +58,11 @@ async function run(command: Command): Promise<unknown> {
  * longest gap — on a shared machine a process that is not scheduled also shows a gap; one that was
  * busy all along used about as much CPU as the gap lasted.
  */
-function watchStalls(): { stop(): { maxStallMs: number; maxBusyStallMs: number; gcMs: number; maxGcMs: number } } {
+function watchStalls(): { stop(): { maxStallMs: number; maxBusyStallMs: number } } {
   let last = performance.now();
   let lastCpu = process.cpuUsage();
   let maxStallMs = 0;
   let maxBusyStallMs = 0;
-  let gcMs = 0;
-  let maxGcMs = 0;
-  const gc = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      if (process.env.BENCH_SCALE_GC_LOG && entry.duration > 20) console.error(`${name} gc kind ${(entry as any).detail?.kind} ${entry.duration.toFixed(1)} ms`);
-      gcMs += entry.duration;
-      if (entry.duration > maxGcMs) maxGcMs = entry.duration;
-    }
-  });
-  gc.observe({ entryTypes: ['gc'] });
   const timer = setInterval(() => {
     const now = performance.now();
     const cpu = process.cpuUsage();
@@ -86,8 +76,7 @@ function watchStalls(): { stop(): { maxStallMs: number; maxBusyStallMs: number; 
   return {
     stop() {
       clearInterval(timer);
-      gc.disconnect();
-      return { maxStallMs, maxBusyStallMs, gcMs, maxGcMs };
+      return { maxStallMs, maxBusyStallMs };
     },
   };
 }
@@ -146,9 +135,9 @@ async function measureRun(command: Command): Promise<unknown> {
   await until(() => replicaHost().replica.pendingOperations === 0, 'the log to fold');
   const used = process.cpuUsage(cpu);
   stalls.disable();
-  const { maxBusyStallMs, gcMs, maxGcMs } = watch.stop();
+  const { maxBusyStallMs } = watch.stop();
   const values = store ? Object.fromEntries(Object.keys(command.expect!).map((key) => [key, store.peek(key)?.n])) : undefined;
-  return { cpuUs: used.user + used.system, startedAt, endedAt, maxStallMs: stalls.max / 1e6, maxBusyStallMs, gcMs, maxGcMs, downs: downs - downsBefore, values };
+  return { cpuUs: used.user + used.system, startedAt, endedAt, maxStallMs: stalls.max / 1e6, maxBusyStallMs, downs: downs - downsBefore, values };
 }
 
 onCommand(async (line) => {

@@ -26,8 +26,6 @@ interface NodeResult {
   endedAt: number;
   maxStallMs: number;
   maxBusyStallMs: number;
-  gcMs: number;
-  maxGcMs: number;
   downs: number;
   values?: Record<string, number>;
 }
@@ -40,8 +38,6 @@ interface Measured {
   cpuPerOriginatedUs: number;
   maxStallMs: number;
   maxBusyStallMs: number;
-  gcShare: number;
-  maxGcMs: number;
   downs: number;
   exact: boolean;
 }
@@ -84,8 +80,6 @@ async function measure(nodes: ScaleNode[], kind: Kind, count: number): Promise<M
     cpuPerOriginatedUs: cpuUs / originated,
     maxStallMs: Math.max(...results.map((r) => r.maxStallMs)),
     maxBusyStallMs: Math.max(...results.map((r) => r.maxBusyStallMs)),
-    gcShare: results.reduce((sum, r) => sum + r.gcMs, 0) / (cpuUs / 1000),
-    maxGcMs: Math.max(...results.map((r) => r.maxGcMs)),
     downs: results.reduce((sum, r) => sum + r.downs, 0),
     exact,
   };
@@ -113,7 +107,7 @@ for (const n of NS) {
       await measure(nodes, kind, Math.max(1, Math.round(sizeOf(kind) / 10)));
       const result = await measure(nodes, kind, sizeOf(kind));
       measured.push(result);
-      console.log(`  N=${n} ${kind}: ${Math.round(result.perSecond)} ops/s, ${result.cpuPerApplyUs.toFixed(2)} µs CPU per ${kind === 'broadcast' ? 'delivery' : 'apply'}, stall ${Math.round(result.maxStallMs)} ms (busy ${Math.round(result.maxBusyStallMs)} ms), GC ${Math.round(result.gcShare * 100)}% of CPU (longest ${Math.round(result.maxGcMs)} ms), ${result.downs} down, ${result.exact ? 'exact' : 'NOT EXACT'}`);
+      console.log(`  N=${n} ${kind}: ${Math.round(result.perSecond)} ops/s, ${result.cpuPerApplyUs.toFixed(2)} µs CPU per ${kind === 'broadcast' ? 'delivery' : 'apply'}, stall ${Math.round(result.maxStallMs)} ms (busy ${Math.round(result.maxBusyStallMs)} ms), ${result.downs} down, ${result.exact ? 'exact' : 'NOT EXACT'}`);
     }
   });
 }
