@@ -55,7 +55,7 @@ export class IdHistory {
     }
     const b = this.blockOf(op);
     const block = blocks[b];
-    block.splice(upperBound(block, op), 0, op);
+    block.splice(bound(block, op, true), 0, op);
     if (block.length > 2 * BLOCK) blocks.splice(b + 1, 0, block.splice(BLOCK));
     return false;
   }
@@ -63,7 +63,7 @@ export class IdHistory {
   /** The operation right before `op` (which is in the history), or undefined when it is the first. */
   before(op: Operation): Operation | undefined {
     const b = this.blockOf(op);
-    const i = lowerBound(this.blocks[b], op);
+    const i = bound(this.blocks[b], op, false);
     if (i > 0) return this.blocks[b][i - 1];
     const previous = this.blocks[b - 1];
     return previous?.[previous.length - 1];
@@ -73,7 +73,7 @@ export class IdHistory {
   slice(from: Operation, upTo?: Stamp): Operation[] {
     const out: Operation[] = [];
     let b = this.blockOf(from);
-    let i = lowerBound(this.blocks[b], from);
+    let i = bound(this.blocks[b], from, false);
     for (; b < this.blocks.length; b++, i = 0) {
       const block = this.blocks[b];
       for (; i < block.length; i++) {
@@ -130,25 +130,17 @@ export class IdHistory {
   }
 }
 
-/** First index whose operation is not before `op`. */
-function lowerBound(block: Operation[], op: Operation): number {
+/**
+ * Binary search in one sorted block: the first index whose operation is after `op` (`past`), or
+ * not before it (`!past`: `op`'s own index when it is there).
+ */
+function bound(block: Operation[], op: Operation, past: boolean): number {
   let low = 0;
   let high = block.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if (compareOperations(block[mid], op) < 0) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
-
-/** First index whose operation is after `op`. */
-function upperBound(block: Operation[], op: Operation): number {
-  let low = 0;
-  let high = block.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (compareOperations(block[mid], op) <= 0) low = mid + 1;
+    const order = compareOperations(block[mid], op);
+    if (order < 0 || (past && order === 0)) low = mid + 1;
     else high = mid;
   }
   return low;
