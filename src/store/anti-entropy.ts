@@ -29,8 +29,14 @@ export class AntiEntropy {
     this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: true });
   }
 
-  /** A peer told us what it holds: send what it lacks, and answer with our digest if asked. */
+  /**
+   * A peer told us what it holds: send what it lacks, and answer with our digest if asked. The
+   * answer goes out behind everything sent: a peer that is catching up takes it as "caught up".
+   */
   onDigest(peer: string, digest: Record<string, number>, answer: boolean): void {
+    const reply = () => {
+      if (answer) this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: false });
+    };
     const missing = this.replica.missingFor(digest);
     if (missing === 'snapshot') {
       const transfer = randomUUID();
@@ -38,28 +44,28 @@ export class AntiEntropy {
       log.info('store.send_snapshot', { to: peer, parts: parts.length });
       for (const part of parts) this.send(peer, { t: 'snapshot-part', part });
       this.send(peer, { t: 'snapshot', snapshot: head, transfer });
-    } else {
-      const sent = this.inFlight(peer);
-      const lacking = sent ? missing.filter((op) => op.origin !== sent.origin || op.seq > sent.seq) : missing;
-      if (lacking.length) {
-        log.debug('store.send_missing', { to: peer, operations: lacking.length });
-        this.sendChunks(peer, chunkOperations(lacking), 0);
-      }
+      return reply();
     }
-    if (answer) this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: false });
+    const sent = this.inFlight(peer);
+    const lacking = sent ? missing.filter((op) => op.origin !== sent.origin || op.seq > sent.seq) : missing;
+    if (!lacking.length) return reply();
+    log.debug('store.send_missing', { to: peer, operations: lacking.length });
+    this.sendChunks(peer, chunkOperations(lacking), 0, reply);
   }
 
   /**
    * Packs and sends chunks from `next` on for about SEND_BUDGET_MS, then yields and goes on in the
-   * next turn: a large repair (a partition healing) never blocks the event loop for long.
+   * next turn (a large repair, a partition healing, never blocks the event loop for long); calls
+   * `done` after the last.
    */
-  private sendChunks(peer: string, chunks: Operation[][], next: number): void {
+  private sendChunks(peer: string, chunks: Operation[][], next: number, done: () => void): void {
     const deadline = performance.now() + SEND_BUDGET_MS;
     while (next < chunks.length) {
       this.send(peer, { t: 'ops', packed: packOperations(chunks[next++]) });
       if (performance.now() > deadline) break;
     }
-    if (next < chunks.length) setImmediate(() => this.sendChunks(peer, chunks, next));
+    if (next < chunks.length) setImmediate(() => this.sendChunks(peer, chunks, next, done));
+    else done();
   }
 
   /** Periodic repair with every connected peer. */
