@@ -319,14 +319,15 @@ export class ReplicaHost {
   }
 
   /**
-   * Handles queued messages until OPS_PER_TURN operations or TURN_BUDGET_MS, then yields. Operations
-   * of consecutive `ops` messages (any peers) go to the replica as one batch, so an id they make
-   * late is replayed once per turn, not once per message.
+   * Handles queued messages until OPS_PER_TURN operations or TURN_BUDGET_MS, then yields (a large
+   * `ops` message is taken in parts). Each message's operations go to the replica as one batch,
+   * published before the next message is applied, so change listeners see each message's documents
+   * as they were after it.
    */
   private drainInbox(): void {
     this.inboxScheduled = false;
     const deadline = performance.now() + TURN_BUDGET_MS;
-    let batch: Operation[] = [];
+    let done = 0;
     while (this.inboxHead < this.inbox.length) {
       const item = this.inbox[this.inboxHead];
       const { from, message } = item;
@@ -337,23 +338,19 @@ export class ReplicaHost {
           item.ops = ops;
           item.next = 0;
         }
-        const ops = item.ops;
-        let next = item.next!;
-        while (next < ops.length && batch.length < OPS_PER_TURN) batch.push(ops[next++]);
-        item.next = next;
-        if (next === ops.length) this.inboxHead++;
-        if (batch.length >= OPS_PER_TURN) break;
-        continue;
+        const start = item.next!;
+        const end = Math.min(item.ops.length, start + OPS_PER_TURN - done);
+        const part = start === 0 && end === item.ops.length ? item.ops : item.ops.slice(start, end);
+        item.next = end;
+        done += part.length;
+        if (end === item.ops.length) this.inboxHead++;
+        this.publish(this.replica.receiveBatch(part));
+      } else {
+        this.inboxHead++;
+        this.onReplication(from, message);
       }
-      if (batch.length) {
-        this.publish(this.replica.receiveBatch(batch));
-        batch = [];
-      }
-      this.inboxHead++;
-      this.onReplication(from, message);
-      if (performance.now() > deadline) break;
+      if (done >= OPS_PER_TURN || performance.now() > deadline) break;
     }
-    if (batch.length) this.publish(this.replica.receiveBatch(batch));
     if (this.inboxHead === this.inbox.length) {
       this.inbox = [];
       this.inboxHead = 0;
