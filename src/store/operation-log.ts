@@ -1,10 +1,11 @@
 import { compareStamps, type Stamp } from '../core/hlc.js';
+import { IdHistory } from './id-history.js';
 import { compareOperations, type Operation } from './operation.js';
 import type { Entry } from './store-tables.js';
 
 /** One store's part of the log: each id's history and the store's clears, each in total order. */
 export interface StoreLog {
-  ids: Map<string, Operation[]>;
+  ids: Map<string, IdHistory>;
   clears: Operation[];
   /** The greatest operation ever logged for this store (a clear after it is in order). */
   last?: Operation;
@@ -19,6 +20,8 @@ export interface StoreLog {
 export class OperationLog {
   private readonly stores = new Map<string, StoreLog>();
   private readonly origins = new Map<string, Operation[]>();
+  /** Histories with an operation folded in late whose later cached entries are not recomputed yet. */
+  readonly stale = new Set<IdHistory>();
   private count = 0;
   private lastStable?: Stamp;
   /**
@@ -52,11 +55,11 @@ export class OperationLog {
   }
 
   /**
-   * Logs an operation. Returns its position in its id's history and whether it is in order: the
+   * Logs an operation. Returns its id's history (none for a clear) and whether it is in order: the
    * last of that history and after every clear of its store (a clear: after every operation of
    * its store), so applying it to the current state gives the same result as a replay.
    */
-  add(op: Operation): { at: number; inOrder: boolean } {
+  add(op: Operation): { history?: IdHistory; inOrder: boolean } {
     let log = this.stores.get(op.store);
     if (!log) this.stores.set(op.store, (log = { ids: new Map(), clears: [] }));
     let queue = this.origins.get(op.origin);
@@ -66,21 +69,51 @@ export class OperationLog {
     const greatest = !log.last || compareOperations(op, log.last) > 0;
     if (greatest) log.last = op;
     if (op.kind === 'clear') {
-      const at = insertSorted(log.clears, op);
-      return { at, inOrder: greatest };
+      insertSorted(log.clears, op);
+      return { inOrder: greatest };
     }
-    let list = log.ids.get(op.id!);
-    if (!list) log.ids.set(op.id!, (list = []));
-    const at = insertSorted(list, op);
+    let history = log.ids.get(op.id!);
+    if (!history) log.ids.set(op.id!, (history = new IdHistory(op.store, op.id!)));
+    const last = history.insert(op);
     const lastClear = log.clears[log.clears.length - 1];
-    return { at, inOrder: at === list.length - 1 && !(lastClear && compareOperations(lastClear, op) > 0) };
+    return { history, inOrder: last && !(lastClear && compareOperations(lastClear, op) > 0) };
+  }
+
+  /** `op` (late, in `history`) was folded in without recomputing the entries cached after it. */
+  markStale(history: IdHistory, op: Operation): void {
+    if (!history.staleFrom || compareOperations(op, history.staleFrom) < 0) history.staleFrom = op;
+    this.stale.add(history);
+  }
+
+  /** The entries cached in `history` were recomputed up to (not including) `from`; none stale when undefined. */
+  setStaleFrom(history: IdHistory, from: Operation | undefined): void {
+    history.staleFrom = from;
+    if (from) this.stale.add(history);
+    else this.stale.delete(history);
+  }
+
+  /**
+   * A stamp at or below `stable` at or below which at most `max` operations are logged: `stable`
+   * itself when fewer are. Each origin's queue is in stamp order, so cutting at the earliest of the
+   * queues' `max / origins`-th operations leaves at most that many per queue.
+   */
+  foldCut(stable: Stamp, max: number): Stamp {
+    const share = Math.max(1, Math.floor(max / Math.max(1, this.origins.size)));
+    let cut = stable;
+    for (const queue of this.origins.values()) {
+      const op = queue[share - 1];
+      if (queue.length > share && compareStamps(op, cut) < 0) cut = { wall: op.wall, counter: op.counter };
+    }
+    return cut;
   }
 
   /** Every operation of a store, in total order (for a whole-store replay). */
   storeOperations(store: string): Operation[] {
     const log = this.stores.get(store);
     if (!log) return [];
-    return [...log.ids.values()].flat().concat(log.clears).sort(compareOperations);
+    const ops: Operation[] = [];
+    for (const history of log.ids.values()) for (const op of history.toArray()) ops.push(op);
+    return ops.concat(log.clears).sort(compareOperations);
   }
 
   /** Every logged operation, per origin in sequence, origins sorted by name. */
@@ -142,6 +175,7 @@ export class OperationLog {
   clear(): void {
     this.stores.clear();
     this.origins.clear();
+    this.stale.clear();
     this.afterKey = Symbol('boxwire.entryAfter');
     this.count = 0;
   }
@@ -150,12 +184,15 @@ export class OperationLog {
   private dropFromStore(store: string, part: StableOperations): void {
     const log = this.stores.get(store)!;
     for (const id of part.lastPerId.keys()) {
-      const list = log.ids.get(id)!;
-      let n = 0;
-      while (n < list.length && compareStamps(list[n], this.lastStable!) <= 0) n++;
-      part.lastPerId.set(id, list[n - 1]);
-      if (n === list.length) log.ids.delete(id);
-      else list.splice(0, n);
+      const history = log.ids.get(id)!;
+      const taken = history.takeUpTo(this.lastStable!);
+      part.lastPerId.set(id, taken[taken.length - 1]);
+      if (history.size === 0) {
+        log.ids.delete(id);
+        this.stale.delete(history);
+      } else if (!history.staleFrom) {
+        this.stale.delete(history);
+      }
     }
     if (part.cleared) {
       let n = 0;
@@ -173,13 +210,12 @@ export interface StableOperations {
   cleared: boolean;
 }
 
-/** Inserts in total order, searching from the end (operations mostly arrive nearly in order). */
-function insertSorted(list: Operation[], op: Operation): number {
+/** Inserts a clear in total order, searching from the end (clears are rare and mostly in order). */
+function insertSorted(list: Operation[], op: Operation): void {
   let at = list.length;
   while (at > 0 && compareOperations(list[at - 1], op) > 0) at--;
   if (at === list.length) list.push(op);
   else list.splice(at, 0, op);
-  return at;
 }
 
 /** Whether a clear of `log` lies strictly between `low` and `high` (absent = unbounded). */

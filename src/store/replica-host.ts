@@ -29,6 +29,13 @@ const BEAT_EVERY_TICKS = 2;
 const SWEEP_EVERY_TICKS = 20;
 /** How long a (re)started server waits to catch up with a peer before accepting writes alone. */
 const SYNC_WAIT_MS = 5_000;
+/**
+ * Replication work per event-loop turn: at most this many received operations, and no further
+ * message once this much time has passed. The rest waits for the next turn, so heartbeats are
+ * sent and answered in between however much arrives at once (a burst, a partition healing).
+ */
+const OPS_PER_TURN = 2_000;
+const TURN_BUDGET_MS = 10;
 
 /**
  * The replica of one server, in its master (or in a process without clustering): stamps the
@@ -61,6 +68,10 @@ export class ReplicaHost {
   private readonly creates = new CreateSettling(() => this.transport?.connected() ?? [], (server) => this.replica.heardFrom(server));
   /** Per worker pid: its write answers held behind a `create` that is settling (answers keep their order). */
   private readonly answering = new Map<number, Promise<void>>();
+  /** Replication messages not handled yet, in arrival order (an `ops` message may be part-done). */
+  private inbox: InboxItem[] = [];
+  private inboxHead = 0;
+  private inboxScheduled = false;
 
   /**
    * Before SERVER_CLUSTERING gives this process a mesh (or without one) the replica's name is
@@ -92,7 +103,7 @@ export class ReplicaHost {
     this.replica = this.createReplica(transport.self, () => transport.members());
     this.transport = transport;
     this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => this.sendTo(peer, message), (peer) => this.sentOnLink.get(peer) ?? undefined);
-    transport.onMessage((from, message) => this.onReplication(from, message));
+    transport.onMessage((from, message) => this.enqueue(from, message));
     transport.onPeerUp((peer) => {
       this.sentOnLink.delete(peer);
       this.antiEntropy!.open(peer);
@@ -354,17 +365,67 @@ export class ReplicaHost {
     }
   }
 
-  private onReplication(from: string, message: ReplicationMessage): void {
-    switch (message.t) {
-      case 'ops': {
-        const { ops, dropped } = unpackOperations(message.packed);
-        if (dropped) log.warn('store.malformed_operations', { from, dropped });
-        this.publish(this.replica.receiveBatch(ops));
+  /** Replication messages are handled in arrival order, a bounded amount per turn (see drainInbox). */
+  private enqueue(from: string, message: ReplicationMessage): void {
+    // The clock sample is taken on arrival: a wait in the queue is not the peer's clock offset.
+    if (message.t === 'beat') this.clusterClock.sample(from, message.physical);
+    this.inbox.push({ from, message });
+    if (this.inboxScheduled) return;
+    this.inboxScheduled = true;
+    setImmediate(() => this.drainInbox());
+  }
+
+  /**
+   * Handles queued messages until OPS_PER_TURN operations or TURN_BUDGET_MS, then yields (a large
+   * `ops` message is taken in parts). Each message's operations go to the replica as one batch,
+   * published before the next message is applied, so change listeners see each message's documents
+   * as they were after it.
+   */
+  private drainInbox(): void {
+    this.inboxScheduled = false;
+    const deadline = performance.now() + TURN_BUDGET_MS;
+    let done = 0;
+    while (this.inboxHead < this.inbox.length) {
+      const item = this.inbox[this.inboxHead];
+      const { from, message } = item;
+      if (message.t === 'ops') {
+        if (!item.ops) {
+          const { ops, dropped } = unpackOperations(message.packed);
+          if (dropped) log.warn('store.malformed_operations', { from, dropped });
+          item.ops = ops;
+          item.next = 0;
+        }
+        const start = item.next!;
+        const end = Math.min(item.ops.length, start + OPS_PER_TURN - done);
+        const part = start === 0 && end === item.ops.length ? item.ops : item.ops.slice(start, end);
+        item.next = end;
+        done += part.length;
+        if (end === item.ops.length) this.inboxHead++;
+        this.publish(this.replica.receiveBatch(part));
         this.creates.check();
-        return;
+      } else {
+        this.inboxHead++;
+        this.onReplication(from, message);
       }
+      if (done >= OPS_PER_TURN || performance.now() > deadline) break;
+    }
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox = [];
+      this.inboxHead = 0;
+    } else {
+      if (this.inboxHead > 1024) {
+        this.inbox = this.inbox.slice(this.inboxHead);
+        this.inboxHead = 0;
+      }
+      this.inboxScheduled = true;
+      setImmediate(() => this.drainInbox());
+    }
+  }
+
+  /** Every message but `ops` (drainInbox hands their operations to the replica in batches). */
+  private onReplication(from: string, message: Exclude<ReplicationMessage, { t: 'ops' }>): void {
+    switch (message.t) {
       case 'beat':
-        this.clusterClock.sample(from, message.physical);
         this.replica.noteBeat(message.origin ?? from, message.seq, message.stamp);
         this.replica.noteWatermark(from, message.mark);
         this.creates.check();
@@ -403,4 +464,12 @@ export class ReplicaHost {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/** A received replication message; `ops`/`next`: an `ops` message's operations and how many were handled. */
+interface InboxItem {
+  from: string;
+  message: ReplicationMessage;
+  ops?: Operation[];
+  next?: number;
 }

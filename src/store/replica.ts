@@ -3,8 +3,13 @@ import { OverflowError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { FeedItem } from './feed.js';
 import { compareOperations, describeOperation, type Operation } from './operation.js';
-import { OperationLog, clearBetween } from './operation-log.js';
+import { OperationLog, clearBetween, type StoreLog } from './operation-log.js';
+import type { IdHistory } from './id-history.js';
+import { MAX_FOLDABLE_HISTORY, foldsWithoutReplay, isCounterUpdate } from './counter-update.js';
 import { StoreTables, applyOperation, type ApplyOutcome, type Entry, type Table } from './store-tables.js';
+
+/** The most operations one `advance` folds into the base (it runs every tick; the rest waits). */
+const MAX_FOLD_PER_ADVANCE = 20_000;
 
 export type LocalWrite = Pick<Operation, 'store' | 'kind' | 'id' | 'data' | 'expiresAt'>;
 
@@ -86,8 +91,7 @@ export class Replica {
    * two concurrent writes wins is decided by this order, not by when they were made).
    */
   newestUnstable(store: string, id: string): Operation | undefined {
-    const history = this.log.store(store)?.ids.get(id);
-    return history?.[history.length - 1];
+    return this.log.store(store)?.ids.get(id)?.last;
   }
 
   /** Stamps a write made here. Throws OverflowError when the unstable log is full. */
@@ -129,11 +133,9 @@ export class Replica {
       this.batch = undefined;
     }
     for (const store of batch.stores) items.push(...this.replayTable(store));
-    for (const first of batch.ids.values()) {
+    for (const [history, first] of batch.ids) {
       if (batch.stores.has(first.store)) continue;
-      const list = this.log.store(first.store)?.ids.get(first.id!);
-      const at = list ? list.indexOf(first) : -1;
-      if (at >= 0) items.push(this.replayEntry(first.store, first.id!, at));
+      if (this.log.store(first.store)?.ids.get(first.id!) === history) items.push(this.replayEntry(history, first));
       else log.warn('store.replay_lost_track', { store: first.store, id: first.id });
     }
     return items;
@@ -176,7 +178,7 @@ export class Replica {
       return undefined;
     }
     if (this.alone && op.origin === this.ownOrigin) return this.applyStable(op, items, precomputed);
-    const { at, inOrder } = this.log.add(op);
+    const { history, inOrder } = this.log.add(op);
     const batch = this.batch;
     if (batch) {
       // Inside a batch: defer anything whose id (or store) will be replayed anyway.
@@ -187,17 +189,17 @@ export class Replica {
           return undefined;
         }
       } else {
-        // Keyed by the id's history (one array per store and id while it is logged): no string keys.
-        const history = this.log.store(op.store)!.ids.get(op.id!)!;
-        const first = batch.ids.get(history);
+        // Keyed by the id's history (one object per store and id while it is logged): no string keys.
+        const first = batch.ids.get(history!);
         if (first) {
-          if (compareOperations(op, first) < 0) batch.ids.set(history, op);
+          if (compareOperations(op, first) < 0) batch.ids.set(history!, op);
           return undefined;
         }
-        if (!inOrder) {
-          batch.ids.set(history, op);
+        if (!inOrder && !this.foldLate(op, history!, items)) {
+          batch.ids.set(history!, op);
           return undefined;
         }
+        if (!inOrder) return undefined;
       }
     }
     if (inOrder) {
@@ -206,10 +208,28 @@ export class Replica {
       items.push({ t: 'op', op });
       return outcome;
     }
-    // Late: ordered before operations already applied. Replay what it can affect.
+    // Late: ordered before operations already applied. Fold it in where its place cannot matter,
+    // else replay what it can affect.
     if (op.kind === 'clear') items.push(...this.replayTable(op.store));
-    else items.push(this.replayEntry(op.store, op.id!, at));
+    else if (!this.foldLate(op, history!, items)) items.push(this.replayEntry(history!, op));
     return undefined;
+  }
+
+  /**
+   * A late counter update on an id whose logged operations are all counter updates (and no clear
+   * of the store is logged) gives the same state wherever it lands in the order: apply it to the
+   * current state and skip the replay (see counter-update.ts). The entries cached after it become
+   * stale; folding recomputes them for the operations it takes (each once).
+   */
+  private foldLate(op: Operation, history: IdHistory, items: FeedItem[]): boolean {
+    const storeLog = this.log.store(op.store)!;
+    if (!isCounterUpdate(op) || history.orderDependent !== 0 || storeLog.clears.length !== 0 || history.size > MAX_FOLDABLE_HISTORY) return false;
+    const current = this.state.peek(op.store)?.get(op.id!);
+    if (!foldsWithoutReplay(op, this.base.peek(op.store)?.get(op.id!), current)) return false;
+    if (current) this.state.apply(op);
+    this.log.markStale(history, op);
+    items.push({ t: 'op', op });
+    return true;
   }
 
   /** Applies an in-order operation to the current state (`precomputed`: the entry its origin already computed). */
@@ -234,29 +254,54 @@ export class Replica {
   }
 
   /**
-   * Recomputes one id from position `at` of its history on: it starts from the entry after the
+   * Recomputes one id from operation `from` of its history on: it starts from the entry after the
    * previous operation on that id (or the base), so a late operation costs only the operations on
-   * its own id ordered after it. Clears of the store in between reset the id.
+   * its own id ordered after it. Clears of the store in between reset the id. Where late operations
+   * were folded in before `from`, it starts from the first of them (cached entries after it are stale).
    */
-  private replayEntry(store: string, id: string, at: number): FeedItem {
-    const storeLog = this.log.store(store)!;
-    const list = storeLog.ids.get(id)!;
-    const previous = at > 0 ? list[at - 1] : undefined;
-    let entry: Entry | undefined;
-    if (!clearBetween(storeLog, previous, list[at])) entry = previous ? this.log.entryAfter(previous) : this.base.peek(store)?.get(id);
-    const scratch: Table = new Map();
-    if (entry) scratch.set(id, entry);
-    for (let k = at; k < list.length; k++) {
-      if (k > at && clearBetween(storeLog, list[k - 1], list[k])) scratch.clear();
-      applyOperation(scratch, list[k]);
-      this.log.setEntryAfter(list[k], scratch.get(id));
-    }
-    const result = clearBetween(storeLog, list[list.length - 1], undefined) ? undefined : scratch.get(id);
+  private replayEntry(history: IdHistory, from: Operation): FeedItem {
+    const { store, id } = history;
+    const start = history.staleFrom && compareOperations(history.staleFrom, from) < 0 ? history.staleFrom : from;
+    const ops = history.slice(start);
+    const entry = this.recompute(this.log.store(store)!, history, start, ops);
+    this.log.setStaleFrom(history, undefined);
+    const result = clearBetween(this.log.store(store)!, ops[ops.length - 1], undefined) ? undefined : entry;
     this.state.set(store, id, result);
     return { t: 'entry', store, id, entry: result };
   }
 
+  /**
+   * Applies `ops` (the history from `start` on, in order) to the entry before `start`, caching the
+   * entry after each; returns the entry after the last.
+   */
+  private recompute(storeLog: StoreLog, history: IdHistory, start: Operation, ops: Operation[]): Entry | undefined {
+    const { store, id } = history;
+    const previous = history.before(start);
+    let entry: Entry | undefined;
+    if (!clearBetween(storeLog, previous, start)) entry = previous ? this.log.entryAfter(previous) : this.base.peek(store)?.get(id);
+    const scratch: Table = new Map();
+    if (entry) scratch.set(id, entry);
+    for (let k = 0; k < ops.length; k++) {
+      if (k > 0 && clearBetween(storeLog, ops[k - 1], ops[k])) scratch.clear();
+      applyOperation(scratch, ops[k]);
+      this.log.setEntryAfter(ops[k], scratch.get(id));
+    }
+    return scratch.get(id);
+  }
+
+  /** Before folding at `stable`: recomputes the stale cached entries of the operations that fold. */
+  private refreshStale(stable: Stamp): void {
+    for (const history of [...this.log.stale]) {
+      const start = history.staleFrom;
+      if (!start || compareStamps(start, stable) > 0) continue;
+      const ops = history.slice(start, stable);
+      this.recompute(this.log.store(history.store)!, history, start, ops);
+      this.log.setStaleFrom(history, history.firstAfter(stable));
+    }
+  }
+
   private replayTable(store: string): FeedItem[] {
+    for (const history of this.log.store(store)?.ids.values() ?? []) if (history.staleFrom) this.log.setStaleFrom(history, undefined);
     const table = new Map(this.base.peek(store) ?? []);
     for (const op of this.log.storeOperations(store)) {
       applyOperation(table, op);
@@ -332,7 +377,8 @@ export class Replica {
       const mark = this.watermarks.get(member) ?? ZERO_STAMP;
       stable = stable ? minStamp(stable, mark) : mark;
     }
-    if (stable && compareStamps(stable, this.frontierStamp) > 0) this.fold(stable);
+    // A large backlog (a partition healing) folds over several ticks, a bounded amount at a time.
+    if (stable && compareStamps(stable, this.frontierStamp) > 0) this.fold(this.log.foldCut(stable, MAX_FOLD_PER_ADVANCE));
     const pruneAt = Math.min(this.frontierStamp.wall, readTime);
     if (pruneAt <= this.prunedAt) return [];
     this.prunedAt = pruneAt;
@@ -341,6 +387,7 @@ export class Replica {
   }
 
   private fold(stable: Stamp): void {
+    this.refreshStale(stable);
     this.frontierStamp = stable;
     const taken = this.log.takeStable(stable, (origin, seq) => {
       if (seq > (this.folded.get(origin) ?? 0)) this.folded.set(origin, seq);
@@ -436,7 +483,7 @@ export class Replica {
 
 /** Ids (their history → its earliest late operation) and stores to replay at the end of a batch. */
 interface Batch {
-  ids: Map<Operation[], Operation>;
+  ids: Map<IdHistory, Operation>;
   stores: Set<string>;
 }
 

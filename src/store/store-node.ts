@@ -17,6 +17,13 @@ import { StoreMethods } from './store-methods.js';
 import { WorkerMirror } from './worker-mirror.js';
 import { writeRequestFromWire, type WriteRequestWire } from './write-request-wire.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
+import { TurnBudget } from './turn-budget.js';
+
+/**
+ * Writes to this process's replica resolve at once up to this many per event-loop turn, then on
+ * the next turn: a tight `await update()` loop cannot starve the links' heartbeats.
+ */
+const localWrites = new TurnBudget(256);
 
 /**
  * Which replica this process holds: a master (or a process without clustering) holds its
@@ -102,7 +109,7 @@ export function storeEngine(): StoreEngine {
 
 /** A write on this server's replica; `create` answers once its verdict is final (see ReplicaHost.create). */
 function hostWrite(h: ReplicaHost, request: WriteRequest): Promise<WriteResult> {
-  return request.kind === 'create' ? h.create(request) : Promise.resolve(h.write(request));
+  return request.kind === 'create' ? h.create(request) : localWrites.resolve(h.write(request));
 }
 
 // Handlers exist in every process from import on, so a master serves its workers' stores without

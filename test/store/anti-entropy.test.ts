@@ -39,4 +39,22 @@ test('in flight under another origin (a fresh incarnation) filters nothing of th
   assert.equal(sentSeqs(sent), [1, 2, 3, 4, 5]);
 });
 
+test('a large repair is packed and sent over several turns; the answering digest goes out behind all of it', async () => {
+  const time = { now: 1000 };
+  const replica = new Replica({ name: 'A', members: () => ['A', 'B'], clock: new HybridLogicalClock(() => time.now) });
+  const count = 60_000;
+  for (let i = 0; i < count; i++) replica.receive(replica.stamp({ store: 's', kind: 'save', id: `k${i % 100}`, data: { i, name: 'value' } }));
+  const sent: ReplicationMessage[] = [];
+  const transport = { self: 'A', members: () => ['A', 'B'], connected: () => ['B'] } as unknown as ReplicationTransport;
+  new AntiEntropy(replica, transport, (_peer, message) => sent.push(message)).onDigest('B', {}, true);
+  let turns = 0;
+  for (; sent.at(-1)?.t !== 'digest'; turns++) {
+    assert.ok(turns < 1000, 'the repair finishes');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.ok(sent.filter((m) => m.t === 'ops').length > 1, `several chunks (sent over ${turns + 1} turns)`);
+  assert.equal(sentSeqs(sent), Array.from({ length: count }, (_, i) => i + 1));
+  assert.equal(sent.filter((m) => m.t === 'digest').length, 1);
+});
+
 test.run();
