@@ -6,6 +6,7 @@ import { log } from '../core/logger.js';
 import { assertMethodName, type Handler } from '../core/registry.js';
 import { encode } from '../core/codec.js';
 import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
+import { drain, setServerState } from './lifecycle.js';
 import { Master } from './master.js';
 import { currentEndpoint, installEndpoint, processRole, sharedRegistries, workerCountOf } from './runtime.js';
 import { onShutdown, runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
@@ -71,12 +72,14 @@ async function startPrimary(options: CpuClusteringOptions, work: Work): Promise<
     const solo = currentEndpoint();
     if (!(solo instanceof SoloRuntime)) installEndpoint(new SoloRuntime(sharedRegistries()), 'solo');
     installSignals(async () => {
+      await drain('stopping');
       await runStopAcceptingHooks();
       await runShutdownHooks();
       process.exit(0);
     });
     await options.master?.();
     await work();
+    setServerState('ready');
     return;
   }
   const master = new Master({ workers, gracefulTimeoutMs: options.gracefulTimeoutMs, outbox: options.outbox }, sharedRegistries());

@@ -7,6 +7,7 @@ import type { OutboxLimits } from '../core/outbox.js';
 import { Control, type MethodsNotice } from './control.js';
 import type { Socket } from 'node:net';
 import { LINK_FD, PipeLink } from './pipe-link.js';
+import { drain, setServerState } from './lifecycle.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
 import { WorkerSlot, type Incarnation } from './worker-slot.js';
 
@@ -46,6 +47,7 @@ export class Master extends Endpoint {
     // stdio 4: the pipe that carries boxwire frames (see PipeLink); 3 is node:cluster's IPC.
     cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'] });
     await Promise.all([...this.slots.values()].map((slot) => this.startIncarnation(slot, 'current')));
+    if (!this.stopping) setServerState('ready');
   }
 
   /** Ids of workers whose process is up and ready. */
@@ -346,6 +348,8 @@ export class Master extends Endpoint {
     if (this.rolling) return this.rolling;
     log.info('cluster.rolling_restart', { workers: this.workerCount });
     this.rolling = (async () => {
+      // Out of the load balancers' rotation first, so no new request reaches a process we stop.
+      await drain('draining');
       for (const slot of this.slots.values()) {
         if (this.stopping) break;
         const old = slot.current;
@@ -358,6 +362,7 @@ export class Master extends Endpoint {
       }
     })().finally(() => {
       this.rolling = undefined;
+      if (!this.stopping) setServerState('ready');
       log.info('cluster.rolling_restart_done', { pids: this.workerPids() });
     });
     return this.rolling;
@@ -373,6 +378,7 @@ export class Master extends Endpoint {
     if (this.stopping) return;
     this.stopping = true;
     log.info('cluster.stopping', { workers: this.workerCount });
+    await drain('stopping');
     const stops: Promise<void>[] = [];
     for (const slot of this.slots.values()) {
       clearTimeout(slot.restartTimer);
