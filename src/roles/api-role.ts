@@ -11,6 +11,7 @@ import { callMethod, HttpClient, isThenable } from './api-calls.js';
 import { ApiConnection, clientPackr } from './api-connection.js';
 import type { ApiLimits } from './api-limits.js';
 import { BodyTooLarge, readBody } from './http-reply.js';
+import { clientAddressOf } from './public-address.js';
 import { KeyedBuckets } from './rate-limit.js';
 import { wireRooms } from './rooms.js';
 
@@ -69,7 +70,7 @@ export class ApiRole {
     }
     const boxName = safeDecode(rawUrl.slice(start, slash));
     const method = safeDecode(rawUrl.slice(slash + 1, end));
-    const remoteAddress = req.socket.remoteAddress ?? '';
+    const remoteAddress = clientAddressOf(req);
     if (!this.httpBuckets.take(remoteAddress)) return fail(res, msgpack, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address; slow down`));
     const limit = this.limits.maxMessageBytes;
     readBody(req, limit, (error, body) => {

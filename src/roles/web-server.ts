@@ -12,6 +12,7 @@ import type { Download } from './download.js';
 import type { FrontDoor } from './front-door.js';
 import { readClientAsset } from './client-assets.js';
 import { handleHealth } from './health.js';
+import { isReady } from './readiness.js';
 import { allowCors, answerPreflight, sendError, sendText } from './http-reply.js';
 import type { UploadRole } from './upload-role.js';
 
@@ -55,6 +56,8 @@ export class WebServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // Draining or stopping: answer, then close, so no load balancer keeps an idle connection here.
+    if (!isReady()) res.shouldKeepAlive = false;
     // The API's HTTP calls are the hot path: routed before any URL parsing or promise (its
     // answers carry their own CORS header).
     if (this.roles.api && req.method === 'POST' && this.roles.api.handleRequest(req, res, req.url ?? '/')) return;

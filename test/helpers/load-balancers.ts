@@ -1,0 +1,87 @@
+/**
+ * Runs a real nginx or HAProxy from a generated config text, in the foreground, in a private
+ * directory, and stops it by its pid. Used by the load balancer tests (routing, end to end,
+ * rolling restarts); nothing here talks to a system-wide nginx or HAProxy.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitForPort } from '../../ops/mongo/processes.js';
+
+export interface RunningLb {
+  kind: 'nginx' | 'haproxy';
+  dir: string;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts the proxy and waits until it listens on `host:port` (or fails with its own words). */
+export async function startLb(kind: 'nginx' | 'haproxy', configText: string, wait: { host: string; port: number }): Promise<RunningLb> {
+  const dir = mkdtempSync(join(tmpdir(), `boxwire-${kind}-`));
+  let output = '';
+  let child: ChildProcess;
+  if (kind === 'nginx') {
+    mkdirSync(join(dir, 'logs'));
+    mkdirSync(join(dir, 'tmp'));
+    writeFileSync(join(dir, 'nginx.conf'), configText);
+    child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } else {
+    writeFileSync(join(dir, 'haproxy.cfg'), configText);
+    // -db: foreground, no daemon; logs go to stdout (the generated `log stdout`).
+    child = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+  child.stdout!.on('data', (c) => (output += c));
+  child.stderr!.on('data', (c) => (output += c));
+  const readLog = () => {
+    if (kind !== 'nginx') return output;
+    try {
+      return output + readFileSync(join(dir, 'logs', 'error.log'), 'utf8');
+    } catch {
+      return output;
+    }
+  };
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`${kind} exited (${code}): ${readLog()}`);
+  });
+  exited.catch(() => undefined);
+  await Promise.race([waitForPort(wait.host, wait.port, true, 15_000, 50), exited]);
+  return {
+    kind, dir, child,
+    output: readLog,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = once(child, 'exit');
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+/** nginx's `user` directive is only allowed (and needed) when it starts as root. */
+export function nginxUser(): string | undefined {
+  return process.getuid?.() === 0 ? 'root' : undefined;
+}
+
+/** One port free on every address (a cluster's servers share their webPort), and free on 127.0.0.1. */
+export async function portFreeOnAll(hosts: string[]): Promise<number> {
+  const { createServer } = await import('node:net');
+  const probe = (host: string, port: number) => new Promise<number>((resolve, reject) => {
+    const server = createServer().once('error', reject).listen(port, host, () => {
+      const bound = (server.address() as import('node:net').AddressInfo).port;
+      server.close(() => resolve(bound));
+    });
+  });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await probe(hosts[0], 0);
+    try {
+      for (const host of hosts.slice(1)) await probe(host, port);
+      return port;
+    } catch {
+      continue;
+    }
+  }
+  throw new Error(`no port free on all of ${hosts.join(', ')}`);
+}
