@@ -13,7 +13,7 @@ import type { Role } from '../boot/config.js';
 import { sendError, sendJson, sendMaybeJsonp, sendText } from './http-reply.js';
 import { publicOriginOf } from './public-address.js';
 import { pickServer } from './spread.js';
-import { hostPort, liveServersWithRole } from './topology.js';
+import { hostPort, liveServersWithRole, topology } from './topology.js';
 
 const SINGLE: Record<string, Role> = {
   '/__WEB_SERVER_HOST': 'front-door',
@@ -27,6 +27,11 @@ export const DISCOVERY_PATHS: readonly string[] = [...Object.keys(SINGLE), ALL_F
 
 export function handleDiscovery(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
   const role = SINGLE[url.pathname];
+  if (role || url.pathname === ALL_FRONT_DOORS) {
+    // How old the view behind this answer is (the master's clock, ms since epoch): for operators and tests.
+    const at = topology()?.at;
+    if (at !== undefined) res.setHeader('X-Boxwire-View-At', String(at));
+  }
   if (role) {
     const publicHost = publicOriginOf(req)?.host;
     const chosen = publicHost ?? (() => {
