@@ -23,6 +23,7 @@ import type { ApiLimits } from './api-limits.js';
 import { TokenBucket } from './rate-limit.js';
 import { nextClientId } from './client-id.js';
 import { joinRoom, leaveAllRooms, leaveRoom, type RoomMember, type RoomPush } from './rooms.js';
+import { clientAddressOf } from './public-address.js';
 
 /** Plain msgpack, no records extension: any msgpack library on the client side can read it. */
 export const clientPackr = new Packr({ useRecords: false, moreTypes: false });
@@ -40,7 +41,7 @@ export class ApiConnection implements RoomMember {
     const query = new URL(request.url ?? '/', 'http://x').searchParams;
     this.format = query.get('format') === 'msgpack' ? 'msgpack' : 'json';
     this.session = new ClientSession(
-      { id: nextClientId(), transport: 'ws', remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers, query: Object.fromEntries(query) },
+      { id: nextClientId(), transport: 'ws', remoteAddress: clientAddressOf(request), headers: request.headers, query: Object.fromEntries(query) },
       (box, room, client) => this.join(box, room, client),
       (box, room) => leaveRoom(box.name, room, this),
     );
