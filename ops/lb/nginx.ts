@@ -15,7 +15,7 @@
  * WebSocket clients stay connected for long: the API upstream balances by least connections.
  */
 import type { ClusterConfig } from '../../src/boot/config.js';
-import { DEFAULT_ROLE, ownerPattern, ROUTES, type Route } from './routes.js';
+import { ownerPattern, ROUTES, type Route } from './routes.js';
 import { httpsTarget, ownerUpstreams, publicHostname, upstreamsFor, type LbOptions, type Upstream } from './upstreams.js';
 
 export interface NginxOptions extends LbOptions {
@@ -107,8 +107,11 @@ function serverBlock(config: NginxConfigInput, upstreams: ReturnType<typeof upst
     '    proxy_connect_timeout 3s;',
     '',
     ...ownerUpstreams(config).flatMap((o) => location(`~ ${ownerPattern(o.server)}`, o.name, keepAliveHeaders())),
-    ...ROUTES.flatMap((route) => location(`${route.match === 'exact' ? '= ' : ''}${route.path}`, upstreams[route.role].name, routeDirectives(config, route))),
-    ...location('/', upstreams[DEFAULT_ROLE].name, keepAliveHeaders()),
+    ...ROUTES.flatMap((route) => {
+      const upstream = upstreams[route.role];
+      return upstream ? location(`${route.match === 'exact' ? '= ' : ''}${route.path}`, upstream.name, routeDirectives(config, route)) : [];
+    }),
+    ...location('/', upstreams['front-door'].name, keepAliveHeaders()),
     '}',
   ];
 }

@@ -47,16 +47,20 @@ export interface LbOptions {
   tlsListen?: string;
 }
 
-export function upstreamsFor(config: Pick<ClusterConfig, 'servers'>): Record<Role, Upstream> {
-  const byRole = {} as Record<Role, Upstream>;
+/**
+ * An upstream per role some server holds. The front door is required (it serves the pages and
+ * everything unrouted); a cluster without API or upload servers simply has no such routes.
+ */
+export function upstreamsFor(config: Pick<ClusterConfig, 'servers'>): Partial<Record<Role, Upstream>> & { 'front-door': Upstream } {
+  const byRole: Partial<Record<Role, Upstream>> = {};
   for (const role of ROLES) {
     const servers = Object.values(config.servers)
       .filter((s) => s.roles.includes(role))
       .map((s) => ({ name: s.name, address: `${formatHost(s.host)}:${s.webPort}` }));
-    if (servers.length === 0) throw new OpsError(`no server holds the '${role}' role; the load balancer needs at least one (add it to a server's roles, or leave roles out to hold all)`);
-    byRole[role] = { role, name: `boxwire_${role.replace('-', '_')}`, servers };
+    if (servers.length > 0) byRole[role] = { role, name: `boxwire_${role.replace('-', '_')}`, servers };
   }
-  return byRole;
+  if (!byRole['front-door']) throw new OpsError("no server holds the 'front-door' role; the load balancer sends pages and discovery there (add it to a server's roles, or leave roles out to hold all)");
+  return byRole as Partial<Record<Role, Upstream>> & { 'front-door': Upstream };
 }
 
 /** One backend per upload server: `/__RF/<box>/<owner>.…` goes there. */

@@ -119,9 +119,13 @@ test('haproxy -c accepts the config (and rejects a broken one)', () => {
   assert.is.not(spawnSync('haproxy', ['-c', '-f', broken]).status, 0);
 });
 
-test('a role no server holds is an error naming it', () => {
+test('no front door is an error naming it; a role nobody else holds just has no route', () => {
   const only = parseClusterConfig({ clusteringPort: 9000, servers: { a: { host: '10.0.0.1', webPort: 80, roles: ['api'] } } });
   assert.throws(() => generateNginx(only), (error: unknown) => error instanceof OpsError && /no server holds the 'front-door' role/.test((error as Error).message));
+  const noUpload = parseClusterConfig({ clusteringPort: 9000, servers: { a: { host: '10.0.0.1', webPort: 80, roles: ['front-door', 'api'] } } });
+  assert.not.match(generateNginx(noUpload), /__UPLOAD|__RF|boxwire_upload/);
+  assert.not.match(generateHaproxy(noUpload), /__UPLOAD|__RF|boxwire_upload/);
+  assert.match(generateHaproxy(noUpload), /use_backend boxwire_api if boxwire_route_1/);
 });
 
 test('CLI: ops lb nginx prints, --out writes, --dry-run does not; haproxy --sticky', async () => {

@@ -1,0 +1,124 @@
+/**
+ * Rolling restarts and graceful stops drain through the load balancer: a real HAProxy from the
+ * generated config in front of a real cluster (front door, two API servers, api1 with two
+ * workers). A loop of concurrent API calls runs through HAProxy while api1 gets SIGUSR2 (every
+ * worker replaced) and then api2 gets SIGTERM: not one call fails. The servers' `/__READY` goes
+ * 503 first, HAProxy takes them out (`fall 2`), and only then are processes stopped.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import http from 'node:http';
+import { loadClusterConfig } from '../../src/boot/config.js';
+import { generateHaproxy } from '../../ops/lb/haproxy.js';
+import { LB_CONFIG_KEYS } from '../../ops/lb/upstreams.js';
+import { portFreeOnAll, startLb, type RunningLb } from '../helpers/load-balancers.js';
+import { ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
+import { freePorts } from './helpers.js';
+
+const HOSTS = { door: '127.0.0.51', api1: '127.0.0.52', api2: '127.0.0.53' };
+let cluster: ClusterServers;
+let haproxy: RunningLb;
+let base = '';
+
+test.before(async () => {
+  const webPort = await portFreeOnAll(Object.values(HOSTS));
+  const [clusteringPort] = await freePorts(1, HOSTS.door);
+  const servers = {
+    door: { host: HOSTS.door, webPort, roles: ['front-door'] },
+    api1: { host: HOSTS.api1, webPort, roles: ['api'] },
+    api2: { host: HOSTS.api2, webPort, roles: ['api'] },
+  };
+  const { path } = writeConfig({ clusteringPort, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], servers, trustedProxies: ['127.0.0.1'] });
+  // The loop calls as fast as it can from one address: lift the per-address rate limit (not what is tested here).
+  cluster = new ClusterServers(path, { BOXWIRE_API_CALLS_PER_SECOND: '100000', BOXWIRE_API_BURST: '100000' });
+  cluster.start('door');
+  cluster.start('api1', { BOXWIRE_WORKERS: '2', BOXWIRE_LOG: 'info' });
+  cluster.start('api2', { BOXWIRE_LOG: 'info' });
+  const [port] = await freePorts(1);
+  base = `http://127.0.0.1:${port}`;
+  haproxy = await startLb('haproxy', generateHaproxy(loadClusterConfig(path, { only: LB_CONFIG_KEYS }), { listen: `127.0.0.1:${port}` }), { host: '127.0.0.1', port });
+  await waitClusterUp(`http://${HOSTS.door}:${webPort}`, Object.values(servers), 3);
+  // Both API servers in HAProxy's rotation: its log says so when a server comes UP after failing.
+  for (const host of Object.values(HOSTS)) await waitHttp(`http://${host}:${webPort}/__READY`, (status) => (status === 200 ? true : undefined));
+  await waitHttp(`${base}/__READY`, (status) => (status === 200 ? true : undefined));
+});
+
+test.after(async () => {
+  await haproxy?.stop();
+  await cluster?.stopAll();
+});
+
+interface LoopResult { ok: number; failures: string[] }
+
+/** `concurrency` callers, each calling `increment` through HAProxy on a keep-alive connection until stopped. */
+function callLoop(concurrency: number): { stop: () => Promise<LoopResult> } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const result: LoopResult = { ok: 0, failures: [] };
+  let running = true;
+  const call = () => new Promise<void>((resolve) => {
+    const req = http.request(`${base}/__API/sample/increment`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => {
+        if (res.statusCode === 200 && typeof JSON.parse(body).result === 'number') result.ok++;
+        else result.failures.push(`${res.statusCode} ${body.slice(0, 200)}`);
+        resolve();
+      });
+      res.on('error', (error) => {
+        result.failures.push(`response: ${error.message}`);
+        resolve();
+      });
+    });
+    req.on('error', (error) => {
+      result.failures.push(`request: ${error.message}`);
+      resolve();
+    });
+    req.end('{"by":1}');
+  });
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (running) await call();
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      agent.destroy();
+      return result;
+    },
+  };
+}
+
+const logged = (server: string, event: string) => cluster.servers.get(server)!.stderr.split('\n').filter((line) => line.includes(`"${event}"`));
+
+test('SIGUSR2 rolling restart of an API server behind HAProxy, under a call loop: no call fails', async () => {
+  const api1 = cluster.servers.get('api1')!;
+  const readyBefore = logged('api1', 'worker.ready').length;
+  const loop = callLoop(4);
+  // Calls are flowing before the restart starts.
+  await waitHttp(`${base}/__CHECK_ALIVE`, () => true);
+  api1.kill('SIGUSR2');
+  await api1.until(() => (logged('api1', 'cluster.rolling_restart_done').length > 0 ? true : undefined), 60_000, () => 'rolling restart done');
+  // Back in rotation: HAProxy reports api1 UP again after its DOWN.
+  await api1.until(() => (/boxwire_api\/api1 is UP/.test(haproxy.output().slice(haproxy.output().search(/boxwire_api\/api1 is DOWN/))) ? true : undefined), 30_000, () => `HAProxy put api1 back: ${haproxy.output().slice(-1500)}`);
+  const result = await loop.stop();
+  assert.equal(result.failures, [], `failed calls: ${result.failures.slice(0, 5).join('; ')}`);
+  assert.ok(result.ok > 50, `calls made during the restart: ${result.ok}`);
+  assert.ok(logged('api1', 'server.drained').length >= 1, 'the server waited for HAProxy to take it out before stopping workers');
+  assert.match(haproxy.output(), /boxwire_api\/api1 is DOWN/);
+  assert.is(logged('api1', 'worker.ready').length - readyBefore, 2, 'both workers were replaced');
+});
+
+test('graceful stop (SIGTERM) of an API server behind HAProxy, under a call loop: no call fails', async () => {
+  const api2 = cluster.servers.get('api2')!;
+  const loop = callLoop(4);
+  await waitHttp(`${base}/__CHECK_ALIVE`, () => true);
+  api2.kill('SIGTERM');
+  const exit = await api2.exited;
+  const result = await loop.stop();
+  assert.is(exit.code, 0);
+  assert.equal(result.failures, [], `failed calls: ${result.failures.slice(0, 5).join('; ')}`);
+  assert.ok(logged('api2', 'server.drained').length >= 1, 'drained before stopping');
+  assert.match(haproxy.output(), /boxwire_api\/api2 is DOWN/);
+});
+
+test.run();
