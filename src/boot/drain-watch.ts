@@ -2,12 +2,13 @@
  * "Drained" for a server behind load balancers: before a rolling restart or a graceful stop, the
  * master answers `/__READY` with 503 and waits until each load balancer that has been probing
  * it (any address that probed in the last 10 s) has been answered 503 at least DRAIN_CHECKS
- * times — the generated HAProxy config takes a server out after 2 failed checks (`fall 2`) — so
- * no new request is sent to processes about to stop. Without probes (no load balancer, or nginx,
+ * times. The generated HAProxy config takes a server out after 2 failed checks (`fall 2`); the
+ * default of 3 waits one check interval more, so a request the balancer dispatched just before
+ * it marked this server down has arrived (and is answered) before any connection is closed. Without probes (no load balancer, or nginx,
  * whose open-source build only checks passively) there is nothing to wait for. The wait is
  * bounded by the drain timeout, so a prober that vanished cannot hold a stop forever.
  *
- * Settings (env): BOXWIRE_DRAIN_CHECKS (default 2; set it to your balancer's `fall`),
+ * Settings (env): BOXWIRE_DRAIN_CHECKS (default 3; your balancer's `fall` + 1),
  * BOXWIRE_DRAIN_TIMEOUT_MS (default 15000).
  */
 import { Channel } from '../core/envelope.js';
@@ -29,7 +30,7 @@ export class DrainWatch {
   private readonly waiters = new Set<() => void>();
 
   constructor(
-    private readonly checks = positiveEnv('BOXWIRE_DRAIN_CHECKS', 2),
+    private readonly checks = positiveEnv('BOXWIRE_DRAIN_CHECKS', 3),
     private readonly timeoutMs = positiveEnv('BOXWIRE_DRAIN_TIMEOUT_MS', 15_000),
   ) {}
 
