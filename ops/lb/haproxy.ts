@@ -66,6 +66,8 @@ export function generateHaproxy(config: HaproxyConfigInput, options: HaproxyOpti
     '    # Idle WebSockets stay open this long.',
     '    timeout tunnel 1h',
     '    timeout http-request 30s',
+    '    # A check answered slowly (a busy machine) is not a failed check.',
+    '    timeout check 3s',
     '',
     'frontend boxwire',
     `    bind ${bindAddress(options.listen ?? '80')}`,

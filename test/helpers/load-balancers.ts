@@ -85,3 +85,31 @@ export async function portFreeOnAll(hosts: string[]): Promise<number> {
   }
   throw new Error(`no port free on all of ${hosts.join(', ')}`);
 }
+
+/** Adds an admin socket to a generated HAProxy config (tests read server states from it). */
+export function withHaproxyStatsSocket(configText: string, socketPath: string): string {
+  return configText.replace('\nglobal\n', `\nglobal\n    stats socket ${socketPath} mode 600 level admin\n`);
+}
+
+/** `backend/server` → status (`UP`, `DOWN`, `MAINT`, `UP 1/2`…) from HAProxy's `show stat`. */
+export async function haproxyServerStates(socketPath: string): Promise<Record<string, string>> {
+  const { connect } = await import('node:net');
+  const text = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const socket = connect(socketPath, () => socket.end('show stat\n'));
+    socket.on('data', (c) => (out += c));
+    socket.on('end', () => resolve(out));
+    socket.on('error', reject);
+  });
+  const [header, ...rows] = text.trim().split('\n');
+  const columns = header.replace(/^# /, '').split(',');
+  const at = (name: string) => columns.indexOf(name);
+  const states: Record<string, string> = {};
+  for (const row of rows) {
+    const cells = row.split(',');
+    const server = cells[at('svname')];
+    if (server === 'FRONTEND' || server === 'BACKEND') continue;
+    states[`${cells[at('pxname')]}/${server}`] = cells[at('status')];
+  }
+  return states;
+}
