@@ -113,3 +113,20 @@ export async function haproxyServerStates(socketPath: string): Promise<Record<st
   }
   return states;
 }
+
+/**
+ * The cluster config of the load balancer tests: one server per address, its role from its name
+ * (`door` front door, `api…` API, `up…` upload with its own dataDir), one shared free webPort.
+ */
+export async function writeLbClusterConfig(hosts: Record<string, string>, extra: Record<string, unknown> = {}): Promise<{ path: string; dir: string; webPort: number; servers: Record<string, { host: string; webPort: number }> }> {
+  const { writeConfig } = await import('./roles-cluster.js');
+  const webPort = await portFreeOnAll(Object.values(hosts));
+  let clusteringPort = await portFreeOnAll(Object.values(hosts));
+  while (clusteringPort === webPort) clusteringPort = await portFreeOnAll(Object.values(hosts));
+  const roleOf = (name: string) => (name === 'door' ? 'front-door' : name.startsWith('api') ? 'api' : 'upload');
+  const servers = Object.fromEntries(Object.entries(hosts).map(([name, host]) => [name, {
+    host, webPort, roles: [roleOf(name)], ...(roleOf(name) === 'upload' ? { dataDir: name } : {}),
+  }]));
+  const written = writeConfig({ clusteringPort, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], maxUploadFileMB: 5, servers, ...extra });
+  return { ...written, webPort, servers };
+}

@@ -14,8 +14,8 @@ import { loadClusterConfig } from '../../src/boot/config.js';
 import { generateNginx } from '../../ops/lb/nginx.js';
 import { LB_CONFIG_KEYS } from '../../ops/lb/upstreams.js';
 import { selfSignedCert, send } from '../helpers/lb-client.js';
-import { nginxUser, portFreeOnAll, startLb, type RunningLb } from '../helpers/load-balancers.js';
-import { ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
+import { nginxUser, startLb, writeLbClusterConfig, type RunningLb } from '../helpers/load-balancers.js';
+import { ClusterServers, waitClusterUp, waitHttp } from '../helpers/roles-cluster.js';
 import { freePorts } from './helpers.js';
 
 const HOSTS = { door: '127.0.0.61', api1: '127.0.0.62', api2: '127.0.0.63', up1: '127.0.0.64' };
@@ -26,17 +26,9 @@ let publicUrl = '';
 let ca: Buffer;
 
 test.before(async () => {
-  const webPort = await portFreeOnAll(Object.values(HOSTS));
-  const [clusteringPort] = await freePorts(1, HOSTS.door);
   const [httpPort, httpsPort] = await freePorts(2);
   publicUrl = `https://127.0.0.1:${httpsPort}`;
-  const servers = {
-    door: { host: HOSTS.door, webPort, roles: ['front-door'] },
-    api1: { host: HOSTS.api1, webPort, roles: ['api'] },
-    api2: { host: HOSTS.api2, webPort, roles: ['api'] },
-    up1: { host: HOSTS.up1, webPort, roles: ['upload'], dataDir: 'up1' },
-  };
-  const { path, dir } = writeConfig({ clusteringPort, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], maxUploadFileMB: 5, publicUrl, servers });
+  const { path, dir, servers, webPort } = await writeLbClusterConfig(HOSTS, { publicUrl });
   const tls = selfSignedCert(dir);
   ca = tls.ca;
   cluster = new ClusterServers(path);

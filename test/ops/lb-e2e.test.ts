@@ -18,8 +18,8 @@ import { generateHaproxy, writeHaproxyPem } from '../../ops/lb/haproxy.js';
 import { generateNginx } from '../../ops/lb/nginx.js';
 import { LB_CONFIG_KEYS } from '../../ops/lb/upstreams.js';
 import { callOverWebSocket, multipartFile, selfSignedCert, send } from '../helpers/lb-client.js';
-import { nginxUser, portFreeOnAll, startLb, type RunningLb } from '../helpers/load-balancers.js';
-import { ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
+import { nginxUser, startLb, writeLbClusterConfig, type RunningLb } from '../helpers/load-balancers.js';
+import { ClusterServers, waitClusterUp, waitHttp } from '../helpers/roles-cluster.js';
 import { freePorts } from './helpers.js';
 
 const HOSTS = { door: '127.0.0.41', api1: '127.0.0.42', api2: '127.0.0.43', up1: '127.0.0.44' };
@@ -31,19 +31,9 @@ const lbs: RunningLb[] = [];
 const entries: Record<string, { base: string; redirectPort?: number }> = {};
 
 test.before(async () => {
-  const webPort = await portFreeOnAll(Object.values(HOSTS));
-  const [clusteringPort] = await freePorts(1, HOSTS.door);
-  const servers = {
-    door: { host: HOSTS.door, webPort, roles: ['front-door'] },
-    api1: { host: HOSTS.api1, webPort, roles: ['api'] },
-    api2: { host: HOSTS.api2, webPort, roles: ['api'] },
-    up1: { host: HOSTS.up1, webPort, roles: ['upload'], dataDir: 'up1' },
-  };
-  const written = writeConfig({
-    clusteringPort, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], maxUploadFileMB: 5, servers,
-    // The load balancers run on this machine and connect from 127.0.0.1.
-    trustedProxies: ['127.0.0.1'],
-  });
+  // The load balancers run on this machine and connect from 127.0.0.1.
+  const written = await writeLbClusterConfig(HOSTS, { trustedProxies: ['127.0.0.1'] });
+  const { servers, webPort } = written;
   configPath = written.path;
   tls = selfSignedCert(written.dir);
   cluster = new ClusterServers(configPath);

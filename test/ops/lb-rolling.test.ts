@@ -12,8 +12,8 @@ import { loadClusterConfig } from '../../src/boot/config.js';
 import { generateHaproxy } from '../../ops/lb/haproxy.js';
 import { LB_CONFIG_KEYS } from '../../ops/lb/upstreams.js';
 import { join } from 'node:path';
-import { haproxyServerStates, portFreeOnAll, startLb, withHaproxyStatsSocket, type RunningLb } from '../helpers/load-balancers.js';
-import { ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
+import { haproxyServerStates, startLb, withHaproxyStatsSocket, writeLbClusterConfig, type RunningLb } from '../helpers/load-balancers.js';
+import { ClusterServers, waitClusterUp, waitHttp } from '../helpers/roles-cluster.js';
 import { freePorts } from './helpers.js';
 
 const HOSTS = { door: '127.0.0.51', api1: '127.0.0.52', api2: '127.0.0.53' };
@@ -33,14 +33,7 @@ async function untilApiServersUp(): Promise<void> {
 }
 
 test.before(async () => {
-  const webPort = await portFreeOnAll(Object.values(HOSTS));
-  const [clusteringPort] = await freePorts(1, HOSTS.door);
-  const servers = {
-    door: { host: HOSTS.door, webPort, roles: ['front-door'] },
-    api1: { host: HOSTS.api1, webPort, roles: ['api'] },
-    api2: { host: HOSTS.api2, webPort, roles: ['api'] },
-  };
-  const { path, dir } = writeConfig({ clusteringPort, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', defaultBox: 'sample', boxes: ['sample'], servers, trustedProxies: ['127.0.0.1'] });
+  const { path, dir, servers, webPort } = await writeLbClusterConfig(HOSTS, { trustedProxies: ['127.0.0.1'] });
   // The loop calls as fast as it can from one address: lift the per-address rate limit (not what is tested here).
   cluster = new ClusterServers(path, { BOXWIRE_API_CALLS_PER_SECOND: '100000', BOXWIRE_API_BURST: '100000' });
   cluster.start('door');
