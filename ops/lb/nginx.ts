@@ -66,6 +66,9 @@ function upstreamBlock(name: string, servers: Upstream['servers'], balance: stri
     ...(balance ? [`    ${balance};`] : []),
     ...servers.map((s) => `    server ${s.address} max_fails=${MAX_FAILS} fail_timeout=${FAIL_TIMEOUT};  # ${s.name}`),
     '    keepalive 32;',
+    // Shorter than a stopping boxwire server waits for idle connections (1.5 s): nginx closes an
+    // idle connection first, never sends on one the server is closing.
+    '    keepalive_timeout 1s;',
     '}',
     '',
   ];

@@ -34,10 +34,10 @@ function nginxTest(text: string): { status: number | null; output: string } {
 
 test('nginx: an upstream per role from the servers holding it, one per upload server for its files', () => {
   const text = generateNginx(config);
-  assert.match(text, /upstream boxwire_front_door \{\n    zone boxwire_front_door 64k;\n    server 10\.0\.0\.1:8080 max_fails=2 fail_timeout=10s;  # door\n    keepalive 32;\n\}/);
+  assert.match(text, /upstream boxwire_front_door \{\n    zone boxwire_front_door 64k;\n    server 10\.0\.0\.1:8080 max_fails=2 fail_timeout=10s;  # door\n    keepalive 32;\n    keepalive_timeout 1s;\n\}/);
   assert.match(text, /upstream boxwire_api \{\n    zone boxwire_api 64k;\n    least_conn;\n    server 10\.0\.0\.2:8080 max_fails=2 fail_timeout=10s;  # api1\n    server 10\.0\.0\.3:8080 max_fails=2 fail_timeout=10s;  # api2\n/);
   assert.match(text, /upstream boxwire_upload \{[^}]*10\.0\.0\.2:8080[^}]*10\.0\.0\.3:8080/);
-  assert.match(text, /upstream boxwire_file_api1 \{\n    zone boxwire_file_api1 64k;\n    server 10\.0\.0\.2:8080 [^\n]*\n    keepalive 32;\n\}/);
+  assert.match(text, /upstream boxwire_file_api1 \{\n    zone boxwire_file_api1 64k;\n    server 10\.0\.0\.2:8080 [^\n]*\n    keepalive 32;\n    keepalive_timeout 1s;\n\}/);
   assert.not.match(text, /ip_hash/);
   assert.match(generateNginx(config, { sticky: true }), /upstream boxwire_api \{\n    zone boxwire_api 64k;\n    ip_hash;/);
 });
