@@ -24,11 +24,14 @@ let nginx: RunningLb;
 let browser: Browser;
 let publicUrl = '';
 let ca: Buffer;
+let webPort = 0;
+const webPortOf = () => webPort;
 
 test.before(async () => {
   const [httpPort, httpsPort] = await freePorts(2);
   publicUrl = `https://127.0.0.1:${httpsPort}`;
-  const { path, dir, servers, webPort } = await writeLbClusterConfig(HOSTS, { publicUrl });
+  const { path, dir, servers, webPort: port } = await writeLbClusterConfig(HOSTS, { publicUrl });
+  webPort = port;
   const tls = selfSignedCert(dir);
   ca = tls.ca;
   cluster = new ClusterServers(path);
@@ -88,6 +91,15 @@ test('the sample page works through nginx over HTTPS with publicUrl: wss, upload
   assert.is(fetched.finalUrl, link, 'served straight from the owner through nginx, no redirect');
   assert.is(fetched.size, bytes.length);
   assert.is(fetched.sha256, createHash('sha256').update(bytes).digest('hex'));
+
+  // A server that does not hold the file (here the front door, asked directly) redirects to the
+  // public address, which nginx routes to the holder — never to the holder's internal address.
+  const path = new URL(link).pathname;
+  const redirect = await send(`http://${HOSTS.door}:${webPortOf()}${path}?download=1`);
+  assert.is(redirect.status, 302);
+  assert.is(redirect.headers.location, `${publicUrl}${path}?download=1`);
+  const followed = await send(redirect.headers.location!, { ca });
+  assert.ok(followed.body.equals(bytes), 'the redirect target serves the same bytes');
 
   const elsewhere = requests.filter((url) => !url.startsWith(`${publicUrl}/`));
   assert.equal(elsewhere, [], 'the browser never went around the load balancer');

@@ -133,6 +133,21 @@ for (const name of ['nginx TLS', 'HAProxy TLS']) {
   });
 }
 
+test('behind a trusted proxy, a download asked of a server that does not hold the file redirects through the proxy', async () => {
+  const bytes = randomBytes(10_000);
+  const form = await multipartFile('redirected.bin', bytes);
+  const base = entries['nginx TLS'].base;
+  const uploaded = JSON.parse((await send(`${base}/__UPLOAD?box=sample`, { method: 'POST', body: form.body, headers: { 'Content-Type': form.contentType }, ca: tls.ca })).text).files[0];
+  const config = loadClusterConfig(configPath, { env: { BOXWIRE_CLUSTER_KEY: 'unused-here' } });
+  const door = config.servers.door;
+  // As nginx would ask it (from 127.0.0.1, a trusted proxy), with the public scheme and host.
+  const host = new URL(base).host;
+  const answer = await send(`http://${door.host}:${door.webPort}/__RF/sample/${uploaded.id}`, { headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': host } });
+  assert.is(answer.status, 302);
+  assert.is(answer.headers.location, `${base}/__RF/sample/${uploaded.id}`);
+  assert.ok((await send(answer.headers.location!, { ca: tls.ca })).body.equals(bytes));
+});
+
 test('a client that is not a trusted proxy cannot choose the host servers hand out (X-Forwarded-* ignored)', async () => {
   const config = loadClusterConfig(configPath, { env: { BOXWIRE_CLUSTER_KEY: 'unused-here' } });
   const door = config.servers.door;
