@@ -14,7 +14,7 @@
  * open-files limit of the machine generating the config (see maxconnFor) — generate on the load
  * balancer host, or pass `maxconn`.
  */
-import type { ClusterConfig } from '../../src/boot/config.js';
+import { formatHost, type ClusterConfig } from '../../src/boot/config.js';
 import { OpsError } from '../errors.js';
 import { ownerPattern, ROUTES } from './routes.js';
 import {
@@ -86,26 +86,42 @@ export function generateHaproxy(config: HaproxyConfigInput, options: HaproxyOpti
     ...routes.map(({ index, upstream }) => `    use_backend ${upstream!.name} if ${routeAcl(index)}`),
     `    default_backend ${upstreams['front-door'].name}`,
     '',
-    ...Object.values(upstreams).flatMap((u) => backend(u.name, u.servers, {
-      balance: options.sticky ? 'source' : u.role === 'api' ? 'leastconn' : 'roundrobin',
-      check: READY_PATH,
-    })),
+    ...Object.values(upstreams).flatMap((u) => roleBackend(u.name, u.servers, options.sticky ? 'source' : u.role === 'api' ? 'leastconn' : 'roundrobin')),
     ...(owners.length ? ['# A file lives on one upload server: its downloads go there while it is alive (even draining).'] : []),
-    ...owners.flatMap((o) => backend(o.name, [{ name: o.server, address: o.address }], { balance: 'roundrobin', check: HEALTH_PATH })),
+    ...owners.flatMap((o) => [`backend ${o.name}`, `    server ${o.server} ${o.address} track ${ALIVE_BACKEND}/${o.server}`, '']),
+    '# Liveness of every server (/__CHECK_ALIVE), tracked by the backup and per-file entries; no traffic.',
+    `backend ${ALIVE_BACKEND}`,
+    `    option httpchk GET ${HEALTH_PATH}`,
+    '    http-check expect status 200',
+    `    default-server inter ${CHECK_INTER} fall ${CHECK_FALL} rise ${CHECK_RISE}`,
+    ...allServers(config).map((s) => `    server ${s.name} ${s.address} check`),
   ].join('\n').trimEnd() + '\n';
 }
 
-function backend(name: string, servers: Array<{ name: string; address: string }>, how: { balance: string; check: string }): string[] {
+const ALIVE_BACKEND = 'boxwire_alive';
+
+/**
+ * A role's servers, in rotation while ready (`/__READY`). Each is also listed as a backup that
+ * follows its liveness: when every server of the role is draining (one front door restarting its
+ * workers), they keep serving instead of the role going dark.
+ */
+function roleBackend(name: string, servers: Array<{ name: string; address: string }>, balance: string): string[] {
   return [
     `backend ${name}`,
-    `    balance ${how.balance}`,
-    ...(how.balance === 'source' ? ['    hash-type consistent'] : []),
-    `    option httpchk GET ${how.check}`,
+    `    balance ${balance}`,
+    ...(balance === 'source' ? ['    hash-type consistent'] : []),
+    '    option allbackups',
+    `    option httpchk GET ${READY_PATH}`,
     '    http-check expect status 200',
     `    default-server inter ${CHECK_INTER} fall ${CHECK_FALL} rise ${CHECK_RISE}`,
     ...servers.map((s) => `    server ${s.name} ${s.address} check`),
+    ...servers.map((s) => `    server ${s.name}.alive ${s.address} track ${ALIVE_BACKEND}/${s.name} backup`),
     '',
   ];
+}
+
+function allServers(config: HaproxyConfigInput): Array<{ name: string; address: string }> {
+  return Object.values(config.servers).map((s) => ({ name: s.name, address: `${formatHost(s.host)}:${s.webPort}` }));
 }
 
 function bindAddress(listen: string): string {

@@ -91,9 +91,10 @@ test('haproxy: a backend per role, readiness checks on /__READY, exact routing b
   assert.match(text, /use_backend boxwire_file_api1 if boxwire_file_api1/);
   assert.match(text, /use_backend boxwire_api if boxwire_route_0/);
   assert.match(text, /default_backend boxwire_front_door/);
-  assert.match(text, /backend boxwire_api\n    balance leastconn\n    option httpchk GET \/__READY\n    http-check expect status 200\n    default-server inter 1s fall 2 rise 2\n/);
-  assert.match(text, /backend boxwire_file_api1\n    balance roundrobin\n    option httpchk GET \/__CHECK_ALIVE\n/, 'a file owner is used while alive, even draining');
-  assert.match(text, /server api1 10\.0\.0\.2:8080 check\n    server api2 10\.0\.0\.3:8080 check/);
+  assert.match(text, /backend boxwire_api\n    balance leastconn\n    option allbackups\n    option httpchk GET \/__READY\n    http-check expect status 200\n    default-server inter 1s fall 2 rise 2\n/);
+  assert.match(text, /server api1 10\.0\.0\.2:8080 check\n    server api2 10\.0\.0\.3:8080 check\n    server api1\.alive 10\.0\.0\.2:8080 track boxwire_alive\/api1 backup\n/, 'while every server of a role drains, they still serve');
+  assert.match(text, /backend boxwire_file_api1\n    server api1 10\.0\.0\.2:8080 track boxwire_alive\/api1\n/, 'a file owner is used while alive, even draining');
+  assert.match(text, /backend boxwire_alive\n    option httpchk GET \/__CHECK_ALIVE\n[\s\S]*server door 10\.0\.0\.1:8080 check\n    server api1 10\.0\.0\.2:8080 check\n    server api2 10\.0\.0\.3:8080 check\n$/);
   assert.match(text, /timeout tunnel 1h/);
   assert.match(text, /http-request set-header X-Forwarded-Proto http\n/);
   assert.match(generateHaproxy(config, { sticky: true }), /backend boxwire_api\n    balance source\n    hash-type consistent/);

@@ -36,7 +36,7 @@ test.before(async () => {
   const { path, dir, servers, webPort } = await writeLbClusterConfig(HOSTS, { trustedProxies: ['127.0.0.1'] });
   // The loop calls as fast as it can from one address: lift the per-address rate limit (not what is tested here).
   cluster = new ClusterServers(path, { BOXWIRE_API_CALLS_PER_SECOND: '100000', BOXWIRE_API_BURST: '100000' });
-  cluster.start('door');
+  cluster.start('door', { BOXWIRE_LOG: 'info' });
   cluster.start('api1', { BOXWIRE_WORKERS: '2', BOXWIRE_LOG: 'info' });
   cluster.start('api2', { BOXWIRE_LOG: 'info' });
   const [port] = await freePorts(1);
@@ -114,6 +114,29 @@ test('SIGUSR2 rolling restart of an API server behind HAProxy, under a call loop
   assert.ok(logged('api1', 'server.drained').length >= 1, 'the server waited for HAProxy to take it out before stopping workers');
   assert.match(haproxy.output(), /boxwire_api\/api1 is DOWN/);
   assert.is(logged('api1', 'worker.ready').length - readyBefore, 2, 'both workers were replaced');
+});
+
+test('SIGUSR2 of the only front door: HAProxy keeps sending to it while it drains (backup entry), pages never 503', async () => {
+  const door = cluster.servers.get('door')!;
+  const done = () => door.stderr.split('\n').filter((line) => line.includes('"cluster.rolling_restart_done"')).length;
+  const before = done();
+  const failures: string[] = [];
+  let ok = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const answer = await fetch(`${base}/__SOCKET_SERVER_HOST`).then(async (r) => ({ status: r.status, text: await r.text() }), (error: Error) => ({ status: 0, text: error.message }));
+      if (answer.status === 200) ok++;
+      else failures.push(`${answer.status} ${answer.text.slice(0, 100)}`);
+    }
+  })();
+  door.kill('SIGUSR2');
+  await door.until(() => (done() > before ? true : undefined), 60_000, () => 'door rolled');
+  running = false;
+  await loop;
+  assert.equal(failures, []);
+  assert.ok(ok > 20, `requests during the restart: ${ok}`);
+  assert.match(haproxy.output(), /boxwire_front_door\/door is DOWN/, 'the door was out of the active rotation while draining');
 });
 
 test('graceful stop (SIGTERM) of an API server behind HAProxy, under a call loop: no call fails', async () => {
