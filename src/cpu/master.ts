@@ -108,7 +108,7 @@ export class Master extends Endpoint {
    */
   sendToProcess(workerId: number, pid: number, body: Uint8Array): boolean {
     const slot = this.slots.get(workerId);
-    const incarnation = slot?.current?.worker.process.pid === pid ? slot.current : slot?.replacement?.worker.process.pid === pid ? slot.replacement : undefined;
+    const incarnation = slot?.current?.worker.process.pid === pid ? slot.current : slot?.replacement?.worker.process.pid === pid ? slot.replacement : this.retiringByPid(pid);
     if (!incarnation || incarnation.worker.isDead()) return false;
     incarnation.link.send(workerId, body, 1);
     // The caller already batched a whole tick; writing now saves the worker an event-loop turn.
@@ -231,6 +231,21 @@ export class Master extends Endpoint {
   }
 
 
+  // ---- old processes during a rolling restart -------------------------------------------
+
+  /** Processes that gave their worker id to a replacement and are finishing their in-flight work. */
+  private readonly retiring = new Set<Incarnation>();
+
+  /**
+   * An old process finishing its in-flight work after a rolling restart gave its id to the
+   * replacement: its store answers (sent by pid) must still reach it, or an HTTP call awaiting a
+   * write there hangs until the grace period kills the process.
+   */
+  private retiringByPid(pid: number): Incarnation | undefined {
+    for (const incarnation of this.retiring) if (incarnation.worker.process.pid === pid) return incarnation;
+    return undefined;
+  }
+
   // ---- supervision ------------------------------------------------------------------------
 
   /** Forks a process for the slot's id; resolves when it reports ready. */
@@ -264,7 +279,10 @@ export class Master extends Endpoint {
       slot.current = incarnation;
       slot.replacement = undefined;
       slot.ready = true;
-      if (old) this.stopIncarnation(old);
+      if (old) {
+        this.retiring.add(old);
+        this.stopIncarnation(old);
+      }
     } else if (slot.current === incarnation) {
       slot.markReady();
     }
@@ -273,6 +291,7 @@ export class Master extends Endpoint {
 
   private onExit(slot: WorkerSlot, incarnation: Incarnation, code: number | null, signal: string | null): void {
     incarnation.link.close();
+    this.retiring.delete(incarnation);
     this.readyWaiters.delete(incarnation.worker);
     const wasCurrent = slot.current === incarnation;
     const wasReplacement = slot.replacement === incarnation;
