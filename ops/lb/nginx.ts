@@ -149,7 +149,7 @@ function location(match: string, upstream: string, directives: string[]): string
 function forwardedHeaders(): string[] {
   return [
     'proxy_http_version 1.1;',
-    'proxy_set_header Host $http_host;',
+    'proxy_set_header Host $host;',
     'proxy_set_header X-Real-IP $remote_addr;',
     'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
     'proxy_set_header X-Forwarded-Proto $scheme;',
