@@ -32,6 +32,8 @@ import { announceStores } from '../roles/status.js';
 import { setTopology, topology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
 import { UploadRole } from '../roles/upload-role.js';
 import { WebServer } from '../roles/web-server.js';
+import { configureEdge } from '../roles/public-address.js';
+import { DrainWatch } from './drain-watch.js';
 import { noMesh, type MeshView } from './mesh-view.js';
 import { preflight } from './preflight.js';
 import { StatusSource } from './status-source.js';
@@ -74,6 +76,7 @@ async function startMaster(config: ClusterConfig, server: ServerConfig): Promise
   const others = Object.keys(config.servers).filter((name) => name !== server.name);
   // Single-server boots (npm start) never load the mesh.
   const mesh: MeshView = others.length > 0 ? (await import('./server-mesh.js')).masterMeshView() : noMesh;
+  new DrainWatch().install();
   const topology = new TopologySource(config, server.name, mesh);
   topology.start();
   new StatusSource(topology, mesh).start();
@@ -94,6 +97,7 @@ async function startWorker(config: ClusterConfig, server: ServerConfig, boxesDir
 
 async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDirs: string[], options: BootOptions): Promise<void> {
   const has = (role: Role) => server.roles.includes(role);
+  configureEdge(config);
   const boxes = await loadBoxes(boxesDirs, config.boxes ?? (config.defaultBox ? [config.defaultBox] : []));
   const dataDir = has('upload') ? resolve(options.baseDir ?? process.cwd(), server.dataDir ?? join('data', server.name)) : undefined;
   const index: FileIndex = config.mongo ? new MongoFileIndex(config.mongo.url) : new StoreFileIndex(dataDir);

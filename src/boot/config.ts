@@ -16,6 +16,7 @@ import { isUnsafeKey } from '../core/safe-keys.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { readPublicUrl, readTrustedProxies, type EdgeConfig } from './config-edge.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -78,7 +79,7 @@ export interface StoreConfig {
   engine: 'memory' | 'redis';
 }
 
-export interface ClusterConfig {
+export interface ClusterConfig extends EdgeConfig {
   clusteringPort: number;
   clusterKey?: string;
   defaultBox?: string;
@@ -95,6 +96,12 @@ export interface ParseOptions {
   env?: Record<string, string | undefined>;
   /** Named in the error message (the file path when loaded from disk). */
   source?: string;
+  /**
+   * Read only these top-level keys; the others are dropped unread (their `"env:…"` references
+   * need not be set). `boxwire ops lb` reads the servers without the cluster key or MongoDB secrets.
+   * Without `clusteringPort` in the list it is not required.
+   */
+  only?: readonly string[];
 }
 
 /** The config is invalid; `problems` holds one line per problem, each naming its key. */
@@ -132,10 +139,16 @@ export function loadClusterConfig(path: string, options: ParseOptions = {}): Clu
 export function parseClusterConfig(raw: unknown, options: ParseOptions = {}): ClusterConfig {
   const source = options.source ?? 'cluster config';
   const problems: string[] = [];
-  const resolved = resolveEnv(raw, '', options.env ?? process.env, problems);
-  const config = validateRoot(resolved, problems);
+  const resolved = resolveEnv(options.only ? onlyKeys(raw, options.only) : raw, '', options.env ?? process.env, problems);
+  const config = validateRoot(resolved, problems, !options.only || options.only.includes('clusteringPort'));
   if (problems.length > 0 || !config) throw new ConfigValidationError(problems, source);
   return config;
+}
+
+/** The object with only the listed top-level keys (anything else is returned as is, for validation to reject). */
+function onlyKeys(raw: unknown, keys: readonly string[]): unknown {
+  if (!isPlainObject(raw)) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([key]) => keys.includes(key)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,18 +181,18 @@ function resolveEnv(value: unknown, key: string, env: Record<string, string | un
 // ---------------------------------------------------------------------------------------------
 // Stage 2/3: validation, one small reader per section
 
-const ROOT_KEYS = ['clusteringPort', 'clusterKey', 'defaultBox', 'boxes', 'maxUploadFileMB', 'servers', 'mongo', 'redis', 'store'];
+const ROOT_KEYS = ['clusteringPort', 'clusterKey', 'defaultBox', 'boxes', 'maxUploadFileMB', 'servers', 'mongo', 'redis', 'store', 'publicUrl', 'trustedProxies'];
 const SERVER_KEYS = ['host', 'webPort', 'roles', 'dataDir', 'workers'];
 const MONGO_KEYS = ['database', 'keyFile', 'dataDir', 'logDir', 'configServers', 'shards', 'routers', 'shardedCollections', 'users', 'url', 'cacheSizeGB'];
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
-function validateRoot(raw: unknown, problems: string[]): ClusterConfig | undefined {
+function validateRoot(raw: unknown, problems: string[], needsClusteringPort = true): ClusterConfig | undefined {
   if (!isPlainObject(raw)) {
     problems.push('(root): must be a JSON object');
     return undefined;
   }
   checkUnknownKeys(raw, '', ROOT_KEYS, problems);
-  const clusteringPort = readPort(raw.clusteringPort, 'clusteringPort', problems, true);
+  const clusteringPort = readPort(raw.clusteringPort, 'clusteringPort', problems, needsClusteringPort);
   const config: ClusterConfig = {
     clusteringPort: clusteringPort ?? 0,
     maxUploadFileMB: readMaxUpload(raw.maxUploadFileMB, problems),
@@ -188,6 +201,10 @@ function validateRoot(raw: unknown, problems: string[]): ClusterConfig | undefin
   const clusterKey = readOptionalString(raw.clusterKey, 'clusterKey', problems);
   if (clusterKey !== undefined) config.clusterKey = clusterKey;
   readBoxes(raw, config, problems);
+  const publicUrl = readPublicUrl(raw.publicUrl, problems);
+  if (publicUrl !== undefined) config.publicUrl = publicUrl;
+  const trustedProxies = readTrustedProxies(raw.trustedProxies, problems);
+  if (trustedProxies !== undefined) config.trustedProxies = trustedProxies;
   if (raw.mongo !== undefined) config.mongo = readMongo(raw.mongo, problems);
   if (raw.redis !== undefined) config.redis = readRedis(raw.redis, problems);
   if (raw.store !== undefined) config.store = readStore(raw.store, config.redis, problems);

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { ALL_WORKERS, Channel } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { onServerState, serverState } from '../cpu/lifecycle.js';
 import { setTopology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
 import { Kind, MASTER, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import type { ClusterConfig } from './config.js';
@@ -31,6 +32,7 @@ export class TopologySource {
       this.mesh.reportConnections([...this.connections.values()].reduce((a, b) => a + b, 0));
     });
     this.mesh.onChange(() => this.publish());
+    onServerState(() => this.publish());
     this.timer = setInterval(() => this.publish(), PUSH_EVERY_MS);
     this.timer.unref();
     this.publish();
@@ -45,6 +47,7 @@ export class TopologySource {
     return {
       at: Date.now(),
       thisServer: this.thisServer,
+      serverState: serverState(),
       servers: Object.values(this.config.servers).map((server) => {
         const self = server.name === this.thisServer;
         return {

@@ -8,6 +8,7 @@ import { encode } from '../core/codec.js';
 import { watchStartUp } from '../core/startup-watch.js';
 import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
 import { configErrorMessage, stopOnConfigError } from './config-failure.js';
+import { drain, setServerState } from './lifecycle.js';
 import { Master } from './master.js';
 import { currentEndpoint, installEndpoint, processRole, sharedRegistries, workerCountOf } from './runtime.js';
 import { onShutdown, runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
@@ -75,6 +76,7 @@ async function startPrimary(options: CpuClusteringOptions, work: Work): Promise<
     let solo = currentEndpoint();
     if (!(solo instanceof SoloRuntime)) installEndpoint((solo = new SoloRuntime(sharedRegistries())), 'solo');
     installSignals(async () => {
+      await drain('stopping');
       await runStopAcceptingHooks();
       await runShutdownHooks();
       process.exit(0);
@@ -83,6 +85,7 @@ async function startPrimary(options: CpuClusteringOptions, work: Work): Promise<
     try {
       await options.master?.();
       await watchStartUp('work()', currentEndpoint, work);
+      setServerState('ready');
     } catch (error) {
       const configError = configErrorMessage(error);
       if (configError !== undefined) return stopOnConfigError(configError);

@@ -8,6 +8,7 @@ import { printConfigError } from './config-failure.js';
 import { Control, type MethodsNotice } from './control.js';
 import type { Socket } from 'node:net';
 import { LINK_FD, PipeLink } from './pipe-link.js';
+import { drain, setServerState } from './lifecycle.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
 import { ReplacementReplies } from './replacement-replies.js';
 import { WorkerSlot, type Incarnation } from './worker-slot.js';
@@ -55,6 +56,7 @@ export class Master extends Endpoint {
     cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'] });
     try {
       await Promise.all([...this.slots.values()].map((slot) => this.startIncarnation(slot, 'current')));
+      if (!this.stopping) setServerState('ready');
     } finally {
       this.finishStartUp();
     }
@@ -130,7 +132,7 @@ export class Master extends Endpoint {
    */
   sendToProcess(workerId: number, pid: number, body: Uint8Array): boolean {
     const slot = this.slots.get(workerId);
-    const incarnation = slot?.current?.worker.process.pid === pid ? slot.current : slot?.replacement?.worker.process.pid === pid ? slot.replacement : undefined;
+    const incarnation = slot?.current?.worker.process.pid === pid ? slot.current : slot?.replacement?.worker.process.pid === pid ? slot.replacement : this.retiringByPid(pid);
     if (!incarnation || incarnation.worker.isDead()) return false;
     incarnation.link.send(workerId, body, 1);
     // The caller already batched a whole tick; writing now saves the worker an event-loop turn.
@@ -272,6 +274,21 @@ export class Master extends Endpoint {
   }
 
 
+  // ---- old processes during a rolling restart -------------------------------------------
+
+  /** Processes that gave their worker id to a replacement and are finishing their in-flight work. */
+  private readonly retiring = new Set<Incarnation>();
+
+  /**
+   * An old process finishing its in-flight work after a rolling restart gave its id to the
+   * replacement: its store answers (sent by pid) must still reach it, or an HTTP call awaiting a
+   * write there hangs until the grace period kills the process.
+   */
+  private retiringByPid(pid: number): Incarnation | undefined {
+    for (const incarnation of this.retiring) if (incarnation.worker.process.pid === pid) return incarnation;
+    return undefined;
+  }
+
   // ---- supervision ------------------------------------------------------------------------
 
   /** Forks a process for the slot's id; resolves when it reports ready. */
@@ -308,7 +325,10 @@ export class Master extends Endpoint {
       slot.ready = true;
       slot.markUp();
       this.replacementReplies.forget(incarnation);
-      if (old) this.stopIncarnation(old);
+      if (old) {
+        this.retiring.add(old);
+        this.stopIncarnation(old);
+      }
     } else if (slot.current === incarnation) {
       slot.ready = true;
       slot.markUp();
@@ -318,6 +338,7 @@ export class Master extends Endpoint {
 
   private onExit(slot: WorkerSlot, incarnation: Incarnation, code: number | null, signal: string | null): void {
     incarnation.link.close();
+    this.retiring.delete(incarnation);
     this.readyWaiters.delete(incarnation.worker);
     this.replacementReplies.forget(incarnation);
     const wasCurrent = slot.current === incarnation;
@@ -395,6 +416,8 @@ export class Master extends Endpoint {
     if (this.rolling) return this.rolling;
     log.info('cluster.rolling_restart', { workers: this.workerCount });
     this.rolling = (async () => {
+      // Out of the load balancers' rotation first, so no new request reaches a process we stop.
+      await drain('draining');
       for (const slot of this.slots.values()) {
         if (this.stopping) break;
         const old = slot.current;
@@ -407,6 +430,7 @@ export class Master extends Endpoint {
       }
     })().finally(() => {
       this.rolling = undefined;
+      if (!this.stopping) setServerState('ready');
       log.info('cluster.rolling_restart_done', { pids: this.workerPids() });
     });
     return this.rolling;
@@ -430,6 +454,7 @@ export class Master extends Endpoint {
     if (this.stopping) return;
     this.stopping = true;
     log.info('cluster.stopping', { workers: this.workerCount });
+    await drain('stopping');
     const stops: Promise<void>[] = [];
     for (const slot of this.slots.values()) {
       clearTimeout(slot.restartTimer);

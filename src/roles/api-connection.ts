@@ -25,6 +25,7 @@ import { TokenBucket } from './rate-limit.js';
 import { nextClientId } from './client-id.js';
 import { plainMsgpackProblem } from './plain-msgpack.js';
 import { joinRoom, leaveAllRooms, leaveRoom, type RoomMember, type RoomPush } from './rooms.js';
+import { clientAddressOf } from './public-address.js';
 
 /** Plain msgpack, no records extension: any msgpack library on the client side can read it. */
 export const clientPackr = new Packr({ useRecords: false, moreTypes: false });
@@ -57,7 +58,7 @@ export class ApiConnection implements RoomMember {
     const query = url.searchParams;
     this.format = query.get('format') === 'msgpack' ? 'msgpack' : 'json';
     this.session = new ClientSession(
-      { id: nextClientId(), transport: 'ws', remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers, query: Object.fromEntries(query) },
+      { id: nextClientId(), transport: 'ws', remoteAddress: clientAddressOf(request), headers: request.headers, query: Object.fromEntries(query) },
       (box, room, client) => this.join(box, room, client),
       (box, room) => leaveRoom(box.name, room, this),
     );

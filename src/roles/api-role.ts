@@ -12,6 +12,7 @@ import { ApiConnection, clientPackr, decodeClientMsgpack } from './api-connectio
 import type { ApiLimits } from './api-limits.js';
 import { BodyTooLarge, readBody } from './http-reply.js';
 import { ServerRateLimit } from './server-rate-limit.js';
+import { clientAddressOf } from './public-address.js';
 import { wireRooms } from './rooms.js';
 
 export const API_PATH = '/__API';
@@ -69,7 +70,7 @@ export class ApiRole {
     }
     const boxName = safeDecode(rawUrl.slice(start, slash));
     const method = safeDecode(rawUrl.slice(slash + 1, end));
-    const remoteAddress = req.socket.remoteAddress ?? '';
+    const remoteAddress = clientAddressOf(req);
     const allowed = this.httpLimit.take(remoteAddress);
     if (allowed === true) return this.answerCall(req, res, rawUrl, msgpack, boxName, method, remoteAddress, q);
     if (allowed === false) return this.refuse(res, msgpack);

@@ -2,7 +2,9 @@
  * `GET /__RF/<box>/<id>[/<name>]` on any server: the owner streams the file (Content-Type,
  * Content-Disposition, HTTP Range); any other server answers 302 to the owner, or 503 when the
  * owner is down. `?download=1` asks for an attachment instead of inline display; types that could
- * run script are always attachments, under a sandboxing CSP (download-safety.ts).
+ * run script are always attachments, under a sandboxing CSP (download-safety.ts). With a public
+ * address (config `publicUrl`, or a trusted load balancer's forwarded headers) the redirect goes
+ * to the same path there: the generated load balancer configs route it to the owner.
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,6 +14,7 @@ import { contentDisposition } from './filename.js';
 import { EXPOSED_HEADERS, sendError } from './http-reply.js';
 import { parseRange } from './http-range.js';
 import { safetyHeaders } from './download-safety.js';
+import { publicOriginOf } from './public-address.js';
 import { hostPort, serverByName } from './topology.js';
 
 export const DOWNLOAD_PREFIX = '/__RF/';
@@ -57,7 +60,10 @@ export class Download {
       const owner = serverByName(ownerName);
       if (!owner) return sendError(res, 404, 'NO_SUCH_FILE', `no file ${id} in box '${box}'`);
       if (!owner.live) return sendError(res, 503, 'OWNER_DOWN', `the server holding this file (${ownerName}) is not reachable right now; try again later`);
-      res.writeHead(302, { Location: `http://${hostPort(owner)}${url.pathname}${url.search}`, 'Cache-Control': 'no-store', 'Content-Length': 0 }).end();
+      // Behind a load balancer, back through it: its generated config routes /__RF/<box>/<owner>.… to the owner.
+      const origin = publicOriginOf(req);
+      const base = origin ? `${origin.protocol}://${origin.host}` : `http://${hostPort(owner)}`;
+      res.writeHead(302, { Location: `${base}${url.pathname}${url.search}`, 'Cache-Control': 'no-store', 'Content-Length': 0 }).end();
       return;
     }
     if (!meta) return sendError(res, 404, 'NO_SUCH_FILE', `no file ${id} in box '${box}'`);

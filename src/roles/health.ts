@@ -1,5 +1,6 @@
 /**
- * Health and introspection, served by every server: `/__CHECK_ALIVE` (load balancers),
+ * Health and introspection, served by every server: `/__CHECK_ALIVE` (liveness), `/__READY`
+ * (readiness: 503 while starting, draining, stopping — see readiness.ts),
  * `/__VERSION`, `/__STATUS` (JSON) and `/__CLUSTER` (a page that polls `/__STATUS`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -7,6 +8,7 @@ import { createRequire } from 'node:module';
 import { log } from '../core/logger.js';
 import { readClientAsset } from './client-assets.js';
 import { sendError, sendJson, sendText } from './http-reply.js';
+import { handleReady, READY_PATH } from './readiness.js';
 import { requestClusterStatus } from './status.js';
 
 /** From the package's package.json: two folders up from src/roles, three from dist/src/roles. */
@@ -26,6 +28,9 @@ const clusterPage = readClientAsset('cluster.html');
 
 export function handleHealth(req: IncomingMessage, res: ServerResponse, url: URL, serverName: string): boolean {
   switch (url.pathname) {
+    case READY_PATH:
+      handleReady(req, res);
+      return true;
     case '/__CHECK_ALIVE':
       sendText(res, 200, 'ok');
       return true;

@@ -5,6 +5,7 @@
  * requests from their copy without a round trip per HTTP request.
  */
 import type { Role } from '../boot/config.js';
+import type { ServerState } from '../cpu/lifecycle.js';
 
 export interface ServerView {
   name: string;
@@ -25,6 +26,8 @@ export interface TopologySnapshot {
   at: number;
   thisServer: string;
   servers: ServerView[];
+  /** This server's lifecycle state (readiness for load balancers). */
+  serverState?: ServerState;
 }
 
 let current: TopologySnapshot | undefined;

@@ -4,6 +4,7 @@
  * downloads and the browser client are served by every server.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../boot/config.js';
 import { log } from '../core/logger.js';
@@ -14,9 +15,15 @@ import { readClientAsset } from './client-assets.js';
 import { handleHealth } from './health.js';
 import { applyIdleTimeout, httpServerOptions, httpTimeoutsFromEnv } from './http-timeouts.js';
 import { allowCors, answerPreflight, parseRequestUrl, sendError, sendText } from './http-reply.js';
+import { isReady } from './readiness.js';
 import type { UploadRole } from './upload-role.js';
 
 export const CLIENT_PATH = '/__boxwire/client.js';
+
+function idleCloseMs(): number {
+  const value = Number(process.env.BOXWIRE_HTTP_IDLE_CLOSE_MS);
+  return Number.isFinite(value) && value >= 0 ? value : 1500;
+}
 const clientModule = readClientAsset('boxwire-client.js');
 
 export interface WebRoles {
@@ -28,6 +35,7 @@ export interface WebRoles {
 
 export class WebServer {
   readonly server: http.Server;
+  private closing = false;
 
   constructor(private readonly config: ServerConfig, private readonly roles: WebRoles) {
     const timeouts = httpTimeoutsFromEnv();
@@ -47,17 +55,31 @@ export class WebServer {
     });
   }
 
-  /** Stops accepting, closes WebSockets (1001) and idle keep-alive connections; resolves when in-flight requests are answered. */
+  /**
+   * Stops accepting and closes WebSockets (1001); resolves once every connection is closed. Open
+   * keep-alive connections are not dropped at once: a proxy may be sending a request on one at
+   * that very moment, and would answer its client 502 (nginx does not retry a POST). Every answer
+   * from now on closes its connection, idle ones are left for the peer to close (the generated
+   * nginx config closes idle upstream connections after 1 s), and whatever is still idle after
+   * BOXWIRE_HTTP_IDLE_CLOSE_MS (default 1500) is closed then.
+   */
   close(): Promise<void> {
+    this.closing = true;
     this.roles.api?.close();
     if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
+      const timer = setTimeout(() => this.server.closeIdleConnections(), idleCloseMs());
+      // net.Server's close: http.Server's would also drop idle keep-alive connections right away.
+      net.Server.prototype.close.call(this.server, () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // Draining or stopping: answer, then close, so no load balancer keeps an idle connection here.
+    if (this.closing || !isReady()) res.shouldKeepAlive = false;
     // The API's HTTP calls are the hot path: routed before any URL parsing or promise (its
     // answers carry their own CORS header).
     if (this.roles.api && req.method === 'POST' && this.roles.api.handleRequest(req, res, req.url ?? '/')) return;

@@ -28,13 +28,30 @@ export function reportLoad(figures: Record<string, number>): void {
   }
 }
 
-/** Samples this server's load now. */
-export function sampleLoad(): ServerLoad {
+/**
+ * Event-loop use is measured over windows of at least a second and smoothed: every link's
+ * heartbeat samples the load, and a window of a few milliseconds since another link's sample
+ * reads 0 or 1 at random — noise that made idle servers look loaded to the front door.
+ */
+const ELU_WINDOW_MS = 1000;
+let lastEluAt = 0;
+let smoothedElu: number | undefined;
+
+function eventLoopUse(): number {
+  const at = performance.now();
+  if (lastElu && smoothedElu !== undefined && at - lastEluAt < ELU_WINDOW_MS) return smoothedElu;
   const now = performance.eventLoopUtilization();
   const elu = lastElu ? performance.eventLoopUtilization(now, lastElu).utilization : now.utilization;
   lastElu = now;
+  lastEluAt = at;
+  smoothedElu = smoothedElu === undefined ? elu : smoothedElu / 2 + elu / 2;
+  return smoothedElu;
+}
+
+/** Samples this server's load now. */
+export function sampleLoad(): ServerLoad {
   const cpu = loadavg()[0] / availableParallelism();
-  return { ...reported, cpu: round(cpu), elu: round(elu) } as ServerLoad;
+  return { ...reported, cpu: round(cpu), elu: round(eventLoopUse()) } as ServerLoad;
 }
 
 function round(value: number): number {

@@ -152,14 +152,15 @@ test('loadClusterConfig: unreadable file and bad JSON are one clear problem each
 
 test('CLI: a bad config prints one line per problem and exits 1', async () => {
   const config = base();
-  config.clusteringPort = 0;
+  // `ops lb` reads only servers, maxUploadFileMB and publicUrl: two problems among those.
+  config.maxUploadFileMB = -1;
   config.servers.b.webPort = 70000;
   const path = writeConfig(config);
   const result = await runCli(['ops', 'lb', 'nginx', '--config', path], ENV);
   assert.is(result.code, 1);
   const lines = result.stderr.trim().split('\n');
   assert.match(lines[0], /invalid .*cluster\.json:/);
-  assert.equal(lines.slice(1).map((l) => l.trim().split(':')[0]), ['clusteringPort', 'servers.b.webPort']);
+  assert.equal(lines.slice(1).map((l) => l.trim().split(':')[0]), ['maxUploadFileMB', 'servers.b.webPort']);
   assert.is(result.stdout, '');
 });
 

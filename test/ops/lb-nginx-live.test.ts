@@ -113,8 +113,8 @@ test('spreads requests across both API servers', async () => {
   assert.equal(health, { status: 200, body: 'ok' });
 });
 
-test('passes a WebSocket upgrade through on /__SOCKET and /__API', async () => {
-  for (const path of ['/__SOCKET', '/__API/socket']) {
+test('passes a WebSocket upgrade through on /__API and /__API/…', async () => {
+  for (const path of ['/__API', '/__API/socket']) {
     const ws = new WebSocket(`ws://127.0.0.1:${nginxPort}${path}`);
     await once(ws, 'open');
     ws.send('hello');

@@ -1,5 +1,6 @@
-// The front door sends clients to live servers: discovery answers (text and JSONP), the live
-// cluster view, `boxwire status`, and a killed API server dropped from the answers within 5 s.
+// The front door sends clients to live servers: discovery answers (text and JSONP), bursts spread
+// by spare capacity, the live cluster view, `boxwire status`, and a killed API server dropped from
+// the answers within 5 s.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -99,21 +100,50 @@ test('boxwire status --config prints the live topology (the cluster key need not
   for (const name of Object.keys(servers)) assert.match(result.stdout, new RegExp(`\\n${name}\\*?\\s+127\\.0\\.0\\.\\d:${WEB}\\s+\\S+\\s+live`));
 });
 
-test('least loaded first: an API server holding many clients stops being handed out', async () => {
-  const sockets = await Promise.all(Array.from({ length: 500 }, () => new Promise<WebSocket>((resolve, reject) => {
+/** A burst: `count` concurrent discovery requests, tallied by the API server each one named. */
+async function burst(count: number): Promise<Record<string, number>> {
+  const answers = await Promise.all(Array.from({ length: count }, () => fetch(`${door}/__SOCKET_SERVER_HOST`).then((r) => r.text())));
+  const tally: Record<string, number> = { api1: 0, api2: 0 };
+  for (const answer of answers) {
+    const name = answer === `127.0.0.3:${WEB}` ? 'api1' : answer === `127.0.0.4:${WEB}` ? 'api2' : `unexpected ${answer}`;
+    tally[name] = (tally[name] ?? 0) + 1;
+  }
+  return tally;
+}
+
+const loadOf = (body: string, name: string): number => JSON.parse(body).servers.find((x: { name: string }) => x.name === name).load;
+
+/** The door's worker gets the master's view with the next push (every second): waits until its answers come from a view at least this new. */
+async function viewAtLeast(at: number): Promise<void> {
+  const viewAt = async () => Number((await fetch(`${door}/__SOCKET_SERVER_HOST`)).headers.get('x-boxwire-view-at'));
+  for (const deadline = Date.now() + 5_000; (await viewAt()) < at;) {
+    assert.ok(Date.now() < deadline, 'the door worker got a newer view within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('a burst of 100 discovery requests spreads over two idle API servers (neither gets less than a third)', async () => {
+  // Idle: neither holds clients, so their load figures differ by noise only.
+  const seenAt = await waitHttp(`${door}/__STATUS`, (code, body) => (code === 200 && Math.abs(loadOf(body, 'api1') - loadOf(body, 'api2')) < 0.05 ? Date.parse(JSON.parse(body).at) : undefined), 15_000);
+  await viewAtLeast(seenAt);
+  const tally = await burst(100);
+  assert.equal(Object.keys(tally).sort(), ['api1', 'api2'], JSON.stringify(tally));
+  assert.ok(tally.api1 >= 34 && tally.api2 >= 34, `spread: ${JSON.stringify(tally)}`);
+});
+
+test('a clearly loaded API server (800 more clients) gets clearly fewer of a burst, but not none', async () => {
+  const sockets = await Promise.all(Array.from({ length: 800 }, () => new Promise<WebSocket>((resolve, reject) => {
     const socket = new WebSocket(`ws://127.0.0.3:${WEB}/__API`);
     socket.once('open', () => resolve(socket)).once('error', reject);
   })));
   try {
     // Connection counts travel on the heartbeats: wait until the door's view reflects them.
-    await waitHttp(`${door}/__STATUS`, (code, body) => {
-      if (code !== 200) return undefined;
-      const load = (name: string) => JSON.parse(body).servers.find((x: { name: string }) => x.name === name).load;
-      return load('api1') - load('api2') > 0.3 ? true : undefined;
-    }, 15_000);
-    // The door's workers get the view with the next push (every second).
-    await waitHttp(`${door}/__SOCKET_SERVER_HOST`, (code, body) => (body === `127.0.0.4:${WEB}` ? true : undefined), 5_000);
-    for (let i = 0; i < 10; i++) assert.is(await (await fetch(`${door}/__SOCKET_SERVER_HOST`)).text(), `127.0.0.4:${WEB}`);
+    const seenAt = await waitHttp(`${door}/__STATUS`, (code, body) => (code === 200 && loadOf(body, 'api1') - loadOf(body, 'api2') > 0.7 ? Date.parse(JSON.parse(body).at) : undefined), 15_000);
+    await viewAtLeast(seenAt);
+    const tally = await burst(100);
+    // Expected share of the loaded one with a load 0.7–0.8 above: about a fifth of the burst.
+    assert.ok(tally.api1 < 40, `the loaded server got fewer: ${JSON.stringify(tally)}`);
+    assert.ok(tally.api1 > 0, `never none (the figures are a second old): ${JSON.stringify(tally)}`);
   } finally {
     for (const socket of sockets) socket.close();
   }

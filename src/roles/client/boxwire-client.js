@@ -101,7 +101,7 @@ export class BoxwireClient {
       const form = new FormData();
       form.append('file', file, name);
       const query = new URLSearchParams({ box, ...(token ? { progress: token } : {}) });
-      const response = await fetch(`${location.protocol}//${host}/__UPLOAD?${query}`, { method: 'POST', body: form });
+      const response = await fetch(`${new URL(this.origin).protocol}//${host}/__UPLOAD?${query}`, { method: 'POST', body: form });
       const body = await response.json();
       if (!response.ok) throw new BoxwireError(body.error);
       // The last progress push travels through the cluster; give it a moment to arrive.
@@ -145,7 +145,8 @@ export class BoxwireClient {
     if (this.closed) return;
     try {
       const host = this.fixedApiHost ?? (await this.discover('/__SOCKET_SERVER_HOST'));
-      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+      // Same security as the page's origin: wss behind an https public address.
+      const scheme = new URL(this.origin).protocol === 'https:' ? 'wss' : 'ws';
       const url = `${scheme}://${host}/__API`;
       const socket = new WebSocket(url);
       this.socket = socket;
