@@ -27,6 +27,8 @@ import { announceStores } from '../roles/status.js';
 import { setTopology, topology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/topology.js';
 import { UploadRole } from '../roles/upload-role.js';
 import { WebServer } from '../roles/web-server.js';
+import { installMetricsHandlers } from '../metrics/cluster-scrape.js';
+import { metricSources } from '../metrics/sources.js';
 import { noMesh, type MeshView } from './mesh-view.js';
 import { preflight } from './preflight.js';
 import { StatusSource } from './status-source.js';
@@ -52,6 +54,7 @@ export async function boot(options: BootOptions): Promise<void> {
   }
   const boxesDirs = (options.boxesDir ?? join(process.cwd(), 'boxes')).split(delimiter).filter(Boolean).map((dir) => resolve(dir));
   await preflight(config, server, boxesDirs);
+  installMetricsHandlers();
   await CPU_CLUSTERING({ workers: server.workers, master: () => startMaster(config, server) }, () => startWorker(config, server, boxesDirs, options));
 }
 
@@ -82,6 +85,7 @@ async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDirs
   const index: FileIndex = config.mongo ? new MongoFileIndex(config.mongo.url) : new StoreFileIndex(dataDir);
   const api = has('api') ? new ApiRole(apiLimitsFromEnv()) : undefined;
   if (api) reportConnections(api);
+  if (api) metricSources.websocketClients = () => api.connectionCount();
   const web = new WebServer(server, {
     frontDoor: has('front-door') ? new FrontDoor(config.defaultBox ?? boxes[0]?.name) : undefined,
     api,

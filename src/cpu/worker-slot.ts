@@ -21,6 +21,8 @@ export class WorkerSlot {
   replacement?: Incarnation;
   ready = false;
   restartTimer?: NodeJS.Timeout;
+  /** Times a process of this id exited unexpectedly and was re-forked (metrics). */
+  restarts = 0;
   readonly outbox: Outbox;
   readonly backoff = new CrashBackoff();
 

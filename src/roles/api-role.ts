@@ -13,6 +13,7 @@ import type { ApiLimits } from './api-limits.js';
 import { BodyTooLarge, readBody } from './http-reply.js';
 import { KeyedBuckets } from './rate-limit.js';
 import { wireRooms } from './rooms.js';
+import { apiCounter, type ApiCounter } from '../metrics/api-counters.js';
 
 export const API_PATH = '/__API';
 
@@ -70,19 +71,24 @@ export class ApiRole {
     const boxName = safeDecode(rawUrl.slice(start, slash));
     const method = safeDecode(rawUrl.slice(slash + 1, end));
     const remoteAddress = req.socket.remoteAddress ?? '';
-    if (!this.httpBuckets.take(remoteAddress)) return fail(res, msgpack, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address; slow down`));
+    const counter = apiCounter('http', boxName, method);
+    counter.calls++;
+    if (!this.httpBuckets.take(remoteAddress)) {
+      counter.rateLimited++;
+      return fail(res, msgpack, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address; slow down`));
+    }
     const limit = this.limits.maxMessageBytes;
     readBody(req, limit, (error, body) => {
-      if (error) return fail(res, msgpack, error instanceof BodyTooLarge ? new ApiError(413, 'TOO_LARGE', `the request body is larger than ${limit} bytes`) : error);
+      if (error) return fail(res, msgpack, error instanceof BodyTooLarge ? new ApiError(413, 'TOO_LARGE', `the request body is larger than ${limit} bytes`) : error, counter);
       let result: unknown;
       try {
         const data = parseBody(body!, msgpack);
         const query = q < 0 ? {} : Object.fromEntries(new URLSearchParams(rawUrl.slice(q + 1)));
         result = callMethod(new HttpClient({ id: '', transport: 'http', remoteAddress, headers: req.headers, query }), boxName, method, data);
       } catch (thrown) {
-        return fail(res, msgpack, thrown);
+        return fail(res, msgpack, thrown, counter);
       }
-      if (isThenable(result)) result.then((value) => succeed(res, msgpack, value), (thrown) => fail(res, msgpack, thrown));
+      if (isThenable(result)) result.then((value) => succeed(res, msgpack, value), (thrown) => fail(res, msgpack, thrown, counter));
       else succeed(res, msgpack, result);
     });
   }
@@ -109,7 +115,9 @@ function succeed(res: ServerResponse, msgpack: boolean, value: unknown): void {
   answer(res, msgpack, 200, { result: value === undefined ? null : value });
 }
 
-function fail(res: ServerResponse, msgpack: boolean, error: unknown): void {
+/** Answers with an error; a call's `counter` counts it (metrics). */
+function fail(res: ServerResponse, msgpack: boolean, error: unknown, counter?: ApiCounter): void {
+  if (counter) counter.errors++;
   const wire = toApiError(error);
   answer(res, msgpack, wire.status, { error: wire });
 }

@@ -16,6 +16,7 @@ import { fileId, filePaths, type FileIndex, type FileMeta } from './file-meta.js
 import { sanitizeFilename } from './filename.js';
 import { sendError, sendJson } from './http-reply.js';
 import { typeOf } from './static-files.js';
+import { uploadCounts } from '../metrics/counters.js';
 import { pushToRoom } from './rooms.js';
 
 export const UPLOAD_PATH = '/__UPLOAD';
@@ -101,6 +102,8 @@ export class UploadRole {
         throw error;
       }
     }
+    uploadCounts.files += files.length;
+    for (const file of files) uploadCounts.bytes += file.meta.size;
     log.info('upload.stored', { box: boxName, files: files.map((f) => ({ id: f.meta.id, size: f.meta.size })) });
     sendJson(res, 201, { files: files.map((f) => f.meta) }, { 'Access-Control-Allow-Origin': '*' });
   }

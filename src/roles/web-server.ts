@@ -12,6 +12,7 @@ import type { Download } from './download.js';
 import type { FrontDoor } from './front-door.js';
 import { readClientAsset } from './client-assets.js';
 import { handleHealth } from './health.js';
+import { METRICS_PATH, handleMetrics } from '../metrics/metrics-endpoint.js';
 import { allowCors, answerPreflight, sendError, sendText } from './http-reply.js';
 import type { UploadRole } from './upload-role.js';
 
@@ -73,6 +74,7 @@ export class WebServer {
     if (answerPreflight(req, res)) return;
     try {
       if (handleHealth(req, res, url, this.config.name)) return;
+      if (url.pathname === METRICS_PATH) return handleMetrics(req, res);
       if (url.pathname === CLIENT_PATH && (this.roles.frontDoor || this.roles.api)) {
         return sendText(res, 200, clientModule, 'text/javascript; charset=utf-8');
       }

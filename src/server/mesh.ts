@@ -242,6 +242,7 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
     });
     peer.link = link;
     peer.instance = instance;
+    peer.connects++;
     if (previous) {
       previous.close(CloseCode.replaced, 'replaced by a new link');
       if (restarted) this.emit('down', peer.name);
@@ -259,6 +260,7 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
     if (peer.link !== link) return; // a replaced link
     peer.heartbeat?.stop();
     peer.link = undefined;
+    peer.downs++;
     if (!this.stopping) log.warn('server.link_down', { server: peer.name, code, reason: reason || undefined });
     this.emit('down', peer.name);
     this.scheduleDial(peer, peer.backoff.next());

@@ -9,6 +9,7 @@
  *
  * In every case `work()` finishes before the port opens, so its handlers see every message.
  */
+import { metricSources } from '../metrics/sources.js';
 import cluster from 'node:cluster';
 import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { ConfigError, OverflowError, RemoteError, UnknownPeerError, toWireError } from '../core/errors.js';
@@ -75,6 +76,7 @@ function start(options: ServerClusteringConfig, work?: () => unknown): Promise<v
 function createOwner(config: NormalizedServerConfig): OwnerState {
   warnIfUnauthenticated(config);
   const mesh = new Mesh(config, deliverFromServer);
+  metricSources.mesh = mesh;
   const owner: OwnerState = { kind: 'owner', config, mesh, workDone: new Set(), started: Promise.resolve() };
   state = owner;
   const endpoint = currentEndpoint();

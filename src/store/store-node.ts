@@ -1,3 +1,4 @@
+import { metricSources } from '../metrics/sources.js';
 import cluster from 'node:cluster';
 import { Channel, Kind, MASTER, encodeEnvelope } from '../core/envelope.js';
 import { log } from '../core/logger.js';
@@ -29,6 +30,7 @@ function isWorkerProcess(): boolean {
 export function replicaHost(): ReplicaHost {
   if (host) return host;
   host = new ReplicaHost();
+  metricSources.replica = host;
   if (transport) host.attachTransport(transport);
   host.setFeedSink((workerId, pid, feed) => {
     const endpoint = currentEndpoint();
