@@ -1,7 +1,6 @@
 /** `boxwire ops lb nginx|haproxy`: print (or write) a load balancer config. */
-import { writeFileSync } from 'node:fs';
 import { loadClusterConfig } from '../../src/boot/config.js';
-import { requireConfigPath, type CommandGroup, type SubCommand, type Values } from '../command.js';
+import { emitConfig, requireConfigPath, type CommandGroup, type SubCommand } from '../command.js';
 import { generateHaproxy } from './haproxy.js';
 import { generateNginx } from './nginx.js';
 
@@ -20,17 +19,6 @@ const commonUsage = [
   '  --dry-run           with --out: print what would be written, write nothing',
 ];
 
-function emit(values: Values, text: string): number {
-  const out = values.out;
-  if (typeof out === 'string' && !values['dry-run']) {
-    writeFileSync(out, text);
-    console.error(`wrote ${out}`);
-  } else {
-    if (typeof out === 'string') console.error(`would write ${out}:`);
-    process.stdout.write(text);
-  }
-  return 0;
-}
 
 const nginx: SubCommand = {
   summary: 'nginx config: an upstream per role, WebSocket upgrade on the API paths, passive health checks',
@@ -42,7 +30,7 @@ const nginx: SubCommand = {
   options: { ...common, 'server-name': { type: 'string' }, standalone: { type: 'boolean' }, foreground: { type: 'boolean' } },
   async run(values) {
     const config = loadClusterConfig(requireConfigPath(values));
-    return emit(values, generateNginx(config, {
+    return emitConfig(values, generateNginx(config, {
       sticky: Boolean(values.sticky), listen: values.listen as string | undefined, serverName: values['server-name'] as string | undefined,
       standalone: Boolean(values.standalone), foreground: Boolean(values.foreground),
     }));
@@ -55,7 +43,7 @@ const haproxy: SubCommand = {
   options: common,
   async run(values) {
     const config = loadClusterConfig(requireConfigPath(values));
-    return emit(values, generateHaproxy(config, { sticky: Boolean(values.sticky), listen: values.listen as string | undefined }));
+    return emitConfig(values, generateHaproxy(config, { sticky: Boolean(values.sticky), listen: values.listen as string | undefined }));
   },
 };
 
