@@ -102,7 +102,7 @@ const GAUGES: Array<[string, string, string[], () => Sample[]]> = [
   ['boxwire_store_documents', 'Documents in this server\'s replica of a store (expired ones count until the next sweep).', ['store'],
     () => [...(metricSources.replica?.replica.state.tables ?? new Map())].map(([store, table]) => [{ store }, table.size])],
   ['boxwire_store_unacked_operations', 'Store writes made on this server that a peer has not yet confirmed holding (replication lag).', ['peer'],
-    () => Object.entries(metricSources.replica?.replica.unacknowledged(peers().map((p) => p.name)) ?? {}).map(([peer, count]) => [{ peer }, count])],
+    () => Object.entries(metricSources.replica?.unacknowledged(peers().map((p) => p.name)) ?? {}).map(([peer, count]) => [{ peer }, count])],
   ['boxwire_websocket_clients', 'WebSocket clients connected to the API role.', [],
     () => (metricSources.websocketClients ? [[{}, metricSources.websocketClients()]] : [])],
   ['boxwire_event_loop_lag_seconds', 'Event-loop delay of a process since the previous scrape: mean, p50, p99, max.', ['process', 'stat'],

@@ -300,20 +300,6 @@ export class Replica {
     return latest;
   }
 
-  /**
-   * Per peer: operations written here (under any of this member's origins) above the watermark
-   * the peer last reported, i.e. not yet confirmed as held there (metrics: replication lag).
-   * Scans the log once; run at scrape time only.
-   */
-  unacknowledged(peers: string[]): Record<string, number> {
-    const counts: Record<string, number> = Object.fromEntries(peers.map((peer) => [peer, 0]));
-    for (const op of this.log.byOrigin()) {
-      if (memberOf(op.origin) !== this.name) continue;
-      for (const peer of peers) if (compareStamps(op, this.watermarks.get(peer) ?? ZERO_STAMP) > 0) counts[peer]++;
-    }
-    return counts;
-  }
-
   /** The origin this replica stamps its writes with. */
   get origin(): string {
     return this.ownOrigin;
