@@ -9,7 +9,6 @@
  *
  * In every case `work()` finishes before the port opens, so its handlers see every message.
  */
-import { metricSources } from '../metrics/sources.js';
 import cluster from 'node:cluster';
 import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { ConfigError, OverflowError, RemoteError, UnknownPeerError, toWireError } from '../core/errors.js';
@@ -26,6 +25,7 @@ import { ServerControl, type MembershipSnapshot } from './control.js';
 import { reportLoad, sampleLoad, type ServerLoad } from './load.js';
 import { Membership, type ServerListener } from './membership.js';
 import { Mesh } from './mesh.js';
+import { metricSources } from '../metrics/sources.js';
 
 export type { ServerClusteringConfig } from './config.js';
 

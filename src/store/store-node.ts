@@ -1,4 +1,3 @@
-import { metricSources } from '../metrics/sources.js';
 import cluster from 'node:cluster';
 import { Channel, Kind, MASTER, encodeEnvelope } from '../core/envelope.js';
 import { log } from '../core/logger.js';
@@ -13,6 +12,7 @@ import { ServerMeshTransport } from './server-transport.js';
 import { StoreMethods } from './store-methods.js';
 import { WorkerMirror } from './worker-mirror.js';
 import { writeRequestFromWire, type WriteRequestWire } from './write-request-wire.js';
+import { metricSources } from '../metrics/sources.js';
 
 /**
  * Which replica this process holds: a master (or a process without clustering) holds its
