@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +58,15 @@ test('init refuses a folder that is not empty and a name npm would refuse, writi
 });
 
 test('`npm pack` makes a tarball that holds the compiled package and the app template', () => {
-  const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  // Packed from a staging copy (the package's "files", compiled there) so the test never
+  // rebuilds the checkout's dist/ while another test file reads it.
+  const stage = join(work, 'stage');
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { files: string[] };
+  for (const entry of [...pkg.files.filter((f) => f !== 'dist'), 'package.json', 'README.md']) {
+    cpSync(join(repoRoot, entry), join(stage, entry), { recursive: true });
+  }
+  execFileSync('npx', ['tsc', '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { cwd: repoRoot, stdio: 'pipe', timeout: 300_000 });
+  const out = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: stage, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   tarball = join(work, out.trim().split('\n').pop()!);
   assert.ok(existsSync(tarball), `${tarball} exists`);
   const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' });
