@@ -6,14 +6,15 @@
  * the list; the worker aggregates it with prom-client's AggregatorRegistry (sums per label set;
  * per-process families carry a `process` label and stay apart) and renders the text format.
  * Nothing is aggregated between scrapes, and concurrent scrapes in one process share one round.
+ * prom-client and the collectors load on the first scrape, not at start-up.
  */
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { Master } from '../cpu/master.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { startLoopDelay } from './event-loop-delay.js';
 import { metricsEnabled } from './metrics-enabled.js';
-import { processMetricsJson, startProcessMetrics } from './process-metrics.js';
 
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -25,7 +26,12 @@ const SERVER_METRICS = 'bw.metrics.server';
 const WORKER_TIMEOUT_MS = 3_000;
 const SERVER_TIMEOUT_MS = 5_000;
 
-export const METRICS_CONTENT_TYPE = AggregatorRegistry.PROMETHEUS_CONTENT_TYPE;
+/** prom-client's Registry.PROMETHEUS_CONTENT_TYPE (a literal: prom-client loads on the first scrape). */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+async function processMetricsJson(): Promise<MetricsJson> {
+  return (await import('./process-metrics.js')).processMetricsJson();
+}
 
 let installed = false;
 
@@ -33,7 +39,7 @@ let installed = false;
 export function installMetricsHandlers(): void {
   if (installed || !metricsEnabled()) return;
   installed = true;
-  startProcessMetrics();
+  startLoopDelay();
   const system = sharedRegistries()[Channel.System];
   system.on(PROCESS_METRICS, () => processMetricsJson());
   system.on(SERVER_METRICS, () => gatherServer());
@@ -77,6 +83,7 @@ async function render(): Promise<string> {
   const gathered = processRole() === 'worker'
     ? await currentEndpoint().request<Gathered>({ worker: MASTER }, Channel.System, SERVER_METRICS, null, SERVER_TIMEOUT_MS)
     : await gatherServer();
+  const { AggregatorRegistry } = await import('prom-client');
   const aggregated = AggregatorRegistry.aggregate(gathered.processes);
   const text = await aggregated.metrics();
   const header = [

@@ -8,11 +8,11 @@
  * server, system), `peer` (a server name, or worker-<id> for a worker's outbox in its master),
  * `worker` (a worker id), `store`, `transport` (http, ws), `box`, `method`, `stat`.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { currentEndpoint, processRole } from '../cpu/runtime.js';
 import { Master } from '../cpu/master.js';
 import { apiCounters } from './api-counters.js';
+import { loopDelay, startLoopDelay } from './event-loop-delay.js';
 import { LATENCY_BUCKETS, messageCounts, requestCounts, requestLatency, uploadCounts } from './counters.js';
 import { metricSources } from './sources.js';
 
@@ -27,18 +27,12 @@ export function processLabel(): string {
 }
 
 let registry: Registry | undefined;
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-
-/** Starts what samples between scrapes (the event-loop delay monitor); idempotent. */
-export function startProcessMetrics(): void {
-  loopDelay.enable();
-}
 
 /** The registry of this process, created on first use. */
 export function processRegistry(): Registry {
   if (registry) return registry;
   registry = new Registry();
-  startProcessMetrics();
+  startLoopDelay();
   for (const [name, help, labelNames, read] of COUNTERS) {
     new Counter({ name, help, labelNames, registers: [registry], collect() { this.reset(); for (const [labels, value] of read()) this.inc(labels, value); } });
   }

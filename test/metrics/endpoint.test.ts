@@ -46,6 +46,8 @@ test('a solo process reports itself as worker-1; its own requests and messages c
 test('HEAD answers headers only; POST is refused', async () => {
   const head = await fetch(base, { method: 'HEAD' });
   assert.is(head.status, 200);
+  const { Registry } = await import('prom-client');
+  assert.is(head.headers.get('content-type'), Registry.PROMETHEUS_CONTENT_TYPE);
   assert.is(await head.text(), '');
   assert.is((await fetch(base, { method: 'POST' })).status, 405);
 });
