@@ -5,11 +5,12 @@
 import { runGroup, type CommandGroup } from './command.js';
 import { lbGroup } from './lb/cli.js';
 import { mongoGroup } from './mongo/cli.js';
+import { prometheusCommand } from './prometheus/cli.js';
 
 const opsGroup: CommandGroup = {
   path: 'boxwire ops',
-  summary: 'Operations from the cluster config: a MongoDB sharded cluster and load balancer configs.',
-  commands: { mongo: mongoGroup, lb: lbGroup },
+  summary: 'Operations from the cluster config: a MongoDB sharded cluster, load balancer configs, a Prometheus scrape config.',
+  commands: { mongo: mongoGroup, lb: lbGroup, prometheus: prometheusCommand },
 };
 
 export const opsCommand = {

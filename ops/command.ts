@@ -3,6 +3,7 @@
  * typo'd flag is an error, not silently ignored), `--help` everywhere, and one place that turns
  * expected failures (bad config, failed step) into plain messages and exit code 1.
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigValidationError } from '../src/boot/config.js';
 import { BoxwireError } from '../src/core/errors.js';
@@ -79,6 +80,19 @@ export function reportFailure(path: string, error: unknown): number {
     console.error(error);
   }
   return 1;
+}
+
+/** Prints a generated config, or writes it to `--out` (with `--dry-run`: says what it would write). */
+export function emitConfig(values: Values, text: string): number {
+  const out = values.out;
+  if (typeof out === 'string' && !values['dry-run']) {
+    writeFileSync(out, text);
+    console.error(`wrote ${out}`);
+  } else {
+    if (typeof out === 'string') console.error(`would write ${out}:`);
+    process.stdout.write(text);
+  }
+  return 0;
 }
 
 /** The one option nearly every subcommand takes. */

@@ -1,7 +1,6 @@
 /** `boxwire ops lb nginx|haproxy`: print (or write) a load balancer config. */
-import { writeFileSync } from 'node:fs';
 import { loadClusterConfig } from '../../src/boot/config.js';
-import { requireConfigPath, type CommandGroup, type SubCommand, type Values } from '../command.js';
+import { emitConfig, requireConfigPath, type CommandGroup, type SubCommand, type Values } from '../command.js';
 import { OpsError } from '../errors.js';
 import { generateHaproxy, haproxyPemPath, writeHaproxyPem } from './haproxy.js';
 import { generateNginx } from './nginx.js';
@@ -29,17 +28,6 @@ const commonUsage = [
   '  --dry-run           with --out: print what would be written, write nothing',
 ];
 
-function emit(values: Values, text: string): number {
-  const out = values.out;
-  if (typeof out === 'string' && !values['dry-run']) {
-    writeFileSync(out, text);
-    console.error(`wrote ${out}`);
-  } else {
-    if (typeof out === 'string') console.error(`would write ${out}:`);
-    process.stdout.write(text);
-  }
-  return 0;
-}
 
 function lbConfig(values: Values) {
   return loadClusterConfig(requireConfigPath(values), { only: LB_CONFIG_KEYS });
@@ -77,7 +65,7 @@ const nginx: SubCommand = {
   options: { ...common, 'server-name': { type: 'string' }, standalone: { type: 'boolean' }, foreground: { type: 'boolean' } },
   async run(values) {
     const config = lbConfig(values);
-    return emit(values, generateNginx(config, {
+    return emitConfig(values, generateNginx(config, {
       ...commonOptions(values), serverName: values['server-name'] as string | undefined,
       standalone: Boolean(values.standalone), foreground: Boolean(values.foreground),
     }));
@@ -102,7 +90,7 @@ const haproxy: SubCommand = {
       if (typeof values.out === 'string' && !values['dry-run']) console.error(`wrote ${await writeHaproxyPem(options.tls)} (certificate and key for HAProxy)`);
       else console.error(`HAProxy needs ${haproxyPemPath(options.tls)} (certificate then key); --out writes it`);
     }
-    return emit(values, text);
+    return emitConfig(values, text);
   },
 };
 

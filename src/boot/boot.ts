@@ -34,6 +34,8 @@ import { UploadRole } from '../roles/upload-role.js';
 import { WebServer } from '../roles/web-server.js';
 import { configureEdge } from '../roles/public-address.js';
 import { DrainWatch } from './drain-watch.js';
+import { installMetricsHandlers } from '../metrics/cluster-scrape.js';
+import { metricSources } from '../metrics/sources.js';
 import { noMesh, type MeshView } from './mesh-view.js';
 import { preflight } from './preflight.js';
 import { StatusSource } from './status-source.js';
@@ -63,6 +65,7 @@ export async function boot(options: BootOptions): Promise<void> {
   if (config.redis) configureRedis(config.redis);
   const boxesDirs = (options.boxesDir ?? join(process.cwd(), 'boxes')).split(delimiter).filter(Boolean).map((dir) => resolve(dir));
   await preflight(config, server, boxesDirs);
+  installMetricsHandlers();
   await CPU_CLUSTERING({ workers: server.workers, master: () => startMaster(config, server) }, () => startWorker(config, server, boxesDirs, options));
   if (processRole() !== 'worker') options.onReady?.({ url: webUrl(server), server });
 }
@@ -103,6 +106,7 @@ async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDirs
   const index: FileIndex = config.mongo ? new MongoFileIndex(config.mongo.url) : new StoreFileIndex(dataDir);
   const api = has('api') ? new ApiRole(apiLimitsFromEnv()) : undefined;
   if (api) reportConnections(api);
+  if (api) metricSources.websocketClients = () => api.connectionCount();
   const web = new WebServer(server, {
     frontDoor: has('front-door') ? new FrontDoor(config.defaultBox ?? boxes[0]?.name) : undefined,
     api,

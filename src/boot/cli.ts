@@ -11,12 +11,14 @@ const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.js')).startCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
   ops: async () => (await import('../../ops/cli.js')).opsCommand,
+  init: async () => (await import('./commands/init.js')).initCommand,
 };
 
 const summaries: Record<string, string> = {
   start: 'start one server of a cluster: boxwire start --config cluster.json --server NAME',
   status: 'show the live topology of a running cluster: boxwire status --config cluster.json',
   ops: 'operations: MongoDB sharded cluster (ops mongo …) and load balancer configs (ops lb …)',
+  init: 'create a new app in a folder: boxwire init my-app',
 };
 
 export function usage(): string {

@@ -5,6 +5,7 @@ import { log } from './logger.js';
 import { HeldMessages } from './held-messages.js';
 import { HandlerRegistry, assertMethodName, type Handler } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
+import { messageCounts } from '../metrics/counters.js';
 
 export type Registries = Record<Channel, HandlerRegistry>;
 
@@ -82,6 +83,7 @@ export abstract class Endpoint {
     assertMethodName(method);
     assertEncodable(data);
     this.route(to, this.envelope(Kind.Message, channel, method, data, 0, to));
+    messageCounts.sent[channel]++;
   }
 
   request<T = unknown>(to: Address, channel: Channel, method: string, data: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
@@ -96,6 +98,7 @@ export abstract class Endpoint {
       promise.catch(() => {});
       throw error;
     }
+    messageCounts.sent[channel]++;
     return promise;
   }
 
@@ -117,6 +120,7 @@ export abstract class Endpoint {
   }
 
   dispatch(envelope: Envelope): void {
+    messageCounts.received[envelope.channel]++;
     if (envelope.kind === Kind.Reply) {
       this.requests.resolve(envelope.id, envelope.data);
       return;
@@ -288,6 +292,7 @@ export abstract class Endpoint {
     }
     try {
       this.route(to, envelope);
+      messageCounts.sent[request.channel]++;
     } catch (error) {
       log.warn('reply.undeliverable', { method: request.method, to: describeAddress(to), error });
     }

@@ -16,6 +16,8 @@ export class Outbox {
   private queue: Array<{ target: number; body: Uint8Array; count: number }> = [];
   private bytes = 0;
   private messages = 0;
+  /** Sends refused because this outbox was full (metrics). */
+  overflows = 0;
   readonly maxMessages: number;
   readonly maxBytes: number;
 
@@ -26,6 +28,7 @@ export class Outbox {
 
   push(target: number, body: Uint8Array, count = 1): void {
     if (this.messages + count > this.maxMessages || this.bytes + body.length > this.maxBytes) {
+      this.overflows++;
       throw new OverflowError(`the outbox for ${this.peerName}`, `${this.maxMessages} messages or ${this.maxBytes} bytes`);
     }
     this.queue.push({ target, body, count });

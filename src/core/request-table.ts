@@ -1,6 +1,10 @@
 import { DeadlineWheel } from './deadline-wheel.js';
 import { OverflowError, TimeoutError } from './errors.js';
 import { PendingById } from './pending-by-id.js';
+import { REQUEST_SAMPLE_EVERY, observeRequestSeconds, requestCounts } from '../metrics/counters.js';
+
+/** Request ids whose latency is timed (metrics): one in REQUEST_SAMPLE_EVERY. */
+const SAMPLED = REQUEST_SAMPLE_EVERY - 1;
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_PENDING = 100_000;
@@ -41,6 +45,8 @@ export class RequestTable {
    */
   private nextId = 1 + Math.floor(Math.random() * 0x3fffffff);
   private readonly deadlines = new DeadlineWheel((tick) => this.expire(tick));
+  /** Start times of the sampled requests still pending, by id. */
+  private readonly sampledStarts = new Map<number, number>();
 
   constructor(private readonly maxPending = DEFAULT_MAX_PENDING) {}
 
@@ -54,6 +60,7 @@ export class RequestTable {
     const id = this.nextId++;
     if (this.nextId > 0x7fffffff) this.nextId = 1;
     const tick = this.deadlines.add(timeoutMs);
+    if ((id & SAMPLED) === 0) this.sampledStarts.set(id, performance.now());
     const promise = new Promise<T>((resolve, reject) => {
       this.pending.add(new Pending(id, resolve as (value: unknown) => void, reject, method, timeoutMs, tick, server, worker));
     });
@@ -103,7 +110,16 @@ export class RequestTable {
     const entry = this.pending.take(id);
     if (!entry) return undefined;
     this.deadlines.remove(entry.tick);
+    if ((id & SAMPLED) === 0) this.timed(id);
     return entry;
+  }
+
+  /** A sampled request settled: its latency goes to the histogram. */
+  private timed(id: number): void {
+    const started = this.sampledStarts.get(id);
+    if (started === undefined) return;
+    this.sampledStarts.delete(id);
+    observeRequestSeconds((performance.now() - started) / 1000);
   }
 
   /** A deadline tick passed with requests still pending: they time out (rare, so a scan is fine). */
@@ -111,6 +127,8 @@ export class RequestTable {
     for (const entry of this.pending.all()) {
       if (entry.tick > tick) continue;
       this.pending.take(entry.id);
+      this.sampledStarts.delete(entry.id);
+      requestCounts.timeouts++;
       entry.reject(new TimeoutError(entry.method, entry.peer, entry.timeoutMs));
     }
   }

@@ -76,6 +76,11 @@ export class Master extends Endpoint {
     return [...this.slots.values()].filter((slot) => slot.ready).map((slot) => slot.id);
   }
 
+  /** The worker slots (ids, readiness, outboxes, restart counts), for metrics. */
+  workerSlots(): readonly WorkerSlot[] {
+    return [...this.slots.values()];
+  }
+
   workerPids(): Record<number, number | undefined> {
     return Object.fromEntries([...this.slots.values()].map((slot) => [slot.id, slot.current?.worker.process.pid]));
   }
@@ -350,6 +355,7 @@ export class Master extends Endpoint {
     }
     const uptimeMs = Date.now() - incarnation.startedAt;
     const delayMs = slot.backoff.next(uptimeMs);
+    slot.restarts++;
     log.error('worker.crashed', { workerId: slot.id, pid: incarnation.worker.process.pid, code, signal, uptimeMs, restartInMs: delayMs });
     if (wasReplacement) {
       slot.replacement = undefined;

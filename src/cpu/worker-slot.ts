@@ -26,6 +26,8 @@ export class WorkerSlot {
   /** The current process finished its work() (what supervision and the mesh wait for). */
   ready = false;
   restartTimer?: NodeJS.Timeout;
+  /** Times a process of this id exited unexpectedly and was re-forked (metrics). */
+  restarts = 0;
   readonly outbox: Outbox;
   readonly backoff = new CrashBackoff();
 

@@ -26,6 +26,7 @@ import { nextClientId } from './client-id.js';
 import { plainMsgpackProblem } from './plain-msgpack.js';
 import { joinRoom, leaveAllRooms, leaveRoom, type RoomMember, type RoomPush } from './rooms.js';
 import { clientAddressOf } from './public-address.js';
+import { apiCounter } from '../metrics/api-counters.js';
 
 /** Plain msgpack, no records extension: any msgpack library on the client side can read it. */
 export const clientPackr = new Packr({ useRecords: false, moreTypes: false });
@@ -91,7 +92,11 @@ export class ApiConnection implements RoomMember {
       return;
     }
     const id = typeof message.id === 'number' || typeof message.id === 'string' ? message.id : null;
+    // Method calls are counted (metrics); joins and leaves are not calls.
+    const counter = message.method !== undefined ? apiCounter('ws', message.box, message.method) : undefined;
+    if (counter) counter.calls++;
     if (!this.bucket.take()) {
+      if (counter) counter.rateLimited++;
       // A client that keeps hammering after being told is cut off rather than answered forever.
       // The count restarts only after a quiet second: an accepted call in between proves nothing
       // (the bucket refills a token every few milliseconds, so resetting on one never let the
@@ -109,7 +114,10 @@ export class ApiConnection implements RoomMember {
     const answer = (result: unknown) => {
       if (id !== null) this.reply(id, format, result === undefined ? null : result);
     };
-    const fail = (error: unknown) => this.reply(id, format, undefined, error);
+    const fail = (error: unknown) => {
+      if (counter) counter.errors++;
+      this.reply(id, format, undefined, error);
+    };
     let result: unknown;
     try {
       result = message.join !== undefined || message.leave !== undefined ? this.joinOrLeave(message.box, message.join, message.leave) : callMethod(this.session, message.box, message.method, message.data);

@@ -14,8 +14,23 @@ import { BodyTooLarge, readBody } from './http-reply.js';
 import { ServerRateLimit } from './server-rate-limit.js';
 import { clientAddressOf } from './public-address.js';
 import { wireRooms } from './rooms.js';
+import { apiCounter, type ApiCounter } from '../metrics/api-counters.js';
 
 export const API_PATH = '/__API';
+
+/** One HTTP call to a box method, as parsed from its request line. */
+interface HttpCall {
+  req: IncomingMessage;
+  res: ServerResponse;
+  rawUrl: string;
+  msgpack: boolean;
+  boxName: string;
+  method: string;
+  remoteAddress: string;
+  /** Where the query string starts in rawUrl (-1: none). */
+  q: number;
+  counter: ApiCounter;
+}
 
 export class ApiRole {
   private readonly wss: WebSocketServer;
@@ -70,30 +85,32 @@ export class ApiRole {
     }
     const boxName = safeDecode(rawUrl.slice(start, slash));
     const method = safeDecode(rawUrl.slice(slash + 1, end));
-    const remoteAddress = clientAddressOf(req);
-    const allowed = this.httpLimit.take(remoteAddress);
-    if (allowed === true) return this.answerCall(req, res, rawUrl, msgpack, boxName, method, remoteAddress, q);
-    if (allowed === false) return this.refuse(res, msgpack);
-    allowed.then((ok) => (ok ? this.answerCall(req, res, rawUrl, msgpack, boxName, method, remoteAddress, q) : this.refuse(res, msgpack)));
+    const call: HttpCall = { req, res, rawUrl, msgpack, boxName, method, remoteAddress: clientAddressOf(req), q, counter: apiCounter('http', boxName, method) };
+    call.counter.calls++;
+    const allowed = this.httpLimit.take(call.remoteAddress);
+    if (allowed === true) return this.answerCall(call);
+    if (allowed === false) return this.refuse(call);
+    allowed.then((ok) => (ok ? this.answerCall(call) : this.refuse(call)));
   }
 
-  private refuse(res: ServerResponse, msgpack: boolean): void {
+  private refuse({ res, msgpack, counter }: HttpCall): void {
+    counter.rateLimited++;
     fail(res, msgpack, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address (all workers of this server together); slow down`));
   }
 
-  private answerCall(req: IncomingMessage, res: ServerResponse, rawUrl: string, msgpack: boolean, boxName: string, method: string, remoteAddress: string, q: number): void {
+  private answerCall({ req, res, rawUrl, msgpack, boxName, method, remoteAddress, q, counter }: HttpCall): void {
     const limit = this.limits.maxMessageBytes;
     readBody(req, limit, (error, body) => {
-      if (error) return fail(res, msgpack, error instanceof BodyTooLarge ? new ApiError(413, 'TOO_LARGE', `the request body is larger than ${limit} bytes`) : error);
+      if (error) return fail(res, msgpack, error instanceof BodyTooLarge ? new ApiError(413, 'TOO_LARGE', `the request body is larger than ${limit} bytes`) : error, counter);
       let result: unknown;
       try {
         const data = parseBody(body!, msgpack);
         const query = q < 0 ? {} : Object.fromEntries(new URLSearchParams(rawUrl.slice(q + 1)));
         result = callMethod(new HttpClient({ id: '', transport: 'http', remoteAddress, headers: req.headers, query }), boxName, method, data);
       } catch (thrown) {
-        return fail(res, msgpack, thrown);
+        return fail(res, msgpack, thrown, counter);
       }
-      if (isThenable(result)) result.then((value) => succeed(res, msgpack, value), (thrown) => fail(res, msgpack, thrown));
+      if (isThenable(result)) result.then((value) => succeed(res, msgpack, value), (thrown) => fail(res, msgpack, thrown, counter));
       else succeed(res, msgpack, result);
     });
   }
@@ -120,7 +137,9 @@ function succeed(res: ServerResponse, msgpack: boolean, value: unknown): void {
   answer(res, msgpack, 200, { result: value === undefined ? null : value });
 }
 
-function fail(res: ServerResponse, msgpack: boolean, error: unknown): void {
+/** Answers with an error; a call's `counter` counts it (metrics). */
+function fail(res: ServerResponse, msgpack: boolean, error: unknown, counter?: ApiCounter): void {
+  if (counter) counter.errors++;
   const wire = toApiError(error);
   answer(res, msgpack, wire.status, { error: wire });
 }

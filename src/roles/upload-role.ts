@@ -17,6 +17,7 @@ import { sanitizeFilename } from './filename.js';
 import { normalizeType } from './download-safety.js';
 import { sendError, sendJson } from './http-reply.js';
 import { typeOf } from './static-files.js';
+import { uploadCounts } from '../metrics/counters.js';
 import { pushToRoom } from './rooms.js';
 
 export const UPLOAD_PATH = '/__UPLOAD';
@@ -102,6 +103,8 @@ export class UploadRole {
         throw error;
       }
     }
+    uploadCounts.files += files.length;
+    for (const file of files) uploadCounts.bytes += file.meta.size;
     log.info('upload.stored', { box: boxName, files: files.map((f) => ({ id: f.meta.id, size: f.meta.size })) });
     sendJson(res, 201, { files: files.map((f) => f.meta) }, { 'Access-Control-Allow-Origin': '*' });
   }

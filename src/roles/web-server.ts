@@ -16,6 +16,7 @@ import { handleHealth } from './health.js';
 import { applyIdleTimeout, httpServerOptions, httpTimeoutsFromEnv } from './http-timeouts.js';
 import { allowCors, answerPreflight, parseRequestUrl, sendError, sendText } from './http-reply.js';
 import { isReady } from './readiness.js';
+import { METRICS_PATH, handleMetrics } from '../metrics/metrics-endpoint.js';
 import type { UploadRole } from './upload-role.js';
 
 export const CLIENT_PATH = '/__boxwire/client.js';
@@ -94,6 +95,7 @@ export class WebServer {
     if (answerPreflight(req, res)) return;
     try {
       if (handleHealth(req, res, url, this.config.name)) return;
+      if (url.pathname === METRICS_PATH) return handleMetrics(req, res);
       if (url.pathname === CLIENT_PATH && (this.roles.frontDoor || this.roles.api)) {
         return sendText(res, 200, clientModule, 'text/javascript; charset=utf-8');
       }

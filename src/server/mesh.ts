@@ -266,6 +266,7 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
     });
     peer.link = link;
     peer.instance = instance;
+    peer.connects++;
     if (previous) {
       previous.close(CloseCode.replaced, 'replaced by a new link');
       if (restarted) this.emit('down', peer.name);
@@ -284,6 +285,7 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
     peer.heartbeat?.stop();
     peer.link = undefined;
     // A peer that said it is shutting down stopped on purpose (Ctrl-C, a deploy): not a warning.
+    peer.downs++;
     const orderly = code === CloseCode.shutdown;
     if (!this.stopping) log[orderly ? 'info' : 'warn']('server.link_down', { server: peer.name, code, reason: reason || undefined });
     this.emit('down', peer.name);

@@ -25,6 +25,9 @@ export class Peer {
   dialing = false;
   /** The last reason a dial failed, to log a change of reason once rather than every retry. */
   lastFailure?: string;
+  /** Links established with this server, and links lost (metrics). */
+  connects = 0;
+  downs = 0;
 
   constructor(readonly name: string, readonly address: Address, limits: { maxMessages: number; maxBytes: number }) {
     this.outbox = new Outbox(`server '${name}'`, limits);
@@ -38,6 +41,7 @@ export class Peer {
     const link = this.link;
     if (link?.isOpen) {
       if (link.bufferedAmount > this.outbox.maxBytes) {
+        this.outbox.overflows++;
         throw new OverflowError(`the link to server '${this.name}'`, `${this.outbox.maxBytes} bytes waiting to be written`);
       }
       link.sendEnvelope(target, envelope);

@@ -30,6 +30,7 @@ import { ServerControl, type MembershipSnapshot } from './control.js';
 import { reportLoad, sampleLoad, type ServerLoad } from './load.js';
 import { Membership, type ServerListener } from './membership.js';
 import { Mesh } from './mesh.js';
+import { metricSources } from '../metrics/sources.js';
 
 export type { ServerClusteringConfig } from './config.js';
 
@@ -118,6 +119,7 @@ function connect(owner: OwnerState): Promise<void> {
 function createOwner(config: NormalizedServerConfig): OwnerState {
   warnIfUnauthenticated(config);
   const mesh = new Mesh(config, deliverFromServer);
+  metricSources.mesh = mesh;
   const owner: OwnerState = { kind: 'owner', config, mesh, started: Promise.resolve() };
   state = owner;
   const endpoint = currentEndpoint();

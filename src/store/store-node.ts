@@ -24,6 +24,7 @@ import { TurnBudget } from './turn-budget.js';
  * the next turn: a tight `await update()` loop cannot starve the links' heartbeats.
  */
 const localWrites = new TurnBudget(256);
+import { metricSources } from '../metrics/sources.js';
 
 /**
  * Which replica this process holds: a master (or a process without clustering) holds its
@@ -41,6 +42,7 @@ function isWorkerProcess(): boolean {
 export function replicaHost(): ReplicaHost {
   if (host) return host;
   host = new ReplicaHost();
+  metricSources.replica = host;
   if (transport) host.attachTransport(transport);
   host.setFeedSink((workerId, pid, feed) => {
     const endpoint = currentEndpoint();

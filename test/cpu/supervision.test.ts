@@ -77,13 +77,14 @@ function get(port: number): Promise<string> {
 test('SIGUSR2: rolling restart with zero failed HTTP requests; every worker pid replaced', async () => {
   const port = 20000 + (process.pid % 20000);
   const app = new CpuApp({ FIXTURE_WORKERS: '2', FIXTURE_HTTP_PORT: String(port) });
+  // Outside the try: a failed wait must stop the client loop too, or the file never exits.
+  let looping = true;
   try {
     await app.ready();
     const before = [...app.pids().values()];
     let ok = 0;
     const failures: string[] = [];
     const seen = new Set<string>();
-    let looping = true;
     const client = (async () => {
       while (looping) {
         try {
@@ -109,6 +110,7 @@ test('SIGUSR2: rolling restart with zero failed HTTP requests; every worker pid 
     const exits = app.events.filter((e) => e.event === 'exit');
     assert.ok(exits.every((e) => e.code === 0), 'old workers exited cleanly');
   } finally {
+    looping = false;
     await app.stop();
   }
 });
