@@ -8,8 +8,9 @@ export default {
   rooms: ['counter', 'chat'],
 
   async onBoot(box) {
-    const counter = box.SHARED_STORE('counter');
-    if (!(await counter.get('clicks'))) await counter.save({ id: 'clicks', data: { value: 0 } });
+    // create, not get-then-save: it never overwrites a counter the cluster already holds (a
+    // restarted server, or several servers booting at once, all run this).
+    await box.SHARED_STORE('counter').create({ id: 'clicks', data: { value: 0 } });
   },
 
   methods: {
@@ -21,7 +22,9 @@ export default {
     async increment(data, { box }) {
       const by = Number.isInteger(data?.by) && Math.abs(data.by) <= 1000 ? data.by : 1;
       const counter = box.SHARED_STORE('counter');
-      const updated = (await counter.update({ id: 'clicks', data: { $inc: { value: by } } })) ?? (await counter.save({ id: 'clicks', data: { value: by } }));
+      const add = () => counter.update({ id: 'clicks', data: { $inc: { value: by } } });
+      // Someone removed the counter: start it again (create, so concurrent callers share one).
+      const updated = (await add()) ?? ((await counter.create({ id: 'clicks', data: { value: 0 } })), await add());
       box.room('counter').push('value', { value: updated.value });
       return updated.value;
     },

@@ -2,6 +2,7 @@ import { assertEncodable } from './codec.js';
 import { Channel, Kind, decodeEnvelopes, type Envelope, ALL_WORKERS, ANY_WORKER } from './envelope.js';
 import { EncodeError, PeerDownError, RemoteError, UnknownPeerError, toWireError, type WireError } from './errors.js';
 import { log } from './logger.js';
+import { HeldMessages } from './held-messages.js';
 import { HandlerRegistry, assertMethodName, type Handler } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
 
@@ -44,6 +45,13 @@ export abstract class Endpoint {
   private readonly warnedNoHandler = new Set<string>();
   private inFlightHandlers = 0;
   private idleWaiters: Array<() => void> = [];
+  /**
+   * Set while this process's user code is starting (see beginStartUp): messages whose method has
+   * no handler yet wait here instead of being answered "no handler".
+   */
+  protected held?: HeldMessages;
+  private startUps = 0;
+  private stopWatchingRegistrations?: () => void;
 
   /**
    * Registries are passed in so handlers registered before the process knows its role (e.g.
@@ -118,11 +126,77 @@ export abstract class Endpoint {
       return;
     }
     const handlers = this.registries[envelope.channel]?.get(envelope.method) ?? [];
+    const held = this.held;
+    if (held && (handlers.length === 0 || held.has(envelope.channel, envelope.method))) {
+      // Starting: wait for a handler (and keep behind earlier messages of the same method).
+      held.hold(envelope, () => this.dispatch(envelope));
+      return;
+    }
     if (handlers.length === 0) {
       this.noHandler(envelope);
       return;
     }
     this.runHandlers(envelope, handlers);
+  }
+
+  // ---- start-up ----------------------------------------------------------------------------
+
+  /**
+   * User code of this process starts (`work()`, a box's `onBoot`): from now until the matching
+   * `finishStartUp`, a message for a method with no handler waits for one instead of failing.
+   * Calls nest; the last finish releases what still waits (to the usual no-handler answer).
+   */
+  beginStartUp(): void {
+    this.startUps++;
+    if (this.held) return;
+    this.held = new HeldMessages();
+    const listeners: Array<() => void> = [];
+    for (const channel of [Channel.Cpu, Channel.Server, Channel.System]) {
+      const registrations = this.registries[channel].registrations;
+      const onChange = (method: string, present: boolean) => {
+        // After the registering code's own turn: it may still be setting up around `on()`.
+        if (present) setImmediate(() => this.releaseHeld(channel, method));
+      };
+      registrations.on('change', onChange);
+      listeners.push(() => registrations.off('change', onChange));
+    }
+    this.stopWatchingRegistrations = () => listeners.forEach((off) => off());
+  }
+
+  finishStartUp(): void {
+    if (this.startUps === 0 || --this.startUps > 0) return;
+    const held = this.held;
+    this.held = undefined;
+    this.stopWatchingRegistrations?.();
+    this.stopWatchingRegistrations = undefined;
+    held?.releaseAll();
+  }
+
+  /** Whether this process's user code is still starting. */
+  get starting(): boolean {
+    return this.held !== undefined;
+  }
+
+  /** What waits for a handler, `{ method: count }` (for the start-up warning). */
+  heldMethods(): Record<string, number> {
+    return this.held?.describe() ?? {};
+  }
+
+  /** Delivers again what waited for `method` (a handler for it appeared). */
+  protected releaseHeld(channel: Channel, method: string): void {
+    this.held?.release(channel, method);
+  }
+
+  /**
+   * Another endpoint takes over this process (CPU_CLUSTERING turning a solo process into a
+   * master): what waited here waits there, and is delivered by the new endpoint.
+   */
+  adoptHeld(previous: Endpoint, redeliver: (envelope: Envelope) => void = (envelope) => this.dispatch(envelope)): void {
+    const theirs = previous.held;
+    if (!theirs || theirs.size === 0) return;
+    const into = this.held ?? new HeldMessages();
+    theirs.moveTo(into, (envelope) => () => redeliver(envelope));
+    if (!this.held) into.releaseAll();
   }
 
   /** Resolves once no request handler is running (used before a worker stops). */

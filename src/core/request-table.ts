@@ -35,7 +35,11 @@ class Pending {
 /** Requests waiting for replies, each with a deadline. Bounded. */
 export class RequestTable {
   private readonly pending = new PendingById<Pending>();
-  private nextId = 1;
+  /**
+   * Random start: two processes that share a worker id during a rolling restart (the old one and
+   * its replacement) then use different ids, so the master can tell their replies apart.
+   */
+  private nextId = 1 + Math.floor(Math.random() * 0x3fffffff);
   private readonly deadlines = new DeadlineWheel((tick) => this.expire(tick));
 
   constructor(private readonly maxPending = DEFAULT_MAX_PENDING) {}
@@ -83,6 +87,16 @@ export class RequestTable {
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /** The oldest few requests still waiting: method and who should answer (for the start-up warning). */
+  describePending(limit = 10): Array<{ method: string; server: string; worker: number }> {
+    const out: Array<{ method: string; server: string; worker: number }> = [];
+    for (const entry of this.pending.all()) {
+      out.push({ method: entry.method, server: entry.server, worker: entry.worker });
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   private take(id: number): Pending | undefined {

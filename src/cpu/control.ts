@@ -1,6 +1,8 @@
 /** System-channel method names boxwire uses between a master and its workers. */
 export const Control = {
-  /** worker → master: work() finished; start delivering. */
+  /** worker → master: my runtime is listening (before work()); deliver to me from now on (data: pid). */
+  up: 'bw.up',
+  /** worker → master: work() finished (data: pid). */
   ready: 'bw.ready',
   /** worker → master: a handler was added to / removed from a method ({ channel, method, present }). */
   methods: 'bw.methods',

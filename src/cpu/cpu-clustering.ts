@@ -5,6 +5,7 @@ import { ConfigError, UnknownPeerError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import { assertMethodName, type Handler } from '../core/registry.js';
 import { encode } from '../core/codec.js';
+import { watchStartUp } from '../core/startup-watch.js';
 import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
 import { Master } from './master.js';
 import { currentEndpoint, installEndpoint, processRole, sharedRegistries, workerCountOf } from './runtime.js';
@@ -56,7 +57,7 @@ async function startWorker(work: Work): Promise<void> {
   runtime.serverName = currentEndpoint().serverName;
   installEndpoint(runtime, 'worker');
   try {
-    await work();
+    await watchStartUp(`work() of worker ${runtime.workerId}`, currentEndpoint, work);
   } catch (error) {
     // The master sees the exit, logs it with the code and restarts this id with backoff.
     log.error('worker.start_failed', { workerId: runtime.workerId, error, stack: (error as Error)?.stack });
@@ -68,21 +69,27 @@ async function startWorker(work: Work): Promise<void> {
 async function startPrimary(options: CpuClusteringOptions, work: Work): Promise<void> {
   const workers = resolveWorkerCount(options.workers);
   if (workers === 0) {
-    const solo = currentEndpoint();
-    if (!(solo instanceof SoloRuntime)) installEndpoint(new SoloRuntime(sharedRegistries()), 'solo');
+    let solo = currentEndpoint();
+    if (!(solo instanceof SoloRuntime)) installEndpoint((solo = new SoloRuntime(sharedRegistries())), 'solo');
     installSignals(async () => {
       await runStopAcceptingHooks();
       await runShutdownHooks();
       process.exit(0);
     });
-    await options.master?.();
-    await work();
+    solo.beginStartUp();
+    try {
+      await options.master?.();
+      await watchStartUp('work()', currentEndpoint, work);
+    } finally {
+      solo.finishStartUp();
+    }
     return;
   }
   const master = new Master({ workers, gracefulTimeoutMs: options.gracefulTimeoutMs, outbox: options.outbox }, sharedRegistries());
   const previous = currentEndpoint();
   master.serverName = previous.serverName;
   master.serverRouter = previous.serverRouter;
+  master.adoptHeld(previous);
   installEndpoint(master, 'master');
   installSignals(() => master.shutdown(), () => master.rollingRestart());
   await options.master?.();

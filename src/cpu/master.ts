@@ -8,7 +8,11 @@ import { Control, type MethodsNotice } from './control.js';
 import type { Socket } from 'node:net';
 import { LINK_FD, PipeLink } from './pipe-link.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
+import { ReplacementReplies } from './replacement-replies.js';
 import { WorkerSlot, type Incarnation } from './worker-slot.js';
+
+/** `sourceWorker` for envelopes that came from no local worker (none to skip or blame). */
+const FROM_ELSEWHERE = -1;
 
 export interface MasterOptions {
   workers: number;
@@ -31,6 +35,7 @@ export class Master extends Endpoint {
   private stopping = false;
   private rolling?: Promise<void>;
   private readonly readyWaiters = new Map<Worker, () => void>();
+  private readonly replacementReplies = new ReplacementReplies();
   /** Listeners told when a worker id's process went away unexpectedly (server links, store). */
   readonly workerDownListeners = new Set<(workerId: number) => void>();
 
@@ -39,13 +44,28 @@ export class Master extends Endpoint {
     this.workerCount = options.workers;
     this.gracefulTimeoutMs = options.gracefulTimeoutMs ?? 10_000;
     for (let id = 1; id <= this.workerCount; id++) this.slots.set(id, new WorkerSlot(id, options.outbox));
+    // Until every worker's work() is done, what no process handles yet waits (see dispatch).
+    this.beginStartUp();
   }
 
-  /** Forks every worker; resolves once each has reported ready for the first time. */
+  /** Forks every worker; resolves once each has reported ready (its work() done) for the first time. */
   async start(): Promise<void> {
     // stdio 4: the pipe that carries boxwire frames (see PipeLink); 3 is node:cluster's IPC.
     cluster.setupPrimary({ stdio: ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'] });
-    await Promise.all([...this.slots.values()].map((slot) => this.startIncarnation(slot, 'current')));
+    try {
+      await Promise.all([...this.slots.values()].map((slot) => this.startIncarnation(slot, 'current')));
+    } finally {
+      this.finishStartUp();
+    }
+  }
+
+  /**
+   * SERVER_CLUSTERING(config, () => CPU_CLUSTERING(work)): what reached this process from other
+   * servers before it became the master, and waits for a handler, goes to a worker that registers
+   * it (it was addressed to the server, not to its master).
+   */
+  override adoptHeld(previous: Endpoint): void {
+    super.adoptHeld(previous, (envelope) => this.routeEnvelope(ANY_WORKER, envelope, FROM_ELSEWHERE));
   }
 
   /** Ids of workers whose process is up and ready. */
@@ -73,8 +93,11 @@ export class Master extends Endpoint {
       for (const slot of this.slots.values()) if (slot.id !== sourceWorker) this.deliverEnvelopeTo(slot, envelope, sourceWorker);
     } else if (target === ANY_WORKER) {
       const owner = this.pickOwner(envelope.channel, envelope.method);
-      if (owner === MASTER) setImmediate(() => this.dispatch(envelope));
-      else this.deliverEnvelopeTo(this.slots.get(owner)!, envelope, sourceWorker);
+      if (owner !== MASTER) this.deliverEnvelopeTo(this.slots.get(owner)!, envelope, sourceWorker);
+      else if (this.held && !this.registries[envelope.channel].has(envelope.method)) {
+        // No worker handles it yet while they start: wait for one to register it (setOwner).
+        this.held.hold(envelope, () => this.routeEnvelope(ANY_WORKER, envelope, sourceWorker));
+      } else setImmediate(() => this.dispatch(envelope));
     } else {
       this.deliverEnvelopeTo(this.slotFor(target), envelope, sourceWorker);
     }
@@ -121,6 +144,11 @@ export class Master extends Endpoint {
   }
 
   private deliverEnvelopeTo(slot: WorkerSlot, envelope: Envelope, sourceWorker: number): void {
+    const replacement = this.replacementReplies.active ? this.replacementReplies.take(slot.id, envelope) : undefined;
+    if (replacement) {
+      replacement.link.sendEnvelope(slot.id, envelope);
+      return;
+    }
     try {
       slot.deliverEnvelope(envelope);
     } catch (error) {
@@ -131,6 +159,11 @@ export class Master extends Endpoint {
   }
 
   private deliverRecordTo(slot: WorkerSlot, target: number, body: Uint8Array, count: number, sourceWorker: number): void {
+    if (this.replacementReplies.active && slot.replacement && target === slot.id) {
+      // Rolling restart: this record may hold a reply for the replacement; look inside.
+      for (const envelope of decodeEnvelopes(body)) this.deliverEnvelopeTo(slot, envelope, sourceWorker);
+      return;
+    }
     try {
       slot.deliver(target, body, count);
     } catch (error) {
@@ -160,7 +193,8 @@ export class Master extends Endpoint {
   }
 
   /** A worker's record: forward worker→worker traffic as is; decode only what is for the master. */
-  private fromWorker(sourceId: number, target: number, body: Uint8Array, count: number): void {
+  private fromWorker(sourceId: number, target: number, body: Uint8Array, count: number, incarnation?: Incarnation): void {
+    if (incarnation && this.slots.get(sourceId)?.replacement === incarnation) this.replacementReplies.noteRequests(sourceId, incarnation, body);
     if (target !== MASTER) {
       try {
         this.deliverLocal(target, body, sourceId, count);
@@ -197,6 +231,10 @@ export class Master extends Endpoint {
     if (envelope.method === Control.methods) {
       const notice = envelope.data as MethodsNotice;
       this.setOwner(notice.channel, notice.method, sourceId, notice.present);
+    } else if (envelope.method === Control.up) {
+      const incarnation = this.incarnationOf(sourceId, envelope.data as number);
+      const slot = this.slots.get(sourceId);
+      if (incarnation && slot?.current === incarnation) slot.markUp();
     } else if (envelope.method === Control.ready) {
       const incarnation = this.incarnationOf(sourceId, envelope.data as number);
       if (incarnation) this.readyWaiters.get(incarnation.worker)?.();
@@ -216,6 +254,8 @@ export class Master extends Endpoint {
     if (present) owners.push(workerId);
     if (owners.length) this.methodOwners.set(key, owners.sort((a, b) => a - b));
     else this.methodOwners.delete(key);
+    // What waited for a worker to handle this method goes to it now, in arrival order.
+    if (present) this.releaseHeld(channel, method);
   }
 
   /** Round-robin among workers that registered the method; the master itself only as a last resort. */
@@ -235,11 +275,12 @@ export class Master extends Endpoint {
   private startIncarnation(slot: WorkerSlot, role: 'current' | 'replacement'): Promise<void> {
     const worker = cluster.fork({ BOXWIRE_WORKER_ID: String(slot.id), BOXWIRE_WORKER_COUNT: String(this.workerCount) });
     const link = new PipeLink(worker.process.stdio[LINK_FD] as Socket);
-    link.setReceiver((target, body, count) => this.fromWorker(slot.id, target, body, count));
     const incarnation: Incarnation = { worker, link, startedAt: Date.now() };
+    link.setReceiver((target, body, count) => this.fromWorker(slot.id, target, body, count, incarnation));
     slot[role] = incarnation;
     if (role === 'current') {
       slot.ready = false;
+      slot.up = false;
       for (const owners of this.methodOwners.values()) {
         const index = owners.indexOf(slot.id);
         if (index >= 0) owners.splice(index, 1);
@@ -262,9 +303,12 @@ export class Master extends Endpoint {
       slot.current = incarnation;
       slot.replacement = undefined;
       slot.ready = true;
+      slot.markUp();
+      this.replacementReplies.forget(incarnation);
       if (old) this.stopIncarnation(old);
     } else if (slot.current === incarnation) {
-      slot.markReady();
+      slot.ready = true;
+      slot.markUp();
     }
     log.info('worker.ready', { workerId: slot.id, pid: incarnation.worker.process.pid });
   }
@@ -272,6 +316,7 @@ export class Master extends Endpoint {
   private onExit(slot: WorkerSlot, incarnation: Incarnation, code: number | null, signal: string | null): void {
     incarnation.link.close();
     this.readyWaiters.delete(incarnation.worker);
+    this.replacementReplies.forget(incarnation);
     const wasCurrent = slot.current === incarnation;
     const wasReplacement = slot.replacement === incarnation;
     if (!wasCurrent && !wasReplacement) return; // an old incarnation we stopped on purpose
@@ -289,6 +334,7 @@ export class Master extends Endpoint {
     }
     slot.current = undefined;
     slot.ready = false;
+    slot.up = false;
     this.announceWorkerDown(slot.id);
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;

@@ -19,6 +19,10 @@ export class WorkerRuntime extends Endpoint {
     super(workerId, registries);
     this.link = new PipeLink(new Socket({ fd: LINK_FD, readable: true, writable: true }), () => void this.stop('master went away'));
     this.link.setReceiver((_target, body) => this.receive(body));
+    // Up before work(): messages arrive from now on; those whose method has no handler yet wait
+    // here until one is registered or work() is done (reportReady).
+    this.beginStartUp();
+    this.control(Control.up, process.pid);
     for (const channel of [Channel.Cpu, Channel.Server, Channel.System]) {
       const registry = this.registries[channel];
       for (const method of registry.methods()) this.announceMethod(channel, method, true);
@@ -38,8 +42,9 @@ export class WorkerRuntime extends Endpoint {
     } else this.link.sendEnvelope(to.worker, envelope);
   }
 
-  /** Tells the master that work() is done and this process can take traffic. */
+  /** Tells the master that work() is done; what still waits for a handler gets the no-handler answer. */
   reportReady(): void {
+    this.finishStartUp();
     this.control(Control.ready, process.pid);
   }
 

@@ -125,7 +125,9 @@ export class StoreFileIndex implements FileIndex {
         try {
           const meta = JSON.parse(await fs.readFile(join(dir, file), 'utf8')) as FileMeta;
           if (!isFileId(meta.id) || meta.box !== entry.name) continue;
-          await this.store.save({ id: key(meta.box, meta.id), data: { ...meta, server } });
+          // Insert only what the cluster lost (a full restart): a sidecar can lag the store's
+          // download count, and a restart of this server alone must not set it back.
+          await this.store.create({ id: key(meta.box, meta.id), data: { ...meta, server } });
           count++;
         } catch (error) {
           log.warn('upload.bad_sidecar', { file: join(dir, file), error });

@@ -5,8 +5,6 @@
 export const ServerControl = {
   /** worker → master (request): these are my SERVER_CLUSTERING options; reply: membership snapshot. */
   config: 'bw.server.config',
-  /** worker → master: my work() is done (the master opens the links once every worker said so). */
-  workDone: 'bw.server.workDone',
   /** master → workers: a server's link came up ({ server }). */
   up: 'bw.server.up',
   /** master → workers: a server went down; reject requests pending on it ({ server }). */

@@ -24,6 +24,30 @@ export class Membership {
     return subscribe(this.upListeners, listener, 'onServerUp');
   }
 
+  /**
+   * As onUp, and also hears (right after this call) every server already connected: links open
+   * before user code runs, so a listener registered in work() would otherwise miss them.
+   */
+  onUpIncludingCurrent(listener: ServerListener): () => void {
+    const unsubscribe = this.onUp(listener);
+    const current = this.connectedNames();
+    let subscribed = true;
+    queueMicrotask(() => {
+      for (const name of current) {
+        if (!subscribed || !this.connected.has(name)) continue;
+        try {
+          listener(name);
+        } catch (error) {
+          log.error('server.up_listener_failed', { server: name, error });
+        }
+      }
+    });
+    return () => {
+      subscribed = false;
+      unsubscribe();
+    };
+  }
+
   onDown(listener: ServerListener): () => void {
     return subscribe(this.downListeners, listener, 'onServerDown');
   }

@@ -5,15 +5,19 @@
  *   - SERVER_CLUSTERING(cfg, () => CPU_CLUSTERING(work)): the master owns them (it ran the call
  *     before becoming master); workers run the same call, and only check their options with it;
  *   - CPU_CLUSTERING(() => SERVER_CLUSTERING(cfg, work)): workers forward their options to the
- *     master, which starts the mesh once, when every worker's work() is done.
+ *     master, which starts the mesh when the first of them asks.
  *
- * In every case `work()` finishes before the port opens, so its handlers see every message.
+ * In every case the process is connected before user code runs: the port opens and dialing starts,
+ * and the store catches up with a peer (see `beforeUserCode`), before `work()` runs. Messages that
+ * arrive while it runs are handled as soon as their method has a handler; the others wait until
+ * `work()` is done (see Endpoint.beginStartUp).
  */
 import cluster from 'node:cluster';
 import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { ConfigError, OverflowError, RemoteError, UnknownPeerError, toWireError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { Handler } from '../core/registry.js';
+import { setServerDescriber, watchStartUp } from '../core/startup-watch.js';
 import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
 import { sendTo, type ReplyCallback } from '../cpu/cpu-clustering.js';
 import { Master } from '../cpu/master.js';
@@ -37,8 +41,8 @@ interface OwnerState {
   mesh: Mesh;
   /** Set once the port is open and dialing began. */
   networking?: Promise<void>;
-  /** Workers whose work() finished (when the options came from workers). */
-  workDone: Set<number>;
+  /** Resolves once the links are opening and the subsystems caught up (see `connect`). */
+  connected?: Promise<void>;
   started: Promise<void>;
 }
 
@@ -64,18 +68,46 @@ function start(options: ServerClusteringConfig, work?: () => unknown): Promise<v
   if (state) throw new ConfigError('SERVER_CLUSTERING was already started in this process; call it once');
   if (isWorkerProcess()) return startInWorker(options, config, work);
   const owner = createOwner(config);
+  const endpoint = currentEndpoint();
+  endpoint.beginStartUp();
   owner.started = (async () => {
-    await work?.();
-    await openNetwork(owner);
+    try {
+      await connect(owner);
+      if (work) await watchStartUp('SERVER_CLUSTERING work()', currentEndpoint, work);
+    } finally {
+      // The endpoint of this call: should work() have made this process a master, that one ends
+      // its own start-up when its workers are ready.
+      endpoint.finishStartUp();
+    }
   })();
   return owner.started;
+}
+
+/** What must be done before user code runs once the links are opening (the store's catch-up). */
+const beforeUserCodeHooks = new Set<() => Promise<void> | undefined>();
+
+/**
+ * Registers a wait that user code must not start before, run once the links are opening — the
+ * store uses it to catch its replica up with a peer. Internal (store, roles).
+ */
+export function beforeUserCode(hook: () => Promise<void> | undefined): void {
+  beforeUserCodeHooks.add(hook);
+}
+
+/** Opens the port, starts dialing, and waits for what user code must not start before. */
+function connect(owner: OwnerState): Promise<void> {
+  owner.connected ??= (async () => {
+    await openNetwork(owner);
+    await Promise.all([...beforeUserCodeHooks].map((hook) => hook()));
+  })();
+  return owner.connected;
 }
 
 /** The process that owns the links: install the router, wire mesh events to this process. */
 function createOwner(config: NormalizedServerConfig): OwnerState {
   warnIfUnauthenticated(config);
   const mesh = new Mesh(config, deliverFromServer);
-  const owner: OwnerState = { kind: 'owner', config, mesh, workDone: new Set(), started: Promise.resolve() };
+  const owner: OwnerState = { kind: 'owner', config, mesh, started: Promise.resolve() };
   state = owner;
   const endpoint = currentEndpoint();
   endpoint.serverName = config.thisServerName;
@@ -107,27 +139,26 @@ function openNetwork(owner: OwnerState): Promise<void> {
 
 /**
  * In a worker: options go to the master (which checks them, and starts the mesh if it has none).
- * Nothing here waits for the master's answer: the master holds what it sends a worker until that
- * worker is ready, which is after work() — so the answer is handled whenever it arrives.
+ * Nested inside CPU_CLUSTERING, work() runs once the master answers — its links are opening and
+ * its store has caught up — so what work() reads reflects the cluster. Around CPU_CLUSTERING, the
+ * worker runtime exists only once work() (which calls CPU_CLUSTERING) has run; the master was
+ * connected before it forked this worker.
  */
 function startInWorker(options: ServerClusteringConfig, config: NormalizedServerConfig, work?: () => unknown): Promise<void> {
   currentEndpoint().serverName = config.thisServerName;
   const worker: WorkerState = { kind: 'worker', config, started: Promise.resolve() };
   state = worker;
   worker.started = (async () => {
-    // Nested inside CPU_CLUSTERING, join first so the master can route what work() sends; around
-    // it, the worker runtime exists only once work() (which calls CPU_CLUSTERING) has run.
     const nestedInCpu = processRole() === 'worker';
-    if (nestedInCpu) joinMaster(options);
+    if (nestedInCpu) await joinMaster(options);
     await work?.();
     if (!nestedInCpu) {
       if (processRole() !== 'worker') {
         log.warn('server.worker_without_cpu_clustering', { note: 'SERVER_CLUSTERING ran in a forked worker whose work() did not call CPU_CLUSTERING' });
         return;
       }
-      joinMaster(options);
+      await joinMaster(options);
     }
-    notifyMaster(ServerControl.workDone, { workerId: currentEndpoint().workerId });
   })();
   return worker.started;
 }
@@ -142,63 +173,51 @@ export function notifyMaster(method: string, data: unknown): void {
   });
 }
 
-/** A worker whose options differ from its server's must not run: one clear line, exit 1. */
-function joinMaster(options: ServerClusteringConfig): void {
-  currentEndpoint().request<MembershipSnapshot>({ worker: MASTER }, Channel.System, ServerControl.config, options, 120_000).then(
-    (snapshot) => membership.reset(snapshot.connected),
-    (error: Error) => {
-      const message = error instanceof RemoteError ? error.remoteMessage : error.message;
-      log.error('server.config_rejected', { workerId: currentEndpoint().workerId, error: message });
-      if (error instanceof RemoteError && error.remoteName === 'ConfigError') {
-        console.error(message);
-        process.exit(1);
-      }
-    },
-  );
+/**
+ * Resolves once the master accepted the options and is connected. A worker whose options differ
+ * from its server's (or whose server cannot open its port) must not run: one clear line, exit 1.
+ */
+async function joinMaster(options: ServerClusteringConfig): Promise<void> {
+  try {
+    const snapshot = await currentEndpoint().request<MembershipSnapshot>({ worker: MASTER }, Channel.System, ServerControl.config, options, 120_000);
+    membership.reset(snapshot.connected);
+  } catch (error) {
+    const message = error instanceof RemoteError ? error.remoteMessage : (error as Error).message;
+    log.error('server.config_rejected', { workerId: currentEndpoint().workerId, error: message });
+    if (error instanceof RemoteError && error.remoteName === 'ConfigError') {
+      console.error(message);
+      process.exit(1);
+    }
+    throw error;
+  }
 }
 
 // ---- master side of workers' calls ------------------------------------------------------------
 
 const system = sharedRegistries()[Channel.System];
 
-system.on(ServerControl.config, (options: ServerClusteringConfig) => {
+/** The first worker's options create the mesh; every worker's answer waits until it is connected. */
+system.on(ServerControl.config, async (options: ServerClusteringConfig) => {
   if (processRole() !== 'master') throw new ConfigError('SERVER_CLUSTERING options can only be forwarded to a master');
   const config = validateServerConfig(options);
   if (!state) {
     const owner = createOwner(config);
-    owner.started = waitForWorkers(owner);
+    owner.started = connect(owner);
+    owner.started.catch((error) => {
+      // The cluster port cannot open (in use, not an address here): no worker can run; restarting
+      // them forever would not help. One clear line, exit 1.
+      reportNetworkFailure(error);
+      console.error((error as Error).message);
+      process.exit(1);
+    });
   } else if (state.config.fingerprint !== config.fingerprint) {
     throw new ConfigError(`SERVER_CLUSTERING: worker options differ from this server's (${describeDifference(state.config.fingerprint, config.fingerprint)}); every worker must pass the same options`);
   }
+  if (state?.kind === 'owner') await connect(state);
   return { connected: membership.connectedNames() } satisfies MembershipSnapshot;
 });
 
-system.on(ServerControl.workDone, (notice: { workerId: number }) => {
-  if (state?.kind !== 'owner' || state.networking) return;
-  state.workDone.add(notice.workerId);
-  const master = currentEndpoint();
-  if (master instanceof Master && state.workDone.size >= master.workerCount) void openNetwork(state).catch(reportNetworkFailure);
-});
-
 system.on(ServerControl.offsets, () => (state?.kind === 'owner' ? state.mesh.clockOffsets() : {}));
-
-/** Opens the port once every worker finished work() — or, should some never call us, once all are ready. */
-function waitForWorkers(owner: OwnerState): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const master = currentEndpoint();
-      if (!owner.networking && master instanceof Master && master.readyWorkerIds().length === master.workerCount) void openNetwork(owner).catch(() => {});
-      if (owner.networking) {
-        clearInterval(timer);
-        owner.networking.then(resolve, (error) => {
-          reportNetworkFailure(error);
-          reject(error);
-        });
-      }
-    }, 100);
-    timer.unref();
-  });
-}
 
 function reportNetworkFailure(error: unknown): void {
   log.error('server.start_failed', { error: (error as Error).message });
@@ -365,9 +384,12 @@ export const SERVER_CLUSTERING = Object.assign(start, {
   getConnectedServerNames(): string[] {
     return membership.connectedNames();
   },
-  /** `listener(serverName)` when a server's link comes up. Returns an unsubscribe function. */
+  /**
+   * `listener(serverName)` for every server connected now (right after this call: links open
+   * before work() runs), then whenever a server's link comes up. Returns an unsubscribe function.
+   */
   onServerUp(listener: ServerListener): () => void {
-    return membership.onUp(listener);
+    return membership.onUpIncludingCurrent(listener);
   },
   /** `listener(serverName)` when a server goes down (its pending requests were rejected). */
   onServerDown(listener: ServerListener): () => void {
@@ -410,13 +432,16 @@ export interface ServerMeshView {
    */
   settled(): boolean;
   /**
-   * True once this server opened its port and started linking (after `work()`). Before that no
+   * True once this server opened its port and started linking (before `work()`). Before that no
    * peer can be reached, so nothing should wait for one (the store's catch-up does not).
    */
   opened(): boolean;
   /** Publishes figures of this server's load (e.g. `{ connections: 12 }`) on the next heartbeats. */
   reportLoad(figures: Record<string, number>): void;
 }
+
+// The start-up warning says when a request waits on a server that is not connected.
+setServerDescriber((server) => (state && server !== state.config.thisServerName && !membership.connectedNames().includes(server) ? 'not connected' : undefined));
 
 function meshView(owner: OwnerState): ServerMeshView {
   const { mesh, config } = owner;

@@ -1,7 +1,7 @@
 import { log } from '../core/logger.js';
 import { copyValue } from './document-values.js';
 import type { FeedItem } from './feed.js';
-import type { StoreTables } from './store-tables.js';
+import { createVerdictOf, type StoreTables } from './store-tables.js';
 import type { Document } from './update-operators.js';
 
 /**
@@ -11,7 +11,7 @@ import type { Document } from './update-operators.js';
  * their time passes.
  */
 export interface StoreChange {
-  type: 'save' | 'update' | 'remove' | 'clear' | 'replay' | 'reset';
+  type: 'save' | 'update' | 'remove' | 'clear' | 'create' | 'replay' | 'reset';
   id?: string;
   /** A copy of the document after the change (absent when removed). */
   document?: Document;
@@ -42,6 +42,7 @@ export class ChangeNotifier {
     if (!set?.size) return;
     let change: StoreChange;
     if (item.t === 'op') {
+      if (item.op.kind === 'create' && createVerdictOf(item.op) === 'exists') return; // changed nothing
       const entry = item.op.id !== undefined ? tables.peek(store)?.get(item.op.id) : undefined;
       change = { type: item.op.kind, id: item.op.id, document: entry ? copyValue(entry.doc) : undefined };
     } else if (item.t === 'entry') {

@@ -9,8 +9,8 @@ import { isWellFormedOperation, type Operation, type OperationKind } from './ope
 export type OperationWire = [store: string, kind: number, origin: string, seq: number, wall: number, counter: number, id?: string | null, data?: Operation['data'] | null, expiresAt?: number];
 
 /** Operation kinds as small numbers on the wire (shared with write requests). */
-export const KINDS: OperationKind[] = ['save', 'update', 'remove', 'clear'];
-export const CODES: Record<OperationKind, number> = { save: 0, update: 1, remove: 2, clear: 3 };
+export const KINDS: OperationKind[] = ['save', 'update', 'remove', 'clear', 'create'];
+export const CODES: Record<OperationKind, number> = { save: 0, update: 1, remove: 2, clear: 3, create: 4 };
 
 export function operationToWire(op: Operation): OperationWire {
   const wire: OperationWire = [op.store, CODES[op.kind], op.origin, op.seq, op.wall, op.counter];

@@ -1,7 +1,8 @@
 import type { Stamp } from '../core/hlc.js';
 import type { Document } from './update-operators.js';
 
-export type OperationKind = 'save' | 'update' | 'remove' | 'clear';
+/** `create`: a save that takes effect only when no live document is there at its place in the order. */
+export type OperationKind = 'save' | 'update' | 'remove' | 'clear' | 'create';
 
 /**
  * One write, as it travels between replicas. Replicas exchange operations, not states, so
@@ -17,7 +18,7 @@ export interface Operation extends Stamp {
   id?: string;
   data?: Document;
   /**
-   * Absolute expiry in cluster time (ms). `save`: the entry's expiry (absent = none). `update`:
+   * Absolute expiry in cluster time (ms). `save`, `create`: the entry's expiry (absent = none). `update`:
    * a new expiry (absent = keep the existing one).
    */
   expiresAt?: number;
@@ -32,7 +33,7 @@ export function describeOperation(op: Operation): string {
   return `${op.kind} ${op.store}${op.id !== undefined ? `/${op.id}` : ''} from ${op.origin}#${op.seq}`;
 }
 
-const KINDS = new Set(['save', 'update', 'remove', 'clear']);
+const KINDS = new Set(['save', 'update', 'remove', 'clear', 'create']);
 
 /** Shape check for operations that arrive from another server, before a replica trusts them. */
 export function isWellFormedOperation(value: unknown): value is Operation {
@@ -41,6 +42,6 @@ export function isWellFormedOperation(value: unknown): value is Operation {
   if (typeof op.store !== 'string' || typeof op.origin !== 'string' || !KINDS.has(op.kind)) return false;
   if (!Number.isSafeInteger(op.seq) || op.seq < 1 || !Number.isFinite(op.wall) || !Number.isSafeInteger(op.counter) || op.counter < 0) return false;
   if (op.kind !== 'clear' && (typeof op.id !== 'string' || op.id.length === 0)) return false;
-  if ((op.kind === 'save' || op.kind === 'update') && (op.data === null || typeof op.data !== 'object' || Array.isArray(op.data))) return false;
+  if ((op.kind === 'save' || op.kind === 'update' || op.kind === 'create') && (op.data === null || typeof op.data !== 'object' || Array.isArray(op.data))) return false;
   return op.expiresAt === undefined || Number.isFinite(op.expiresAt);
 }

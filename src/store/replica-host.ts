@@ -13,7 +13,8 @@ import type { Operation } from './operation.js';
 import { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
 import { SnapshotAssembler, chunkOperations } from './snapshot.js';
-import { SIZE_BOUND, isLive, type Entry } from './store-tables.js';
+import { SIZE_BOUND, createVerdictOf, isLive, type Entry } from './store-tables.js';
+import { CreateSettling } from './create-settling.js';
 import { applyUpdate, type Document } from './update-operators.js';
 import type { WriteRequest, WriteResult } from './write-request.js';
 import { toWireError, type WireError } from '../core/errors.js';
@@ -57,6 +58,9 @@ export class ReplicaHost {
   private synced = true;
   private networkOpenedAt?: number;
   private syncWaiters: Array<() => void> = [];
+  private readonly creates = new CreateSettling(() => this.transport?.connected() ?? [], (server) => this.replica.heardFrom(server));
+  /** Per worker pid: its write answers held behind a `create` that is settling (answers keep their order). */
+  private readonly answering = new Map<number, Promise<void>>();
 
   /**
    * Before SERVER_CLUSTERING gives this process a mesh (or without one) the replica's name is
@@ -130,6 +134,11 @@ export class ReplicaHost {
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
+  /** Whether reads and writes wait for the catch-up now. */
+  catchingUp(): boolean {
+    return !this.synced && this.transport?.networkOpen() === true;
+  }
+
   private markSynced(reason: string): void {
     if (this.synced) return;
     this.synced = true;
@@ -160,6 +169,28 @@ export class ReplicaHost {
    * caller and never reaches the other replicas.
    */
   write(request: WriteRequest): WriteResult {
+    return this.stampWrite(request).result;
+  }
+
+  /**
+   * `create`: stamped and applied like any write, then answered with the verdict of the total
+   * order once no connected server can still send an operation ordered before it (see
+   * CreateSettling): 'applied' when it inserted, 'exists' when a live document was there first,
+   * with the document there afterwards.
+   */
+  async create(request: WriteRequest): Promise<WriteResult> {
+    const { op } = this.stampWrite(request);
+    await this.creates.wait(op!);
+    return this.createResult(op!);
+  }
+
+  private createResult(op: Operation): WriteResult {
+    const entry = this.replica.state.peek(op.store)?.get(op.id!);
+    const document = isLive(entry, this.clusterClock.now()) ? copyValue(entry.doc) : undefined;
+    return { outcome: createVerdictOf(op) === 'exists' ? 'exists' : 'applied', document };
+  }
+
+  private stampWrite(request: WriteRequest): { result: WriteResult; op?: Operation } {
     const table = this.replica.state.table(request.store);
     const now = this.replica.clock.peek().wall;
     const current = request.id !== undefined ? table.get(request.id) : undefined;
@@ -167,17 +198,17 @@ export class ReplicaHost {
     let removed: WriteResult['removed'];
     let updated: Entry | undefined;
     if (request.kind === 'update') {
-      if (!live) return NOT_EXISTS;
+      if (!live) return { result: NOT_EXISTS };
       const doc = applyUpdate(live.doc, request.data!);
       updated = { doc, [SIZE_BOUND]: this.checkUpdatedSize(request.store, request.id!, live, doc, request.data!) };
-    } else if (request.kind === 'save' && !table.has(request.id!)) {
+    } else if ((request.kind === 'save' || request.kind === 'create') && !table.has(request.id!)) {
       checkEntryCount(request.store, table.size, request.maxEntries);
     } else if (request.kind === 'remove') {
-      if (!live) return NOT_EXISTS;
+      if (!live) return { result: NOT_EXISTS };
       removed = copyValue(live.doc);
     }
     const op = this.replica.stamp({ store: request.store, kind: request.kind, id: request.id, data: request.data });
-    if (request.removeAfterSeconds !== undefined && (request.kind === 'save' || request.kind === 'update')) {
+    if (request.removeAfterSeconds !== undefined && (request.kind === 'save' || request.kind === 'update' || request.kind === 'create')) {
       // Cluster time, not the HLC wall: the HLC can run ahead of it after seeing a fast clock.
       op.expiresAt = this.clusterClock.now() + Math.round(request.removeAfterSeconds * 1000);
     }
@@ -188,8 +219,8 @@ export class ReplicaHost {
     const { items, outcome } = this.replica.receive(op, updated);
     this.publish(items);
     this.replicate(op);
-    if (outcome === 'notExists') return NOT_EXISTS;
-    return removed === undefined ? APPLIED : { outcome: 'applied', removed };
+    if (outcome === 'notExists') return { result: NOT_EXISTS, op };
+    return { result: removed === undefined ? APPLIED : { outcome: 'applied', removed }, op };
   }
 
   /**
@@ -229,10 +260,15 @@ export class ReplicaHost {
    */
   writeBatch(workerId: number, pid: number, first: number, requests: WriteRequest[], errorOrigin: string): void {
     let special: SpecialAnswer[] | undefined;
+    let creates: Array<{ req: number; op: Operation }> | undefined;
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i];
       const req = first + i;
       try {
+        if (request.kind === 'create') {
+          (creates ??= []).push({ req, op: this.stampWrite(request).op! });
+          continue;
+        }
         const result = this.write(request);
         const document = result.removed ?? (request.returnDocument ? this.replica.state.peek(request.store)?.get(request.id!)?.doc : undefined);
         if (result.outcome === 'notExists') (special ??= []).push([req, AnswerCode.NotExists]);
@@ -241,7 +277,28 @@ export class ReplicaHost {
         (special ??= []).push([req, AnswerCode.Failed, toWireError(error, errorOrigin)]);
       }
     }
-    this.workers.ack(workerId, pid, first + requests.length - 1, special);
+    const upTo = first + requests.length - 1;
+    const before = this.answering.get(pid);
+    if (!creates && !before) {
+      this.workers.ack(workerId, pid, upTo, special);
+      return;
+    }
+    // A create answers once it settled; later answers to this worker wait behind it (an answer
+    // covers every write up to its number).
+    const settling = creates ?? [];
+    const answered: Promise<void> = (before ?? Promise.resolve())
+      .then(() => Promise.all(settling.map(({ op }) => this.creates.wait(op))))
+      .then(() => {
+        const answers = special ?? [];
+        for (const { req, op } of settling) {
+          const result = this.createResult(op);
+          answers.push([req, result.outcome === 'exists' ? AnswerCode.Exists : AnswerCode.Applied, result.document]);
+        }
+        answers.sort((a, b) => a[0] - b[0]);
+        this.workers.ack(workerId, pid, upTo, answers.length ? answers : undefined);
+        if (this.answering.get(pid) === answered) this.answering.delete(pid);
+      });
+    this.answering.set(pid, answered);
   }
 
   private publish(items: FeedItem[]): void {
@@ -303,12 +360,14 @@ export class ReplicaHost {
         const { ops, dropped } = unpackOperations(message.packed);
         if (dropped) log.warn('store.malformed_operations', { from, dropped });
         this.publish(this.replica.receiveBatch(ops));
+        this.creates.check();
         return;
       }
       case 'beat':
         this.clusterClock.sample(from, message.physical);
         this.replica.noteBeat(message.origin ?? from, message.seq, message.stamp);
         this.replica.noteWatermark(from, message.mark);
+        this.creates.check();
         return;
       case 'digest':
         this.antiEntropy?.onDigest(from, message.digest, message.answer);
@@ -327,6 +386,7 @@ export class ReplicaHost {
   private tick(): void {
     this.ticks++;
     this.checkCatchUp();
+    this.creates.check();
     this.publish(this.replica.advance(this.clusterClock.now()));
     if (this.workers.hasReaders() && Math.abs(this.clusterClock.offset - this.sentOffset) >= 1) {
       this.sentOffset = this.clusterClock.offset;

@@ -294,7 +294,7 @@ export class Replica {
    * name as origin; a member that restarted without reaching any peer writes under
    * `name~incarnation` (see useFreshOrigin), and its latest origin counts.
    */
-  private heardFrom(member: string): Stamp {
+  heardFrom(member: string): Stamp {
     let latest = this.heard.get(member) ?? ZERO_STAMP;
     for (const [origin, stamp] of this.heard) if (memberOf(origin) === member && compareStamps(stamp, latest) > 0) latest = stamp;
     return latest;

@@ -41,17 +41,37 @@ export class SharedStore<D extends Document = Document> {
   /** Replaces the document (and its expiry). Resolves to the saved document. */
   save(params: SaveParams<D>, callback?: StoreCallback<D>): Promise<D | undefined> {
     return this.run(callback, () => {
-      const id = checkId(params?.id);
-      if (!isPlainObject(params.data)) throw new TypeError(`save: data must be a plain object, got ${typeof params.data}`);
-      // One walk copies the data (the caller may change it right after this call), refuses what
-      // msgpack cannot carry and bounds its size; the exact encode runs only near the limit.
-      const { copy, maxBytes } = copyAndMeasure(params.data);
-      if (maxBytes > storeLimits().maxDocumentBytes) checkDocumentSize(this.name, id, encode(copy).length);
-      const request: WriteRequest = { store: this.name, kind: 'save', id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries };
+      const request = this.wholeDocument('save', params);
+      const copy = request.data!;
       // The saved document is the data itself (a later write in the same tick may already have
       // changed the stored one). A worker only sent the copy away, so it can hand that copy out.
       return this.write(request).then(() => (storeEngine().keepsWrittenData ? copyValue(copy) : copy) as D);
     });
+  }
+
+  /** The write of a whole document (`save`, `create`), its data checked and copied. */
+  private wholeDocument(kind: 'save' | 'create', params: SaveParams<D>): WriteRequest {
+    const id = checkId(params?.id);
+    if (!isPlainObject(params.data)) throw new TypeError(`${kind}: data must be a plain object, got ${typeof params.data}`);
+    // One walk copies the data (the caller may change it right after this call), refuses what
+    // msgpack cannot carry and bounds its size; the exact encode runs only near the limit.
+    const { copy, maxBytes } = copyAndMeasure(params.data);
+    if (maxBytes > storeLimits().maxDocumentBytes) checkDocumentSize(this.name, id, encode(copy).length);
+    return { store: this.name, kind, id, data: copy, removeAfterSeconds: checkTtl(params.removeAfterSeconds), maxEntries: this.options.maxEntries };
+  }
+
+  /**
+   * Inserts the document only if none exists for that id — the way to initialise data (e.g. in a
+   * box's `onBoot`) that must never overwrite what the cluster already holds. Decided at the
+   * create's place in the replicated total order, the same way on every replica: of several
+   * concurrent creates of one id (from any servers), the first in that order wins and the others
+   * change nothing; a create ordered after a `remove` inserts again. Resolves to the document
+   * there afterwards: the new one, or the one that was already there (`undefined` only if a later
+   * write removed it meanwhile). It answers once every connected server has been heard from past
+   * it (a few hundred ms in a cluster; at once without one).
+   */
+  create(params: SaveParams<D>, callback?: StoreCallback<D>): Promise<D | undefined> {
+    return this.run(callback, () => this.write(this.wholeDocument('create', params)).then((result) => result.document as D | undefined));
   }
 
   /**

@@ -3,7 +3,9 @@ import { Channel, Kind, MASTER, encodeEnvelope } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { Master } from '../cpu/master.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { addStartupWaitSource } from '../core/startup-watch.js';
 import { onServerMesh } from '../server/index.js';
+import { beforeUserCode } from '../server/server-clustering.js';
 import { InMemoryReplicatedEngine, type StoreEngine } from './engine.js';
 import { ReplicaHost } from './replica-host.js';
 import type { WorkerFeed } from './worker-feeds.js';
@@ -12,6 +14,7 @@ import { ServerMeshTransport } from './server-transport.js';
 import { StoreMethods } from './store-methods.js';
 import { WorkerMirror } from './worker-mirror.js';
 import { writeRequestFromWire, type WriteRequestWire } from './write-request-wire.js';
+import type { WriteRequest, WriteResult } from './write-request.js';
 
 /**
  * Which replica this process holds: a master (or a process without clustering) holds its
@@ -64,9 +67,9 @@ export function storeEngine(): StoreEngine {
       whenWritable: () => h.whenSynced(),
       write: (request) => {
         const waiting = h.whenSynced();
-        if (waiting) return waiting.then(() => h.write(request));
+        if (waiting) return waiting.then(() => hostWrite(h, request));
         try {
-          return Promise.resolve(h.write(request));
+          return hostWrite(h, request);
         } catch (error) {
           return Promise.reject(error);
         }
@@ -76,6 +79,11 @@ export function storeEngine(): StoreEngine {
     });
   }
   return engine;
+}
+
+/** A write on this server's replica; `create` answers once its verdict is final (see ReplicaHost.create). */
+function hostWrite(h: ReplicaHost, request: WriteRequest): Promise<WriteResult> {
+  return request.kind === 'create' ? h.create(request) : Promise.resolve(h.write(request));
 }
 
 // Handlers exist in every process from import on, so a master serves its workers' stores without
@@ -123,3 +131,12 @@ onServerMesh((view) => {
   transport = new ServerMeshTransport(view);
   host?.attachTransport(transport);
 });
+
+// User code (work(), onBoot) starts once this server's replica caught up with a peer (at most
+// the catch-up wait). A replica that starts later, on first use, makes its first reads and
+// writes wait the same way.
+beforeUserCode(() => host?.whenSynced());
+addStartupWaitSource(() => [
+  ...(host?.catchingUp() ? ['SHARED_STORE: this server catching up with its peers (at most 5 s)'] : []),
+  ...(mirror?.loadingStores().map((store) => `SHARED_STORE('${store}'): its data from the master (which first catches up with its peers)`) ?? []),
+]);

@@ -31,7 +31,19 @@ function stored(entry: Entry): Entry {
 
 export type Table = Map<string, Entry>;
 
-export type ApplyOutcome = 'applied' | 'notExists' | 'failed';
+export type ApplyOutcome = 'applied' | 'notExists' | 'failed' | 'exists';
+
+/**
+ * Where a `create` operation keeps its verdict as last (re)applied: 'applied' (it inserted) or
+ * 'exists' (a live document was already there at its place in the order). A replay recomputes
+ * it, so the replica that stamped the create reads the final verdict once nothing can still be
+ * ordered before it. A symbol key: it never travels with the operation.
+ */
+const CREATE_VERDICT: unique symbol = Symbol('boxwire.createVerdict');
+
+export function createVerdictOf(op: Operation): 'applied' | 'exists' | undefined {
+  return (op as { [CREATE_VERDICT]?: 'applied' | 'exists' })[CREATE_VERDICT];
+}
 
 /** An entry is visible at time `at` unless its expiry has passed. */
 export function isLive(entry: Entry | undefined, at: number): entry is Entry {
@@ -48,6 +60,13 @@ export function applyOperation(table: Table, op: Operation): ApplyOutcome {
     case 'save':
       table.set(op.id!, stored(op.expiresAt === undefined ? { doc: op.data! } : { doc: op.data!, expiresAt: op.expiresAt }));
       return 'applied';
+    case 'create': {
+      // Expiry judged at the operation's own timestamp, as for update: the same verdict everywhere.
+      const verdict = isLive(table.get(op.id!), op.wall) ? 'exists' : 'applied';
+      (op as { [CREATE_VERDICT]?: 'applied' | 'exists' })[CREATE_VERDICT] = verdict;
+      if (verdict === 'applied') table.set(op.id!, stored(op.expiresAt === undefined ? { doc: op.data! } : { doc: op.data!, expiresAt: op.expiresAt }));
+      return verdict;
+    }
     case 'remove':
       return table.delete(op.id!) ? 'applied' : 'notExists';
     case 'clear':

@@ -7,11 +7,16 @@ import type { Document } from './update-operators.js';
 
 /**
  * The answer to one write when it is not a plain "applied": applied with a document (the removed
- * one for `remove`, the updated one for an update that asked for it), not there, or failed.
+ * one for `remove`, the updated one for an update that asked for it, the one there afterwards for
+ * `create`), not there, failed, or (`create`) already there.
  */
-export type SpecialAnswer = [req: number, code: typeof AnswerCode.Applied, document: Document] | [req: number, code: typeof AnswerCode.NotExists] | [req: number, code: typeof AnswerCode.Failed, error: WireError];
+export type SpecialAnswer =
+  | [req: number, code: typeof AnswerCode.Applied, document: Document | undefined]
+  | [req: number, code: typeof AnswerCode.NotExists]
+  | [req: number, code: typeof AnswerCode.Failed, error: WireError]
+  | [req: number, code: typeof AnswerCode.Exists, document: Document | undefined];
 
-export const AnswerCode = { Applied: 0, NotExists: 1, Failed: 2 } as const;
+export const AnswerCode = { Applied: 0, NotExists: 1, Failed: 2, Exists: 3 } as const;
 
 /** The answer to a worker's writes up to `upTo`: "applied" unless `special` (in request order) says otherwise. */
 export type WriteAcks = [upTo: number, special?: SpecialAnswer[]];

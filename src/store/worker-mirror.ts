@@ -49,6 +49,11 @@ export class WorkerMirror {
     return loading.promise;
   }
 
+  /** Stores this worker asked its master for and has not received yet. */
+  loadingStores(): string[] {
+    return [...this.loading.keys()];
+  }
+
   now(): number {
     return physicalNow() + this.offset;
   }
@@ -146,7 +151,8 @@ export class WorkerMirror {
       if (!answer) pending.resolve(APPLIED);
       else if (answer[1] === AnswerCode.Failed) pending.reject(reviveError(answer[2]));
       else if (answer[1] === AnswerCode.NotExists) pending.resolve(NOT_EXISTS);
-      else pending.resolve(pending.kind === 'remove' ? { outcome: 'applied', removed: answer[2] } : { outcome: 'applied', document: answer[2] });
+      else if (answer[1] === AnswerCode.Exists) pending.resolve({ outcome: 'exists', document: answer[2] ?? undefined });
+      else pending.resolve(pending.kind === 'remove' ? { outcome: 'applied', removed: answer[2] } : { outcome: 'applied', document: answer[2] ?? undefined });
       return true;
     });
   }

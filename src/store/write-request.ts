@@ -15,9 +15,10 @@ export interface WriteRequest {
 }
 
 export interface WriteResult {
-  outcome: 'applied' | 'notExists';
+  /** `exists`: a `create` found a live document at its place in the order (and changed nothing). */
+  outcome: 'applied' | 'notExists' | 'exists';
   /** For `remove`: the removed document. */
   removed?: Document;
-  /** For an update with `returnDocument`: the document after it. */
+  /** For an update with `returnDocument`: the document after it. For `create`: the document there afterwards. */
   document?: Document;
 }

@@ -100,9 +100,9 @@ async function logged(node: StoreNode, pattern: RegExp, timeoutMs = 10_000): Pro
   }
 }
 
-test('servers whose work() uses the store link at once and catch up with each other (work() does not wait for peers it cannot reach yet)', async () => {
-  // The fixture's work() reads a store. The port opens only after work(), so a read that waited
-  // for peers there would hold every server for the whole catch-up wait and then go on alone.
+test('servers whose work() uses the store link at once and catch up with each other (none goes on alone)', async () => {
+  // The fixture's work() reads a store. The port opens before work() and that read waits for the
+  // catch-up; servers started together each catch up with a peer rather than waiting out 5 s.
   const cluster = await startStoreCluster('both', { common: { BOXWIRE_LOG: 'info' } });
   try {
     for (const node of cluster.nodes) {
