@@ -21,6 +21,7 @@ import { onShutdown, onStopAccepting } from '../cpu/shutdown-hooks.js';
 import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';
 import { ApiRole } from '../roles/api-role.js';
 import { apiLimitsFromEnv } from '../roles/api-limits.js';
+import { serveRateLeases } from '../roles/server-rate-limit.js';
 import { Download } from '../roles/download.js';
 import { MongoFileIndex, StoreFileIndex, FILES_STORE, type FileIndex } from '../roles/file-meta.js';
 import { FrontDoor } from '../roles/front-door.js';
@@ -47,7 +48,7 @@ export interface BootOptions {
 
 export async function boot(options: BootOptions): Promise<void> {
   const { config, serverName } = options;
-  const server = config.servers[serverName];
+  const server = Object.prototype.hasOwnProperty.call(config.servers, serverName) ? config.servers[serverName] : undefined;
   if (!server) {
     throw new ConfigError(`there is no server '${serverName}' in the config (servers: ${Object.keys(config.servers).join(', ')}); pass --server NAME or set BOXWIRE_SERVER`);
   }
@@ -66,6 +67,7 @@ async function startMaster(config: ClusterConfig, server: ServerConfig): Promise
   const topology = new TopologySource(config, server.name, mesh);
   topology.start();
   new StatusSource(topology, mesh).start();
+  if (server.roles.includes('api')) serveRateLeases(apiLimitsFromEnv());
   log.info('server.master_ready', { server: server.name, roles: server.roles, peers: others });
 }
 

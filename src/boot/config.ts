@@ -12,6 +12,7 @@
  * Plain TypeScript rather than a schema library: the rules that matter here (host:port clashes
  * across servers, MongoDB's loopback rule) are cross-field checks a schema cannot express.
  */
+import { isUnsafeKey } from '../core/safe-keys.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ConfigError } from '../core/errors.js';
@@ -154,7 +155,11 @@ function resolveEnv(value: unknown, key: string, env: Record<string, string | un
   if (Array.isArray(value)) return value.map((item, i) => resolveEnv(item, `${key}[${i}]`, env, problems));
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = resolveEnv(v, join(key, k), env, problems);
+    for (const [k, v] of Object.entries(value)) {
+      // A '__proto__' key from JSON.parse would replace `out`'s prototype; no config key needs these names.
+      if (isUnsafeKey(k)) problems.push(`${join(key, k)}: the key '${k}' is refused ('__proto__', 'prototype' and 'constructor' are never valid names)`);
+      else out[k] = resolveEnv(v, join(key, k), env, problems);
+    }
     return out;
   }
   return value;

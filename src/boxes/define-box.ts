@@ -4,6 +4,7 @@
  * and a boot hook. `defineBox` checks a definition once, at load, so mistakes surface as one
  * clear error at start-up instead of a 500 on the first call.
  */
+import { isUnsafeKey } from '../core/safe-keys.js';
 import { ConfigError } from '../core/errors.js';
 import type { Box } from './box.js';
 
@@ -58,15 +59,15 @@ const METHOD = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 export function defineBox<T extends BoxDefinition>(definition: T): T {
   const where = `box '${definition?.name ?? '?'}'`;
   if (typeof definition !== 'object' || definition === null) throw new ConfigError('defineBox(definition): definition must be an object');
-  if (typeof definition.name !== 'string' || !NAME.test(definition.name)) {
+  if (typeof definition.name !== 'string' || !NAME.test(definition.name) || isUnsafeKey(definition.name)) {
     throw new ConfigError(`defineBox: name must be a box name (letters, digits, _ and -, starting with a letter), got ${JSON.stringify(definition.name)}`);
   }
   for (const [method, handler] of Object.entries(definition.methods ?? {})) {
-    if (!METHOD.test(method)) throw new ConfigError(`${where}: method name '${method}' must use letters, digits, _, . and -`);
+    if (!METHOD.test(method) || isUnsafeKey(method)) throw new ConfigError(`${where}: method name '${method}' must use letters, digits, _, . and - (and no segment __proto__, prototype or constructor)`);
     if (typeof handler !== 'function') throw new ConfigError(`${where}: methods.${method} must be a function`);
   }
   for (const room of roomNames(definition)) {
-    if (!METHOD.test(room)) throw new ConfigError(`${where}: room name '${room}' must use letters, digits, _, . and -`);
+    if (!METHOD.test(room) || isUnsafeKey(room)) throw new ConfigError(`${where}: room name '${room}' must use letters, digits, _, . and -`);
   }
   for (const hook of ['authenticate', 'authorize', 'onBoot'] as const) {
     if (definition[hook] !== undefined && typeof definition[hook] !== 'function') throw new ConfigError(`${where}: ${hook} must be a function`);

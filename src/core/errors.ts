@@ -89,3 +89,16 @@ export function toWireError(error: unknown, origin: string): WireError {
   }
   return { name: 'Error', message: String(error), origin };
 }
+
+/**
+ * A key, path or name with a segment that would reach an object's prototype (`__proto__`,
+ * `prototype`, `constructor`). Such input arrives from clients to pollute every object of a
+ * process; it is refused wherever a path or name from outside is interpreted. Nothing changed.
+ */
+export class UnsafeKeyError extends BoxwireError {
+  /** An API client gets this as a 400 (its input was refused). */
+  readonly status = 400;
+  constructor(readonly where: string, readonly key: string) {
+    super('BOXWIRE_UNSAFE_KEY', `${where}: ${JSON.stringify(key.slice(0, 100))} has a segment '__proto__', 'prototype' or 'constructor', which is refused (it could reach Object.prototype); rename the field`);
+  }
+}

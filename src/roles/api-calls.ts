@@ -2,6 +2,7 @@
  * One box method call, whatever the transport: find the box and method (404 otherwise),
  * authenticate the client once per box, authorize the call, run the method.
  */
+import { isUnsafeKey } from '../core/safe-keys.js';
 import { getBox } from '../boxes/box-registry.js';
 import type { Box } from '../boxes/box.js';
 import type { CallContext, ClientInfo } from '../boxes/define-box.js';
@@ -53,6 +54,7 @@ export class ClientSession implements ClientSource {
 }
 
 export function findBox(name: unknown): Box {
+  if (typeof name === 'string') refuseUnsafeName(name, 'box name');
   const box = typeof name === 'string' ? getBox(name) : undefined;
   if (!box) throw new ApiError(404, 'UNKNOWN_BOX', `there is no box ${JSON.stringify(name)} on this server`);
   return box;
@@ -125,6 +127,7 @@ function refuseJoin(): Promise<void> {
 
 export function callMethod(session: ClientSource, boxName: unknown, method: unknown, data: unknown): unknown {
   const box = findBox(boxName);
+  if (typeof method === 'string') refuseUnsafeName(method, 'method name');
   if (typeof method !== 'string' || !box.hasMethod(method)) {
     throw new ApiError(404, 'UNKNOWN_METHOD', `box '${box.name}' has no method ${JSON.stringify(method)}`);
   }
@@ -158,6 +161,7 @@ async function authorize(box: Box, method: string, ctx: CallContext): Promise<vo
 export async function checkJoin(box: Box, room: unknown, client: ClientInfo): Promise<string> {
   if (typeof room !== 'string') throw new ApiError(400, 'BAD_MESSAGE', 'join needs a room name (string)');
   // Upload progress rooms are created per upload; their names are unguessable tokens.
+  refuseUnsafeName(room, 'room name');
   if (room.startsWith('__upload.')) return room;
   const definition = roomDefinition(box.definition, room);
   if (!definition) throw new ApiError(404, 'UNKNOWN_ROOM', `box '${box.name}' has no room ${JSON.stringify(room)}`);
@@ -169,4 +173,9 @@ export async function checkJoin(box: Box, room: unknown, client: ClientInfo): Pr
   }
   if (!allowed) throw new ApiError(403, 'FORBIDDEN', `room '${room}' refused this client`);
   return room;
+}
+
+/** A client naming `__proto__`, `constructor` or `prototype` gets a clear 400, never a lookup. */
+function refuseUnsafeName(name: string, what: string): void {
+  if (isUnsafeKey(name)) throw new ApiError(400, 'BOXWIRE_UNSAFE_KEY', `${what} ${JSON.stringify(name.slice(0, 100))} is refused: no segment may be __proto__, prototype or constructor`);
 }

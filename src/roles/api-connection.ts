@@ -22,10 +22,21 @@ import { callMethod, checkJoin, ClientSession, findBox, isThenable } from './api
 import type { ApiLimits } from './api-limits.js';
 import { TokenBucket } from './rate-limit.js';
 import { nextClientId } from './client-id.js';
+import { plainMsgpackProblem } from './plain-msgpack.js';
 import { joinRoom, leaveAllRooms, leaveRoom, type RoomMember, type RoomPush } from './rooms.js';
 
 /** Plain msgpack, no records extension: any msgpack library on the client side can read it. */
 export const clientPackr = new Packr({ useRecords: false, moreTypes: false });
+
+/**
+ * Decodes a client's msgpack: plain maps, arrays and scalars only (see plain-msgpack.ts); an
+ * extension type (RegExp, Set, Error, bigint, timestamp, records) is a BAD_MESSAGE, never data.
+ */
+export function decodeClientMsgpack(bytes: Buffer): unknown {
+  const problem = plainMsgpackProblem(bytes);
+  if (problem) throw new ApiError(400, 'BAD_MESSAGE', `the msgpack message ${problem}`);
+  return clientPackr.unpack(bytes);
+}
 
 type Format = 'json' | 'msgpack';
 
@@ -33,11 +44,13 @@ export class ApiConnection implements RoomMember {
   private readonly session: ClientSession;
   private readonly bucket: TokenBucket;
   private format: Format;
+  /** Refusals since the client last went a second without one (see onMessage). */
   private refused = 0;
+  private lastRefusedAt = 0;
 
-  constructor(private readonly socket: WebSocket, request: IncomingMessage, private readonly limits: ApiLimits) {
+  constructor(private readonly socket: WebSocket, request: IncomingMessage, url: URL, private readonly limits: ApiLimits) {
     this.bucket = new TokenBucket(limits.callsPerSecond, limits.burst);
-    const query = new URL(request.url ?? '/', 'http://x').searchParams;
+    const query = url.searchParams;
     this.format = query.get('format') === 'msgpack' ? 'msgpack' : 'json';
     this.session = new ClientSession(
       { id: nextClientId(), transport: 'ws', remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers, query: Object.fromEntries(query) },
@@ -65,20 +78,29 @@ export class ApiConnection implements RoomMember {
     let message: { id?: unknown; box?: unknown; method?: unknown; data?: unknown; join?: unknown; leave?: unknown };
     try {
       const buffer = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
-      message = isBinary ? clientPackr.unpack(buffer) : JSON.parse(buffer.toString('utf8'));
+      message = (isBinary ? decodeClientMsgpack(buffer) : JSON.parse(buffer.toString('utf8'))) as typeof message;
       if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new TypeError('not an object');
-    } catch {
-      this.reply(null, format, undefined, new ApiError(400, 'BAD_MESSAGE', `messages are ${format === 'json' ? 'JSON' : 'msgpack'} objects { id, box, method, data }`));
+    } catch (error) {
+      const detail = error instanceof ApiError ? `: ${error.message}` : '';
+      this.reply(null, format, undefined, new ApiError(400, 'BAD_MESSAGE', `messages are ${format === 'json' ? 'JSON' : 'plain msgpack'} objects { id, box, method, data }${detail}`));
       return;
     }
     const id = typeof message.id === 'number' || typeof message.id === 'string' ? message.id : null;
     if (!this.bucket.take()) {
       // A client that keeps hammering after being told is cut off rather than answered forever.
-      if (++this.refused > this.limits.burst * 10) this.socket.close(1008, 'rate limit exceeded');
+      // The count restarts only after a quiet second: an accepted call in between proves nothing
+      // (the bucket refills a token every few milliseconds, so resetting on one never let the
+      // count grow).
+      const now = performance.now();
+      if (now - this.lastRefusedAt > 1000) this.refused = 0;
+      this.lastRefusedAt = now;
+      if (++this.refused > this.limits.burst * 10) {
+        this.socket.close(1008, 'rate limit exceeded');
+        return;
+      }
       this.reply(id, format, undefined, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second on this connection; slow down`));
       return;
     }
-    this.refused = 0;
     const answer = (result: unknown) => {
       if (id !== null) this.reply(id, format, result === undefined ? null : result);
     };

@@ -2,7 +2,7 @@
 export interface ApiLimits {
   /** Largest WebSocket message or HTTP body accepted (bytes). */
   maxMessageBytes: number;
-  /** Calls per second per WebSocket connection / per HTTP client address (sustained). */
+  /** Calls per second per WebSocket connection / per HTTP client address, shared by every worker of a server (sustained). */
   callsPerSecond: number;
   /** Calls allowed in a burst above the sustained rate. */
   burst: number;
@@ -10,11 +10,14 @@ export interface ApiLimits {
   maxBufferedBytes: number;
 }
 
+/** A positive number from the environment, or `fallback` when unset or not one. */
+export function positiveFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
 export function apiLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): ApiLimits {
-  const num = (name: string, fallback: number) => {
-    const value = Number(env[name]);
-    return Number.isFinite(value) && value > 0 ? value : fallback;
-  };
+  const num = (name: string, fallback: number) => positiveFromEnv(env, name, fallback);
   return {
     maxMessageBytes: num('BOXWIRE_API_MAX_MESSAGE_KB', 1024) * 1024,
     callsPerSecond: num('BOXWIRE_API_CALLS_PER_SECOND', 200),

@@ -5,26 +5,26 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { ApiError, toApiError } from './api-errors.js';
 import { callMethod, HttpClient, isThenable } from './api-calls.js';
-import { ApiConnection, clientPackr } from './api-connection.js';
+import { ApiConnection, clientPackr, decodeClientMsgpack } from './api-connection.js';
 import type { ApiLimits } from './api-limits.js';
 import { BodyTooLarge, readBody } from './http-reply.js';
-import { KeyedBuckets } from './rate-limit.js';
+import { ServerRateLimit } from './server-rate-limit.js';
 import { wireRooms } from './rooms.js';
 
 export const API_PATH = '/__API';
 
 export class ApiRole {
   private readonly wss: WebSocketServer;
-  private readonly httpBuckets: KeyedBuckets;
+  private readonly httpLimit: ServerRateLimit;
 
   constructor(private readonly limits: ApiLimits) {
     wireRooms();
-    this.httpBuckets = new KeyedBuckets(limits.callsPerSecond, limits.burst);
+    this.httpLimit = new ServerRateLimit(limits);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
-    this.wss.on('connection', (socket, request) => new ApiConnection(socket, request, limits));
+    this.wss.on('connection', (socket: WebSocket, request: IncomingMessage, url: URL) => new ApiConnection(socket, request, url, limits));
   }
 
   /** WebSocket clients connected to this worker (part of the server's load figure). */
@@ -35,7 +35,7 @@ export class ApiRole {
   /** Takes WebSocket upgrades to `/__API`; returns false for other paths. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean {
     if (url.pathname !== API_PATH && url.pathname !== `${API_PATH}/`) return false;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req, url));
     return true;
   }
 
@@ -70,7 +70,17 @@ export class ApiRole {
     const boxName = safeDecode(rawUrl.slice(start, slash));
     const method = safeDecode(rawUrl.slice(slash + 1, end));
     const remoteAddress = req.socket.remoteAddress ?? '';
-    if (!this.httpBuckets.take(remoteAddress)) return fail(res, msgpack, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address; slow down`));
+    const allowed = this.httpLimit.take(remoteAddress);
+    if (allowed === true) return this.answerCall(req, res, rawUrl, msgpack, boxName, method, remoteAddress, q);
+    if (allowed === false) return this.refuse(res, msgpack);
+    allowed.then((ok) => (ok ? this.answerCall(req, res, rawUrl, msgpack, boxName, method, remoteAddress, q) : this.refuse(res, msgpack)));
+  }
+
+  private refuse(res: ServerResponse, msgpack: boolean): void {
+    fail(res, msgpack, new ApiError(429, 'RATE_LIMITED', `more than ${this.limits.callsPerSecond} calls per second from this address (all workers of this server together); slow down`));
+  }
+
+  private answerCall(req: IncomingMessage, res: ServerResponse, rawUrl: string, msgpack: boolean, boxName: string, method: string, remoteAddress: string, q: number): void {
     const limit = this.limits.maxMessageBytes;
     readBody(req, limit, (error, body) => {
       if (error) return fail(res, msgpack, error instanceof BodyTooLarge ? new ApiError(413, 'TOO_LARGE', `the request body is larger than ${limit} bytes`) : error);
@@ -117,8 +127,9 @@ function fail(res: ServerResponse, msgpack: boolean, error: unknown): void {
 function parseBody(body: Buffer, msgpack: boolean): unknown {
   if (body.length === 0) return null;
   try {
-    return msgpack ? clientPackr.unpack(body) : JSON.parse(body.toString('utf8'));
-  } catch {
+    return msgpack ? decodeClientMsgpack(body) : JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
     throw new ApiError(400, 'BAD_MESSAGE', `the body is not valid ${msgpack ? 'msgpack' : 'JSON'}`);
   }
 }

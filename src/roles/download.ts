@@ -1,7 +1,8 @@
 /**
  * `GET /__RF/<box>/<id>[/<name>]` on any server: the owner streams the file (Content-Type,
  * Content-Disposition, HTTP Range); any other server answers 302 to the owner, or 503 when the
- * owner is down. `?download=1` asks for an attachment instead of inline display.
+ * owner is down. `?download=1` asks for an attachment instead of inline display; types that could
+ * run script are always attachments, under a sandboxing CSP (download-safety.ts).
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,6 +11,7 @@ import { filePaths, isFileId, ownerOfId, readSidecar, type FileIndex, type FileM
 import { contentDisposition } from './filename.js';
 import { EXPOSED_HEADERS, sendError } from './http-reply.js';
 import { parseRange } from './http-range.js';
+import { safetyHeaders } from './download-safety.js';
 import { hostPort, serverByName } from './topology.js';
 
 export const DOWNLOAD_PREFIX = '/__RF/';
@@ -64,12 +66,14 @@ export class Download {
     const stat = await fs.stat(path).catch(() => undefined);
     if (!stat?.isFile()) return sendError(res, 410, 'FILE_GONE', `file ${id} is recorded but its bytes are missing on ${meta.server}`);
     const range = parseRange(req.headers.range, stat.size);
+    // Active types (HTML, SVG, XML, script…) never render on the app's origin: see download-safety.ts.
+    const safety = safetyHeaders(meta.type, url.searchParams.has('download'));
     const headers: Record<string, string | number> = {
-      'Content-Type': meta.type,
-      'Content-Disposition': contentDisposition(meta.name, url.searchParams.has('download') ? 'attachment' : 'inline'),
+      'Content-Type': safety.type,
+      'Content-Disposition': contentDisposition(meta.name, safety.disposition),
       'Accept-Ranges': 'bytes',
       'Last-Modified': stat.mtime.toUTCString(),
-      'X-Content-Type-Options': 'nosniff',
+      ...safety.headers,
       'Access-Control-Expose-Headers': EXPOSED_HEADERS,
       'Cache-Control': 'private, max-age=3600',
     };

@@ -4,6 +4,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/**
+ * The request URL, or undefined when it cannot be parsed (`GET //[ HTTP/1.1` reaches the server:
+ * Node's parser lets it through, `new URL` throws). Every role takes the URL from here.
+ */
+export function parseRequestUrl(raw: string | undefined): URL | undefined {
+  try {
+    return new URL(raw ?? '/', 'http://boxwire');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every response may be read cross-origin (the data is what any page of the app may call). */
 export function allowCors(res: ServerResponse): void {
   res.setHeader('Access-Control-Allow-Origin', '*');

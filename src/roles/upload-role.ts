@@ -14,6 +14,7 @@ import { getBox } from '../boxes/box-registry.js';
 import { log } from '../core/logger.js';
 import { fileId, filePaths, type FileIndex, type FileMeta } from './file-meta.js';
 import { sanitizeFilename } from './filename.js';
+import { normalizeType } from './download-safety.js';
 import { sendError, sendJson } from './http-reply.js';
 import { typeOf } from './static-files.js';
 import { pushToRoom } from './rooms.js';
@@ -110,7 +111,7 @@ export class UploadRole {
     const part = join(dir, `.${id}.part`);
     const name = sanitizeFilename(info.filename);
     // Browsers send a real type; tools often send octet-stream, where the name says more.
-    const type = info.mimeType && info.mimeType !== 'application/octet-stream' ? info.mimeType : typeOf(name);
+    const type = normalizeType(info.mimeType && info.mimeType !== 'application/octet-stream' ? info.mimeType : typeOf(name));
     const meta: FileMeta = {
       id, box, name, type,
       size: 0, server: this.options.serverName, created: new Date().toISOString(), downloads: 0,

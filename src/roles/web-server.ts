@@ -12,7 +12,8 @@ import type { Download } from './download.js';
 import type { FrontDoor } from './front-door.js';
 import { readClientAsset } from './client-assets.js';
 import { handleHealth } from './health.js';
-import { allowCors, answerPreflight, sendError, sendText } from './http-reply.js';
+import { applyIdleTimeout, httpServerOptions, httpTimeoutsFromEnv } from './http-timeouts.js';
+import { allowCors, answerPreflight, parseRequestUrl, sendError, sendText } from './http-reply.js';
 import type { UploadRole } from './upload-role.js';
 
 export const CLIENT_PATH = '/__boxwire/client.js';
@@ -29,7 +30,9 @@ export class WebServer {
   readonly server: http.Server;
 
   constructor(private readonly config: ServerConfig, private readonly roles: WebRoles) {
-    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.onRequest(req, res));
+    const timeouts = httpTimeoutsFromEnv();
+    this.server = http.createServer(httpServerOptions(timeouts, Boolean(roles.upload)), (req, res) => this.onRequest(req, res));
+    applyIdleTimeout(this.server, timeouts);
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (_error, socket) => socket.destroy());
   }
@@ -64,12 +67,8 @@ export class WebServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://boxwire');
-    } catch {
-      return sendError(res, 400, 'BAD_URL', 'the request URL is malformed');
-    }
+    const url = parseRequestUrl(req.url);
+    if (!url) return sendError(res, 400, 'BAD_URL', 'the request URL is malformed');
     if (answerPreflight(req, res)) return;
     try {
       if (handleHealth(req, res, url, this.config.name)) return;
@@ -87,10 +86,17 @@ export class WebServer {
     }
   }
 
+  /** An upgrade runs outside any request handler's try: nothing here may throw. */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://boxwire');
-    if (this.roles.api?.handleUpgrade(req, socket, head, url)) return;
+    const url = parseRequestUrl(req.url);
+    if (!url) return void socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    try {
+      if (this.roles.api?.handleUpgrade(req, socket, head, url)) return;
+    } catch (error) {
+      log.warn('http.upgrade_failed', { path: url.pathname, error });
+      return void socket.destroy();
+    }
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   }
 }

@@ -37,8 +37,13 @@ export interface ServerClusteringConfig {
   deadAfterMs?: number;
   /** Warn when a peer's clock is further off than this (default 500 ms). */
   clockSkewWarnMs?: number;
-  /** Time allowed for the authentication handshake (default 5000 ms). */
+  /** Time allowed for the authentication handshake, counted from the TCP accept (default 5000 ms). */
   handshakeTimeoutMs?: number;
+  /** Connections still authenticating, in all (default 128) and per remote address (default 8); more are closed at once. */
+  maxUnauthenticated?: number;
+  maxUnauthenticatedPerAddress?: number;
+  /** Bytes a connection may send before it authenticated (default 64 KiB; the handshake needs a few hundred). */
+  preAuthMaxBytes?: number;
 }
 
 export interface Address {
@@ -61,6 +66,9 @@ export interface NormalizedServerConfig {
   deadAfterMs: number;
   clockSkewWarnMs: number;
   handshakeTimeoutMs: number;
+  maxUnauthenticated: number;
+  maxUnauthenticatedPerAddress: number;
+  preAuthMaxBytes: number;
   /** Canonical text of the options as given (minus secrets) used to compare workers' configs. */
   fingerprint: string;
 }
@@ -131,6 +139,9 @@ export function validateServerConfig(raw: unknown, env: NodeJS.ProcessEnv = proc
     deadAfterMs,
     clockSkewWarnMs: positive(options.clockSkewWarnMs, 500, 'clockSkewWarnMs'),
     handshakeTimeoutMs: positive(options.handshakeTimeoutMs, 5000, 'handshakeTimeoutMs'),
+    maxUnauthenticated: positive(options.maxUnauthenticated, 128, 'maxUnauthenticated'),
+    maxUnauthenticatedPerAddress: positive(options.maxUnauthenticatedPerAddress, 8, 'maxUnauthenticatedPerAddress'),
+    preAuthMaxBytes: positive(options.preAuthMaxBytes, 64 * 1024, 'preAuthMaxBytes'),
     fingerprint: '',
   };
   config.fingerprint = fingerprintOf(options, config);

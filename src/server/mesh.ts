@@ -10,7 +10,7 @@
  * Dialing never stops while a server is down: exponential backoff with jitter, capped at 5 s.
  */
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
@@ -22,6 +22,8 @@ import { log } from '../core/logger.js';
 import type { NormalizedServerConfig } from './config.js';
 import { CloseCode, HandshakeError, acceptHandshake, dialHandshake, type Admission, type HandshakeContext } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
+import { LogLimiter } from '../core/log-limiter.js';
+import { PreAuthGuard } from './pre-auth-guard.js';
 import type { ServerLoad } from './load.js';
 import { Peer } from './peer.js';
 import { LINK_CONTROL, WsLink } from './ws-link.js';
@@ -45,6 +47,9 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
   private httpServer?: http.Server;
   private wss?: WebSocketServer;
   private stopping = false;
+  /** Refusals are triggered from outside: rate-limited. */
+  private readonly refusals = new LogLimiter();
+  private readonly guard: PreAuthGuard;
   /** When the port opened and dialing began (undefined before). */
   startedAt?: number;
 
@@ -54,6 +59,9 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
       if (name !== config.thisServerName) this.peers.set(name, new Peer(name, address, config.outbox));
     }
     this.context = { me: config.thisServerName, key: config.key, instance: this.instance, timeoutMs: config.handshakeTimeoutMs };
+    this.guard = new PreAuthGuard({
+      maxPerAddress: config.maxUnauthenticatedPerAddress, maxTotal: config.maxUnauthenticated, deadlineMs: config.handshakeTimeoutMs, maxBytes: config.preAuthMaxBytes,
+    }, this.refusals);
   }
 
   get me(): string {
@@ -123,11 +131,16 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
     this.httpServer = tls
       ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, refuseHttp)
       : http.createServer(refuseHttp);
+    // Every TCP connection is bounded (count, deadline, bytes) until it authenticates.
+    this.httpServer.on('connection', (socket) => this.guard.accept(socket));
     this.httpServer.on('tlsClientError', (error, socket) => {
-      log.warn('server.tls_refused', { from: socket.remoteAddress, reason: error.message });
+      this.refusals.warn('server.tls_refused', { from: socket.remoteAddress, reason: error.message });
     });
     this.wss = new WebSocketServer({ server: this.httpServer, maxPayload: maxFrameBytes, perMessageDeflate: false, clientTracking: false });
-    this.wss.on('connection', (socket, request) => this.onIncoming(socket, `${request.socket.remoteAddress}:${request.socket.remotePort}`));
+    this.wss.on('connection', (socket, request) => {
+      this.guard.watch(request.socket);
+      this.onIncoming(socket, request.socket);
+    });
     this.wss.on('error', () => {}); // the http server reports listen errors below
     return new Promise((resolve, reject) => {
       this.httpServer!.once('error', (error: NodeJS.ErrnoException) => {
@@ -137,16 +150,18 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
     });
   }
 
-  private onIncoming(socket: WebSocket, remote: string): void {
+  private onIncoming(socket: WebSocket, connection: IncomingMessage['socket']): void {
+    const remote = `${connection.remoteAddress}:${connection.remotePort}`;
     let socketError: Error | undefined;
     socket.on('error', (error) => (socketError = error));
     acceptHandshake(socket, this.context, (dialer) => this.admit(dialer), (result) => {
       if (result instanceof HandshakeError) {
         const reason = socketError ? `${result.reason} (${socketError.message})` : result.reason;
         if (result.reason === DIAL_BACK) log.debug('server.dial_back', { server: result.peer });
-        else log.warn('server.link_refused', { from: remote, claimed: result.peer, reason });
+        else this.refusals.warn('server.link_refused', { from: remote, claimed: result.peer, reason });
         return;
       }
+      this.guard.authenticated(connection);
       this.establish(this.peers.get(result.peer)!, socket, result.instance, false);
     });
   }

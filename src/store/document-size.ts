@@ -1,3 +1,4 @@
+import { assertSafeKey } from '../core/safe-keys.js';
 import { EncodeError } from '../core/errors.js';
 import { copyValue } from './document-values.js';
 
@@ -66,7 +67,8 @@ function walk(value: unknown, depth: number, copying: boolean): unknown {
   if (proto === Object.prototype || proto === null) {
     bound += OBJECT_OVERHEAD;
     const out: Record<string, unknown> | undefined = copying ? {} : undefined;
-    for (const key in value as Record<string, unknown>) {
+    for (const key of Object.keys(value as Record<string, unknown>)) {
+      assertSafeKey(key, 'document field');
       bound += 5 + 3 * key.length;
       const item = walk((value as Record<string, unknown>)[key], depth + 1, copying);
       if (out) out[key] = item;

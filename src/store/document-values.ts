@@ -11,8 +11,14 @@ export function copyValue<T>(value: T): T {
   if (value instanceof Uint8Array) return (Buffer.isBuffer(value) ? Buffer.from(value) : value.slice()) as T;
   if (value instanceof Map) return new Map([...value].map(([k, v]) => [copyValue(k), copyValue(v)])) as T;
   if (value instanceof Set) return new Set([...value].map(copyValue)) as T;
+  // Own keys only (an inherited key is never part of a document), and a '__proto__' own key (from
+  // JSON.parse) stays a plain field instead of replacing the copy's prototype.
   const out: Record<string, unknown> = {};
-  for (const key in value) out[key] = copyValue((value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value)) {
+    const item = copyValue((value as Record<string, unknown>)[key]);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
   return out as T;
 }
 
@@ -55,7 +61,7 @@ export function deepFreeze(value: unknown): boolean {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) if (!deepFreeze(value[i])) all = false;
   } else if (isPlainObject(value)) {
-    for (const key in value) if (!deepFreeze(value[key])) all = false;
+    for (const key of Object.keys(value)) if (!deepFreeze(value[key])) all = false;
   } else {
     return false;
   }

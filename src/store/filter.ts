@@ -1,10 +1,17 @@
+import { RE2JS } from 're2js';
 import siftModule from 'sift';
+import { assertSafeKey } from '../core/safe-keys.js';
 import { isPlainObject } from './document-values.js';
 import { StoreFilterError } from './store-errors.js';
 
 /** Operators that would run code; filters can arrive over the network, so they are refused. */
 // sift is CommonJS: under NodeNext its default export is the module object, whose `default` is the tester.
-const sift = ((siftModule as unknown as { default?: unknown }).default ?? siftModule) as (query: unknown) => DocumentTest;
+const siftExports = ((siftModule as unknown as { default?: unknown }).default ? siftModule : { default: siftModule }) as unknown as {
+  default: (query: unknown, options?: unknown) => DocumentTest;
+  createEqualsOperation: (params: unknown, ownerQuery: unknown, options: unknown) => unknown;
+};
+const sift = siftExports.default;
+const createEqualsOperation = siftExports.createEqualsOperation;
 
 const CODE_OPERATORS = new Set(['$where', '$function', '$accumulator', '$expr']);
 
@@ -20,11 +27,46 @@ export function compileFilter(filter: unknown): DocumentTest {
   if (!isPlainObject(filter)) throw new StoreFilterError(`a filter must be a plain object in the MongoDB query language, got ${typeof filter}`);
   assertNoCode(filter, 'filter');
   try {
-    return sift(filter);
+    return sift(filter, SIFT_OPTIONS);
   } catch (error) {
+    if (error instanceof StoreFilterError) throw error;
     throw new StoreFilterError(`invalid filter: ${(error as Error).message}`);
   }
 }
+
+/**
+ * `$regex` strings (the form a filter takes on the network) run on RE2 (re2js): linear time in
+ * the subject, so no pattern can stall a worker, unlike a backtracking engine on `(a+)+$`
+ * (tens of seconds for 31 characters). RE2 has no backreferences or lookaround; such patterns are
+ * refused with StoreFilterError. RegExp objects (only in-process code can make one: clients'
+ * JSON and msgpack cannot carry them) keep the JavaScript engine.
+ */
+export const MAX_REGEX_LENGTH = 1000;
+const REGEX_FLAGS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, m: RE2JS.MULTILINE, s: RE2JS.DOTALL };
+
+function regexOperation(pattern: unknown, ownerQuery: Record<string, unknown>, options: unknown) {
+  if (pattern instanceof RegExp) return createEqualsOperation(pattern, ownerQuery, options);
+  const test = compileLinearRegex(pattern, ownerQuery.$options);
+  return createEqualsOperation((value: unknown) => typeof value === 'string' && test(value), ownerQuery, options);
+}
+
+function compileLinearRegex(pattern: unknown, flags: unknown): (value: string) => boolean {
+  if (typeof pattern !== 'string') throw new StoreFilterError(`$regex takes a string pattern, got ${typeof pattern}`);
+  if (pattern.length > MAX_REGEX_LENGTH) throw new StoreFilterError(`$regex pattern is ${pattern.length} characters; the limit is ${MAX_REGEX_LENGTH}`);
+  let mask = 0;
+  for (const flag of typeof flags === 'string' ? flags : '') {
+    if (!(flag in REGEX_FLAGS)) throw new StoreFilterError(`$options '${flag}' is not supported (supported: i, m, s)`);
+    mask |= REGEX_FLAGS[flag];
+  }
+  try {
+    const re = RE2JS.compile(pattern, mask);
+    return (value) => re.test(value);
+  } catch (error) {
+    throw new StoreFilterError(`$regex ${JSON.stringify(pattern.slice(0, 100))} is not accepted: ${(error as Error).message} (patterns run on a linear-time engine: no backreferences or lookaround)`);
+  }
+}
+
+const SIFT_OPTIONS = { operations: { $regex: regexOperation } };
 
 function assertNoCode(value: unknown, path: string): void {
   if (typeof value === 'function') {
@@ -36,6 +78,7 @@ function assertNoCode(value: unknown, path: string): void {
   }
   if (!isPlainObject(value)) return;
   for (const key of Object.keys(value)) {
+    assertSafeKey(key, `filter key at ${path}`);
     if (CODE_OPERATORS.has(key)) {
       throw new StoreFilterError(`${key} is not allowed in store filters: it would execute code (at ${path}); express the condition with query operators`);
     }

@@ -1,4 +1,5 @@
 import { encode } from '../core/codec.js';
+import { isUnsafeKey } from '../core/safe-keys.js';
 import { ConfigError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { ChangeListener } from './change-events.js';
@@ -246,8 +247,8 @@ const stores = new Map<string, SharedStore<any>>();
  * fine). The same name gives the same store in every process of the cluster.
  */
 function openStore<D extends Document = Document>(name: string, options?: StoreOptions): SharedStore<D> {
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    throw new ConfigError(`SHARED_STORE(name): '${String(name)}' is not a valid store name (letters, digits, _ $ -, dot-separated)`);
+  if (typeof name !== 'string' || !NAME.test(name) || isUnsafeKey(name)) {
+    throw new ConfigError(`SHARED_STORE(name): '${String(name)}' is not a valid store name (letters, digits, _ $ -, dot-separated; no segment __proto__, prototype or constructor)`);
   }
   if (options?.maxEntries !== undefined && !(Number.isInteger(options.maxEntries) && options.maxEntries > 0)) {
     throw new ConfigError(`SHARED_STORE('${name}', { maxEntries }): maxEntries must be a positive integer`);

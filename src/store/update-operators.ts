@@ -1,3 +1,4 @@
+import { assertSafeKey } from '../core/safe-keys.js';
 import { copyValue, deepEqual, isPlainObject } from './document-values.js';
 import { StoreOperationError } from './store-errors.js';
 
@@ -15,12 +16,15 @@ const OPERATORS = new Set(['$inc', '$push', '$addToSet', '$pull']);
  * Applies update data to a document and returns the new document; the input is not modified.
  * Plain fields merge at the top level (`TO_DELETE` removes one); `$inc`, `$push`, `$addToSet`
  * and `$pull` take `{ field: … }` with dotted paths allowed. Throws StoreOperationError (and
- * nothing changes) when an operator does not fit the stored field.
+ * nothing changes) when an operator does not fit the stored field, UnsafeKeyError for a field or
+ * path through `__proto__`, `prototype` or `constructor` (checked by every replica, not only at
+ * the call site: an operation from anywhere can never walk into a prototype).
  */
 export function applyUpdate(document: Document, data: Document): Document {
   const next = copyValue(document);
   for (const key of Object.keys(data)) {
     const value = data[key];
+    assertSafeKey(key, 'update field');
     if (key.startsWith('$')) {
       if (!OPERATORS.has(key)) throw new StoreOperationError(`unknown update operator '${key}' (supported: ${[...OPERATORS].join(', ')})`);
       if (!isPlainObject(value)) throw new StoreOperationError(`${key} takes an object of { field: value }, got ${describe(value)}`);
@@ -41,8 +45,9 @@ export function validateUpdateData(data: unknown): asserts data is Document {
 }
 
 function applyOperator(document: Document, operator: string, path: string, argument: unknown): void {
+  assertSafeKey(path, `${operator} path`);
   const { parent, key } = resolvePath(document, path, operator);
-  const current = parent[key];
+  const current = Object.prototype.hasOwnProperty.call(parent, key) ? parent[key] : undefined;
   switch (operator) {
     case '$inc': {
       if (typeof argument !== 'number' && typeof argument !== 'bigint') throw new StoreOperationError(`$inc on '${path}' needs a number, got ${describe(argument)}`);
@@ -81,7 +86,7 @@ function resolvePath(document: Document, path: string, operator: string): { pare
   const parts = path.split('.');
   let parent: Document = document;
   for (const part of parts.slice(0, -1)) {
-    const next = parent[part];
+    const next = Object.prototype.hasOwnProperty.call(parent, part) ? parent[part] : undefined;
     if (next === undefined) parent = parent[part] = {};
     else if (isPlainObject(next)) parent = next;
     else throw new StoreOperationError(`${operator} on '${path}': '${part}' is ${describe(next)}, not an object`);

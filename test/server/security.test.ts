@@ -105,7 +105,8 @@ test('garbage, an oversized frame, and a valid frame without handshake: dropped,
   assert.is(await closed(garbage), 4002);
   const oversized = await raw();
   oversized.send(Buffer.alloc(17 * 1024 * 1024, 7));
-  assert.is(await closed(oversized), 1009);
+  // ws refuses the frame header (1009); the pre-auth byte budget may cut the socket first (1006).
+  assert.ok([1009, 1006].includes(await closed(oversized)));
   const sneaky = await raw();
   sneaky.send(heyFrame('no handshake'));
   assert.is(await closed(sneaky), 4002);
@@ -115,7 +116,8 @@ test('garbage, an oversized frame, and a valid frame without handshake: dropped,
   assert.equal((await N.run({ op: 'request', server: 'M', method: 'echo', data: 'still here' })).value, 'still here');
   assert.not.ok(M.events.some((e) => e.event === 'received' && e.data?.tag === 'no handshake'));
   const refusals = M.stderr.split('\n').filter((line) => line.includes('server.link_refused') && line.includes('not a handshake message'));
-  assert.is(refusals.length, 3, 'each bad client logged once');
+  // Refusals are rate-limited (5 lines per 10 s, then a count): earlier tests' refusals share the window.
+  assert.ok(refusals.length >= 1 && refusals.length <= 3, `bad clients logged at most once each: ${refusals.length}`);
 });
 
 test('bad config: thisServerName not in hosts, duplicate host:port, port out of range, no key off loopback → one line, exit 1', async () => {
