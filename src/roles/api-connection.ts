@@ -26,7 +26,7 @@ import { plainMsgpackProblem } from './plain-msgpack.js';
 import { joinRoom, leaveAllRooms, leaveRoom, type RoomMember, type RoomPush } from './rooms.js';
 
 /** Plain msgpack, no records extension: any msgpack library on the client side can read it. */
-export const clientPackr = new Packr({ useRecords: false, moreTypes: false });
+export const clientPackr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'number' });
 
 /**
  * Decodes a client's msgpack: plain maps, arrays and scalars only (see plain-msgpack.ts); an
