@@ -35,7 +35,12 @@ export const clientPackr = new Packr({ useRecords: false, moreTypes: false, int6
 export function decodeClientMsgpack(bytes: Buffer): unknown {
   const problem = plainMsgpackProblem(bytes);
   if (problem) throw new ApiError(400, 'BAD_MESSAGE', `the msgpack message ${problem}`);
-  return clientPackr.unpack(bytes);
+  try {
+    return clientPackr.unpack(bytes);
+  } catch (error) {
+    // What the scan cannot see, msgpackr refuses (e.g. a map key that is binary or an array).
+    throw new ApiError(400, 'BAD_MESSAGE', `the msgpack message cannot be decoded: ${(error as Error)?.message ?? String(error)}`);
+  }
 }
 
 type Format = 'json' | 'msgpack';

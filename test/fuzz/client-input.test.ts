@@ -55,6 +55,11 @@ test('regression: 64-bit integers decode as numbers when safe and are refused be
   }
 });
 
+test('regression: a map with a binary key is a BAD_MESSAGE (msgpackr threw a plain Error)', () => {
+  const bytes = Buffer.from([0x81, 0xc4, 0x01, 0x61, 0x01]); // { <bin 'a'>: 1 }
+  assert.throws(() => decodeClientMsgpack(bytes), (error: ApiError) => error instanceof ApiError && error.code === 'BAD_MESSAGE');
+});
+
 test('Range headers: whole file, unsatisfiable, or a range inside the file', () => {
   const header = fc.oneof(fc.string({ maxLength: 30 }), fc.tuple(fc.oneof(fc.constant(''), fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String)), fc.oneof(fc.constant(''), fc.bigInt({ min: 0n, max: 10n ** 30n }).map(String)), fc.constantFrom('bytes=', 'bytes = ', 'BYTES=', 'bytes=0-1,'))
     .map(([a, b, prefix]) => `${prefix}${a}-${b}`));
