@@ -204,7 +204,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // ---- nemesis ----
     const plan = schedule(options.seed, options.servers, options.seconds);
     const pending: Array<Promise<void>> = [];
-    const heals: Array<{ at: number; run: () => void }> = [];
     for (const fault of plan) {
       const wait = started + 3000 + fault.at - Date.now();
       if (wait > 0) await delay(wait);
@@ -214,10 +213,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         count(faults, `partition (${fault.name})`);
         const names = fault.groups.map((g) => g.map((i) => servers[i].name).join('+'));
         note(`partition ${fault.name}: ${names.join(' | ')} for ${fault.forMs} ms`);
-        net.cut(fault.groups[0], fault.groups[1]);
+        const repair = net.cut(fault.groups[0], fault.groups[1]);
         pending.push(delay(fault.forMs).then(() => {
-          net.heal();
-          note('partition healed');
+          repair();
+          note(`partition ${names.join(' | ')} healed`);
         }));
       } else if (down > 0) {
         note(`skip ${fault.kind} of ${servers[fault.server].name}: a server is already down`);
@@ -252,7 +251,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         process.kill(s.child!.pid!, 'SIGUSR2');
       }
     }
-    void heals;
     const endAt = started + 3000 + options.seconds * 1000;
     if (endAt > Date.now()) await delay(endAt - Date.now());
     await Promise.all(pending);

@@ -53,18 +53,23 @@ export class ChaosNetwork {
     });
   }
 
-  /** Cuts every link between the two groups (server indexes), both directions; the driver keeps its access. */
-  cut(groupA: number[], groupB: number[]): void {
-    for (const a of groupA) for (const b of groupB) {
-      this.drop(a, this.addresses[b]);
-      this.drop(b, this.addresses[a]);
-    }
+  /**
+   * Cuts every link between the two groups (server indexes), both directions; the driver keeps its
+   * access. Returns the repair of exactly this cut (overlapping partitions heal one by one).
+   */
+  cut(groupA: number[], groupB: number[]): () => void {
+    const rules: Array<[number, string]> = [];
+    for (const a of groupA) for (const b of groupB) rules.push([a, this.addresses[b]], [b, this.addresses[a]]);
+    for (const [server, peer] of rules) this.rule('-A', server, peer);
+    return () => {
+      for (const [server, peer] of rules) quiet(() => this.rule('-D', server, peer));
+    };
   }
 
-  private drop(server: number, peer: string): void {
+  private rule(action: '-A' | '-D', server: number, peer: string): void {
     const ns = this.namespaces[server];
-    execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-A', 'INPUT', '-s', peer, '-j', 'DROP']);
-    execFileSync('ip', ['netns', 'exec', ns, 'iptables', '-A', 'OUTPUT', '-d', peer, '-j', 'DROP']);
+    execFileSync('ip', ['netns', 'exec', ns, 'iptables', action, 'INPUT', '-s', peer, '-j', 'DROP'], { stdio: 'ignore' });
+    execFileSync('ip', ['netns', 'exec', ns, 'iptables', action, 'OUTPUT', '-d', peer, '-j', 'DROP'], { stdio: 'ignore' });
   }
 
   heal(): void {

@@ -12,7 +12,7 @@ import { MAX_FILTER_DEPTH } from '../../src/store/filter.js';
 import { assertDocumentedError, assertPrototypesUntouched, fuzzParameters, MAX_MS_PER_INPUT } from './fuzz-settings.js';
 
 const store = SHARED_STORE<Record<string, unknown>>('fuzz');
-const documented = [StoreOperationError, StoreFilterError, StoreLimitError, UnsafeKeyError, EncodeError];
+const documented: Array<new (...args: any[]) => Error> = [StoreOperationError, StoreFilterError, StoreLimitError, UnsafeKeyError, EncodeError];
 
 const KEYS = ['a', 'b', 'a.b', 'n', 'list', '$inc', '$push', '$addToSet', '$pull', '$each', '$position', '__proto__', 'constructor', 'prototype',
   'x.__proto__', 'constructor.prototype', '$regex', '$options', '$where', '$expr', '$function', '$gt', '$in', '$elemMatch', '$not', '$and', '$or',
@@ -31,7 +31,7 @@ function deep(levels: number, key: string, leafValue: unknown): unknown {
 }
 const deepInput = fc.tuple(fc.constantFrom(150, 2_000, 50_000), fc.constantFrom('a', '$not', '$elemMatch', '[]', '__proto__', '$and')).map(([levels, key]) => deep(levels, key, 1));
 
-async function settles(what: string, call: () => Promise<unknown>, allowed = documented): Promise<boolean> {
+async function settles(what: string, call: () => Promise<unknown>, allowed: Array<new (...args: any[]) => Error> = documented): Promise<boolean> {
   const started = performance.now();
   try {
     await call();
