@@ -4,7 +4,7 @@
  * that says per property what held. See docs/chaos.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ const root = join(import.meta.dirname, '..', '..');
 const WEB_PORT = 8080;
 const MESH_PORT = 9000;
 const RELAY_TIMEOUT_MS = 2000;
+const MAX_RSS_MB = 600;
 
 export interface ChaosOptions { servers: number; seed: number; seconds: number; log?: (line: string) => void }
 export interface PropertyResult { name: string; held: boolean; detail: string }
@@ -190,6 +191,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         } else if (roll < 0.85) {
           count(operations, 'remove');
           await call(address, 'remove', { id });
+        } else if (roll < 0.9) {
+          count(operations, 'broadcast');
+          await call(address, 'broadcast', null);
         } else {
           const other = servers[Math.floor(random() * servers.length)];
           if (other === target) continue;
@@ -200,6 +204,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
     };
     const workers = Array.from({ length: 6 }, worker);
+    // RSS of every server's processes (master and worker), sampled each second.
+    let maxRssMB = 0;
+    const rssTimer = setInterval(() => {
+      for (const s of servers) if (s.up && s.child?.pid) maxRssMB = Math.max(maxRssMB, groupRssMB(s.child.pid));
+    }, 1000);
 
     // ---- nemesis ----
     const plan = schedule(options.seed, options.servers, options.seconds);
@@ -256,6 +265,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await Promise.all(pending);
     stopWorkload = true;
     await Promise.all(workers);
+    clearInterval(rssTimer);
     net.heal();
     for (const s of servers) if (!s.up) start(s);
     await Promise.all(servers.map((s) => waitAlive(net.addresses[s.index], 60_000)));
@@ -300,6 +310,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const outcomes = relays.reduce<Record<string, number>>((t, r) => ((t[r.outcome] = (t[r.outcome] ?? 0) + 1), t), {});
     properties.push({ name: `every request settled once (answer, TimeoutError or PeerDownError) within deadline + 1 s`, held: late.length === 0 && wrong.length === 0,
       detail: `${relays.length} requests: ${JSON.stringify(outcomes)}${late.length ? `; ${late.length} late (max ${Math.max(...late.map((r) => r.ms)).toFixed(0)} ms)` : ''}${wrong.length ? `; unexpected: ${wrong.slice(0, 3).map((r) => r.outcome).join(', ')}` : ''}` });
+    const orders = await Promise.all(servers.map(async (s) => (await call(net.addresses[s.index], 'order', null)).result as { received: number; outOfOrder: number; examples: string[] } | undefined));
+    const disordered = orders.filter((o) => !o || o.outOfOrder > 0);
+    properties.push({ name: 'broadcasts from each sender arrive in order (gaps allowed across faults)', held: disordered.length === 0,
+      detail: `${orders.reduce((sum, o) => sum + (o?.received ?? 0), 0)} received since each server's last start${disordered.length ? `; out of order: ${disordered.flatMap((o) => o?.examples ?? ['no answer']).join(', ')}` : ''}` });
+    properties.push({ name: `process RSS bounded (each server's master + worker < ${MAX_RSS_MB} MB)`, held: maxRssMB < MAX_RSS_MB, detail: `max ${maxRssMB.toFixed(0)} MB` });
     const ok = properties.every((p) => p.held);
     return { seed: options.seed, properties, faults, operations, history, ok };
   } finally {
@@ -319,6 +334,24 @@ function describeDifference(dumps: Array<Record<string, Record<string, unknown>>
     }
   }
   return 'replicas differ';
+}
+
+/** Resident memory of a process and its children (a server's master and worker), from /proc. */
+function groupRssMB(pid: number): number {
+  const rss = (p: number) => {
+    try {
+      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    } catch {
+      return 0;
+    }
+  };
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // Gone.
+  }
+  return rss(pid) + children.reduce((sum, child) => sum + rss(child), 0);
 }
 
 function delay(ms: number): Promise<void> {

@@ -4,6 +4,21 @@ import { SERVER_CLUSTERING } from '../../../../src/index.ts';
 
 SERVER_CLUSTERING.on('chaos.echo', (data) => data);
 
+// Broadcast order: per sending process (its random instance, so a restart starts a new sequence)
+// the numbers must only grow here; gaps are allowed (a partition or a restart drops messages).
+const instance = Math.random().toString(36).slice(2);
+let sent = 0;
+const lastSeen = new Map();
+const order = { received: 0, outOfOrder: 0, examples: [] };
+SERVER_CLUSTERING.on('chaos.seq', ({ from, n }) => {
+  order.received++;
+  const last = lastSeen.get(from) ?? 0;
+  if (n <= last) {
+    order.outOfOrder++;
+    if (order.examples.length < 5) order.examples.push(`${from}: ${n} after ${last}`);
+  } else lastSeen.set(from, n);
+});
+
 async function ensure(store, id, data) {
   return (await store.create({ id, data })) ?? (await store.get(id));
 }
@@ -39,6 +54,15 @@ export default {
       } catch (error) {
         return { outcome: error?.constructor?.name ?? 'Error', ms: performance.now() - started };
       }
+    },
+    /** Broadcasts the next number of this process's sequence to every other server. */
+    broadcast() {
+      SERVER_CLUSTERING.broadcast({ methodName: 'chaos.seq', data: { from: `${SERVER_CLUSTERING.getThisServerName()}/${instance}`, n: ++sent } });
+      return sent;
+    },
+    /** What this server's worker saw of other servers' broadcasts (not replicated: per server). */
+    order() {
+      return order;
     },
     async dump(_data, { box }) {
       return {
