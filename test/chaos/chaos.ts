@@ -37,6 +37,7 @@ export type Fault =
   | { at: number; kind: 'partition'; name: string; groups: [number[], number[]]; forMs: number }
   | { at: number; kind: 'kill'; server: number; downMs: number; skewMs: number }
   | { at: number; kind: 'pause'; server: number; forMs: number }
+  | { at: number; kind: 'kill-worker'; server: number }
   | { at: number; kind: 'rolling-restart'; server: number };
 
 /** The whole fault schedule, from the seed alone: `--seed` reproduces it. */
@@ -47,7 +48,7 @@ export function schedule(seed: number, servers: number, seconds: number): Fault[
   const all = Array.from({ length: servers }, (_, i) => i);
   // Faults start after a quiet start and stop a while before the end, leaving time to settle.
   for (let at = 4000; at < seconds * 1000 - 8000; at += 3000 + pick(5000)) {
-    const kind = pick(4);
+    const kind = pick(5);
     const server = pick(servers);
     if (kind === 0) {
       const shuffled = [...all].sort(() => random() - 0.5);
@@ -64,7 +65,8 @@ export function schedule(seed: number, servers: number, seconds: number): Fault[
       } else faults.push({ at, kind: 'partition', name, groups, forMs: 3000 + pick(5000) });
     } else if (kind === 1) faults.push({ at, kind: 'kill', server, downMs: 500 + pick(3000), skewMs: pick(3) === 0 ? pick(2001) - 1000 : 0 });
     else if (kind === 2) faults.push({ at, kind: 'pause', server, forMs: 6000 + pick(3000) }); // longer than the 5 s failure detector
-    else faults.push({ at, kind: 'rolling-restart', server });
+    else if (kind === 3) faults.push({ at, kind: 'rolling-restart', server });
+    else faults.push({ at, kind: 'kill-worker', server });
   }
   return faults;
 }
@@ -148,7 +150,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const addsAcked = new Map<string, Set<string>>();
     const addsTried = new Map<string, Set<string>>();
     const createsAcked = new Set<string>();
-    const relays: Array<{ from: string; outcome: string; ms: number; pausedOrKilled: boolean }> = [];
+    const relays: Array<{ from: string; outcome: string; message?: string; ms: number; pausedOrKilled: boolean }> = [];
     const disturbed = new Set<string>(); // servers paused or killed at some point during an operation
     const random = seededRandom(options.seed ^ 0x5eed);
     const hot = ['h1', 'h2', 'h3'];
@@ -199,7 +201,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           if (other === target) continue;
           count(operations, 'request');
           const answer = await call(address, 'relay', { server: other.name, timeoutMs: RELAY_TIMEOUT_MS, token: `t${++serial}` });
-          if (answer.ok) relays.push({ from: target.name, ...(answer.result as { outcome: string; ms: number }), pausedOrKilled: wasDisturbed() });
+          if (answer.ok) relays.push({ from: target.name, ...(answer.result as { outcome: string; message?: string; ms: number }), pausedOrKilled: wasDisturbed() });
         }
       }
     };
@@ -227,6 +229,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           repair();
           note(`partition ${names.join(' | ')} healed`);
         }));
+      } else if (fault.kind === 'kill-worker') {
+        const s = servers[fault.server];
+        const workerPids = s.up && !s.paused && s.child?.pid ? childPids(s.child.pid) : [];
+        if (workerPids.length === 0) {
+          note(`skip kill -9 of ${s.name}'s worker: the server is down or paused`);
+          continue;
+        }
+        count(faults, 'kill -9 of a worker');
+        note(`kill -9 ${s.name}'s worker (pid ${workerPids.join(', ')}); its master re-forks it`);
+        for (const pid of workerPids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }
       } else if (down > 0) {
         note(`skip ${fault.kind} of ${servers[fault.server].name}: a server is already down`);
       } else if (fault.kind === 'kill') {
@@ -306,10 +324,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const missingCreates = [...createsAcked].filter((id) => !state.created[id]);
     properties.push({ name: 'each acknowledged create left one document', held: missingCreates.length === 0, detail: missingCreates.length ? `missing: ${missingCreates.slice(0, 10).join(', ')}` : `${createsAcked.size} creates` });
     const late = relays.filter((r) => !r.pausedOrKilled && r.ms > RELAY_TIMEOUT_MS + 1000);
-    const wrong = relays.filter((r) => !['answer', 'TimeoutError', 'PeerDownError'].includes(r.outcome));
+    const wrong = relays.filter((r) => !['answer', 'TimeoutError', 'PeerDownError', 'RemoteError(PeerDownError)'].includes(r.outcome));
     const outcomes = relays.reduce<Record<string, number>>((t, r) => ((t[r.outcome] = (t[r.outcome] ?? 0) + 1), t), {});
     properties.push({ name: `every request settled once (answer, TimeoutError or PeerDownError) within deadline + 1 s`, held: late.length === 0 && wrong.length === 0,
-      detail: `${relays.length} requests: ${JSON.stringify(outcomes)}${late.length ? `; ${late.length} late (max ${Math.max(...late.map((r) => r.ms)).toFixed(0)} ms)` : ''}${wrong.length ? `; unexpected: ${wrong.slice(0, 3).map((r) => r.outcome).join(', ')}` : ''}` });
+      detail: `${relays.length} requests: ${JSON.stringify(outcomes)}${late.length ? `; ${late.length} late (max ${Math.max(...late.map((r) => r.ms)).toFixed(0)} ms)` : ''}${wrong.length ? `; unexpected: ${wrong.slice(0, 3).map((r) => `${r.outcome} (${r.message})`).join(', ')}` : ''}` });
     const orders = await Promise.all(servers.map(async (s) => (await call(net.addresses[s.index], 'order', null)).result as { received: number; outOfOrder: number; examples: string[] } | undefined));
     const disordered = orders.filter((o) => !o || o.outOfOrder > 0);
     properties.push({ name: 'broadcasts from each sender arrive in order (gaps allowed across faults)', held: disordered.length === 0,
@@ -345,13 +363,16 @@ function groupRssMB(pid: number): number {
       return 0;
     }
   };
-  let children: number[] = [];
+  return rss(pid) + childPids(pid).reduce((sum, child) => sum + rss(child), 0);
+}
+
+/** A server master's children: its workers. */
+function childPids(pid: number): number[] {
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
-    // Gone.
+    return [];
   }
-  return rss(pid) + children.reduce((sum, child) => sum + rss(child), 0);
 }
 
 function delay(ms: number): Promise<void> {

@@ -52,7 +52,10 @@ export default {
         const reply = await SERVER_CLUSTERING.request({ serverName: server, methodName: 'chaos.echo', data: token }, { timeoutMs });
         return { outcome: reply === token ? 'answer' : 'wrong-answer', ms: performance.now() - started };
       } catch (error) {
-        return { outcome: error?.constructor?.name ?? 'Error', ms: performance.now() - started };
+        // A PeerDownError raised on the target server (its worker died with the request) arrives as
+        // a RemoteError carrying that name.
+        const name = error?.constructor?.name ?? 'Error';
+        return { outcome: name === 'RemoteError' ? `RemoteError(${error.remoteName})` : name, message: String(error?.message).slice(0, 300), ms: performance.now() - started };
       }
     },
     /** Broadcasts the next number of this process's sequence to every other server. */
