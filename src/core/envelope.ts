@@ -199,7 +199,13 @@ export function decodeEnvelopes(body: Uint8Array): Envelope[] {
     if (reader.at !== bytes.length) throw new TypeError('malformed record: bytes after the envelopes');
     return envelopes;
   }
-  const values = decode<unknown[]>(bytes.subarray(reader.at));
+  let values: unknown[];
+  try {
+    values = decode<unknown[]>(bytes.subarray(reader.at));
+  } catch (error) {
+    // msgpackr throws plain Errors (unknown extension, bad offset); the contract here is TypeError/RangeError.
+    throw new TypeError(`malformed record: the data is not valid msgpack (${(error as Error)?.message ?? String(error)})`);
+  }
   if (!Array.isArray(values) || values.length !== reader.packed) throw new TypeError('malformed record: data does not match the envelopes');
   let next = 0;
   for (let i = 0; i < count; i++) if (envelopes[i].data === PACKED) envelopes[i].data = values[next++];

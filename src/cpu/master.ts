@@ -3,6 +3,7 @@ import { Endpoint, type Address, type Registries } from '../core/endpoint.js';
 import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { UnknownPeerError, toWireError } from '../core/errors.js';
 import { log } from '../core/logger.js';
+import { HeldMessages } from '../core/held-messages.js';
 import type { OutboxLimits } from '../core/outbox.js';
 import { printConfigError } from './config-failure.js';
 import { Control, type MethodsNotice } from './control.js';
@@ -28,11 +29,21 @@ export interface MasterOptions {
  * worker-to-worker traffic), supervises them with stable ids, restarts them on crash with
  * backoff, rolls them on SIGUSR2 and stops them gracefully on SIGTERM/SIGINT.
  */
+/** Bound on messages held for methods whose workers are being re-forked. */
+const MAX_AWAITING_OWNER = 100_000;
+
 export class Master extends Endpoint {
   readonly workerCount: number;
   private readonly slots = new Map<number, WorkerSlot>();
   private readonly methodOwners = new Map<string, number[]>();
   private readonly roundRobin = new Map<string, number>();
+  /**
+   * Methods whose only handlers were on workers that are being re-forked (a crash, kill -9), and
+   * what arrived for them meanwhile: held until the new process registers the method again, as
+   * messages addressed to a restarting worker id wait — not answered NoHandlerError by the master.
+   */
+  private readonly ownerRestarting = new Set<string>();
+  private readonly awaitingOwner = new HeldMessages();
   private readonly gracefulTimeoutMs: number;
   private stopping = false;
   private rolling?: Promise<void>;
@@ -105,6 +116,9 @@ export class Master extends Endpoint {
       else if (this.held && !this.registries[envelope.channel].has(envelope.method)) {
         // No worker handles it yet while they start: wait for one to register it (setOwner).
         this.held.hold(envelope, () => this.routeEnvelope(ANY_WORKER, envelope, sourceWorker));
+      } else if (this.ownerRestarting.has(`${envelope.channel}:${envelope.method}`) && this.awaitingOwner.size < MAX_AWAITING_OWNER && !this.registries[envelope.channel].has(envelope.method)) {
+        // Its worker is being re-forked: wait for it (requests stay bound by their deadline).
+        this.awaitingOwner.hold(envelope, () => this.routeEnvelope(ANY_WORKER, envelope, sourceWorker));
       } else setImmediate(() => this.dispatch(envelope));
     } else {
       this.deliverEnvelopeTo(this.slotFor(target), envelope, sourceWorker);
@@ -265,7 +279,11 @@ export class Master extends Endpoint {
     if (owners.length) this.methodOwners.set(key, owners.sort((a, b) => a - b));
     else this.methodOwners.delete(key);
     // What waited for a worker to handle this method goes to it now, in arrival order.
-    if (present) this.releaseHeld(channel, method);
+    if (present) {
+      this.ownerRestarting.delete(key);
+      this.awaitingOwner.release(channel, method);
+      this.releaseHeld(channel, method);
+    }
   }
 
   /** Round-robin among workers that registered the method; the master itself only as a last resort. */
@@ -306,9 +324,10 @@ export class Master extends Endpoint {
     if (role === 'current') {
       slot.ready = false;
       slot.up = false;
-      for (const owners of this.methodOwners.values()) {
+      for (const [key, owners] of this.methodOwners) {
         const index = owners.indexOf(slot.id);
         if (index >= 0) owners.splice(index, 1);
+        if (index >= 0 && owners.length === 0) this.ownerRestarting.add(key);
       }
     }
     worker.on('exit', (code, signal) => this.onExit(slot, incarnation, code, signal));
@@ -337,6 +356,16 @@ export class Master extends Endpoint {
     } else if (slot.current === incarnation) {
       slot.ready = true;
       slot.markUp();
+    }
+    // Every worker is back and none registered these methods again: what waited gets its answer
+    // (NoHandlerError for requests) instead of waiting for its deadline.
+    if (this.ownerRestarting.size > 0 && [...this.slots.values()].every((s) => s.ready)) {
+      const keys = [...this.ownerRestarting];
+      this.ownerRestarting.clear();
+      for (const key of keys) {
+        const at = key.indexOf(':');
+        this.awaitingOwner.release(Number(key.slice(0, at)), key.slice(at + 1));
+      }
     }
     log.info('worker.ready', { workerId: slot.id, pid: incarnation.worker.process.pid });
   }

@@ -29,7 +29,7 @@ import { clientAddressOf } from './public-address.js';
 import { apiCounter } from '../metrics/api-counters.js';
 
 /** Plain msgpack, no records extension: any msgpack library on the client side can read it. */
-export const clientPackr = new Packr({ useRecords: false, moreTypes: false });
+export const clientPackr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'number' });
 
 /**
  * Decodes a client's msgpack: plain maps, arrays and scalars only (see plain-msgpack.ts); an
@@ -38,7 +38,12 @@ export const clientPackr = new Packr({ useRecords: false, moreTypes: false });
 export function decodeClientMsgpack(bytes: Buffer): unknown {
   const problem = plainMsgpackProblem(bytes);
   if (problem) throw new ApiError(400, 'BAD_MESSAGE', `the msgpack message ${problem}`);
-  return clientPackr.unpack(bytes);
+  try {
+    return clientPackr.unpack(bytes);
+  } catch (error) {
+    // What the scan cannot see, msgpackr refuses (e.g. a map key that is binary or an array).
+    throw new ApiError(400, 'BAD_MESSAGE', `the msgpack message cannot be decoded: ${(error as Error)?.message ?? String(error)}`);
+  }
 }
 
 type Format = 'json' | 'msgpack';

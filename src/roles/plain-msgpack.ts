@@ -4,7 +4,9 @@
  * bigints of any size, timestamps) and hand them to box code, and its extensions are registered
  * process-wide, so they cannot be switched off for one Packr. So the bytes are checked first, in
  * one linear pass without allocation: any extension, the reserved byte 0xc1, a length running
- * past the end, or bytes after the value make the message malformed.
+ * past the end, bytes after the value, or a 64-bit integer outside the safe range (msgpackr
+ * decodes those as BigInt, which box code written for JSON numbers does not expect) make the
+ * message malformed.
  */
 
 /** Length in bytes of each fixed-size head (0 = handled below). */
@@ -17,6 +19,14 @@ function fixedSize(byte: number): number {
     case 0xcb: case 0xcf: case 0xd3: return 9;
     default: return 0;
   }
+}
+
+const UNSAFE_INTEGER = 'holds an integer beyond ±(2^53 − 1), which a JavaScript number cannot hold exactly (msgpackr would hand box code a BigInt); send it as a string';
+
+/** uint64/int64 within Number.MAX_SAFE_INTEGER: decoded as a number, like every other integer. */
+function isSafe64(view: DataView, at: number, signed: boolean): boolean {
+  const value = signed ? view.getBigInt64(at) : view.getBigUint64(at);
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER);
 }
 
 /** Returns why `bytes` is not one plain msgpack value, or undefined when it is. */
@@ -35,7 +45,11 @@ export function plainMsgpackProblem(bytes: Uint8Array): string | undefined {
     if (byte <= 0x9f) { pending += byte & 0x0f; at += 1; continue; } // fixarray
     if (byte <= 0xbf) { at += 1 + (byte & 0x1f); continue; } // fixstr
     const fixed = fixedSize(byte);
-    if (fixed) { at += fixed; continue; }
+    if (fixed) {
+      if ((byte === 0xcf || byte === 0xd3) && at + 9 <= end && !isSafe64(view, at + 1, byte === 0xd3)) return UNSAFE_INTEGER;
+      at += fixed;
+      continue;
+    }
     const head = byte === 0xc4 || byte === 0xd9 ? 2 : byte === 0xc5 || byte === 0xda || byte === 0xdc || byte === 0xde ? 3 : 5;
     if (at + head > end) return 'truncated';
     switch (byte) {

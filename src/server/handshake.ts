@@ -109,7 +109,9 @@ function converse(socket: WebSocket, timeoutMs: number, fail: (error: HandshakeE
     }
     if (message[0] === REFUSED) {
       finish();
-      return fail(new HandshakeError(`refused by the peer: ${String(message[1]).slice(0, 200)}`));
+      // Closed here too: an unauthenticated dialer that "refuses" first must not keep the socket.
+      socket.close(CloseCode.refused, 'refused by the peer');
+      return fail(new HandshakeError(`refused by the peer: ${describeReason(message[1])}`));
     }
     try {
       if (step(message)) finish();
@@ -120,6 +122,15 @@ function converse(socket: WebSocket, timeoutMs: number, fail: (error: HandshakeE
   };
   socket.on('message', onMessage);
   socket.once('close', onClose);
+}
+
+/**
+ * The peer's reason, for the log. Not `String(reason)`: before authentication it is anyone's
+ * msgpack, and an object whose `toString` is not a function makes String() throw (which, in a
+ * socket listener, would take the whole process down).
+ */
+function describeReason(reason: unknown): string {
+  return typeof reason === 'string' ? reason.slice(0, 200) : 'no reason given';
 }
 
 function send(socket: WebSocket, message: unknown[], closeCode?: number): void {

@@ -26,12 +26,37 @@ export function compileFilter(filter: unknown): DocumentTest {
   if (filter === undefined || filter === null) return () => true;
   if (!isPlainObject(filter)) throw new StoreFilterError(`a filter must be a plain object in the MongoDB query language, got ${typeof filter}`);
   assertNoCode(filter, 'filter');
+  let test: DocumentTest;
   try {
-    return sift(filter, SIFT_OPTIONS);
+    test = sift(filter, SIFT_OPTIONS);
   } catch (error) {
     if (error instanceof StoreFilterError) throw error;
     throw new StoreFilterError(`invalid filter: ${(error as Error).message}`);
   }
+  return guardTest(test);
+}
+
+/**
+ * sift checks some operands only when it compares (`{ $gt: [] }` against an object without a
+ * prototype throws a TypeError, an unknown `$type` alias a plain Error). A filter from a client
+ * must fail with StoreFilterError, never an error from inside the library.
+ */
+function guardTest(test: DocumentTest): DocumentTest {
+  return (document) => {
+    try {
+      return test(document);
+    } catch (error) {
+      throw new StoreFilterError(`the filter cannot be evaluated: ${(error as Error)?.message ?? String(error)}`);
+    }
+  };
+}
+
+/** sift's `$type` aliases; a class (its other form) is code, and only in-process code has one. */
+const TYPE_ALIASES = new Set(['number', 'string', 'bool', 'array', 'null', 'timestamp']);
+
+function assertTypeOperand(value: unknown, path: string): void {
+  if (typeof value === 'string' && TYPE_ALIASES.has(value)) return;
+  throw new StoreFilterError(`$type at ${path} takes one of ${[...TYPE_ALIASES].join(', ')}, got ${JSON.stringify(value)?.slice(0, 100) ?? typeof value}`);
 }
 
 /**
@@ -68,12 +93,17 @@ function compileLinearRegex(pattern: unknown, flags: unknown): (value: string) =
 
 const SIFT_OPTIONS = { operations: { $regex: regexOperation } };
 
-function assertNoCode(value: unknown, path: string): void {
+/** Deeper filters are refused: the checks and sift recurse per level, and no real query nests this far. */
+export const MAX_FILTER_DEPTH = 100;
+const LOGICAL_OPERATORS = new Set(['$and', '$or', '$nor']);
+
+function assertNoCode(value: unknown, path: string, depth = 0): void {
+  if (depth > MAX_FILTER_DEPTH) throw new StoreFilterError(`the filter is nested more than ${MAX_FILTER_DEPTH} levels deep (at ${path.slice(0, 100)}…)`);
   if (typeof value === 'function') {
     throw new StoreFilterError(`${path} is a function; filters may not contain code (they can arrive over the network). Use query operators such as $gt, $in, $regex, $elemMatch`);
   }
   if (Array.isArray(value)) {
-    value.forEach((item, index) => assertNoCode(item, `${path}[${index}]`));
+    value.forEach((item, index) => assertNoCode(item, `${path}[${index}]`, depth + 1));
     return;
   }
   if (!isPlainObject(value)) return;
@@ -82,6 +112,8 @@ function assertNoCode(value: unknown, path: string): void {
     if (CODE_OPERATORS.has(key)) {
       throw new StoreFilterError(`${key} is not allowed in store filters: it would execute code (at ${path}); express the condition with query operators`);
     }
-    assertNoCode(value[key], `${path}.${key}`);
+    if (key === '$type') assertTypeOperand(value[key], path);
+    if (LOGICAL_OPERATORS.has(key) && !Array.isArray(value[key])) throw new StoreFilterError(`${key} at ${path} takes an array of filters`);
+    assertNoCode(value[key], `${path}.${key}`, depth + 1);
   }
 }

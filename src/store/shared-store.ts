@@ -54,7 +54,7 @@ export class SharedStore<D extends Document = Document> {
   /** The write of a whole document (`save`, `create`), its data checked and copied. */
   private wholeDocument(kind: 'save' | 'create', params: SaveParams<D>): WriteRequest {
     const id = checkId(params?.id);
-    if (!isPlainObject(params.data)) throw new TypeError(`${kind}: data must be a plain object, got ${typeof params.data}`);
+    if (!isPlainObject(params.data)) throw new TypeError(`${kind}: data must be a plain object, got ${params.data === null ? 'null' : Array.isArray(params.data) ? 'an array' : typeof params.data}`);
     // One walk copies the data (the caller may change it right after this call), refuses what
     // msgpack cannot carry and bounds its size; the exact encode runs only near the limit.
     const { copy, maxBytes } = copyAndMeasure(params.data);

@@ -1,0 +1,78 @@
+// The chaos run's workload box: each method is one acknowledged operation (the HTTP 200 is the
+// acknowledgement), and `dump` reads this server's replica for the checker.
+import { SERVER_CLUSTERING } from '../../../../src/index.ts';
+
+SERVER_CLUSTERING.on('chaos.echo', (data) => data);
+
+// Broadcast order: per sending process (its random instance, so a restart starts a new sequence)
+// the numbers must only grow here; gaps are allowed (a partition or a restart drops messages).
+const instance = Math.random().toString(36).slice(2);
+let sent = 0;
+const lastSeen = new Map();
+const order = { received: 0, outOfOrder: 0, examples: [] };
+SERVER_CLUSTERING.on('chaos.seq', ({ from, n }) => {
+  order.received++;
+  const last = lastSeen.get(from) ?? 0;
+  if (n <= last) {
+    order.outOfOrder++;
+    if (order.examples.length < 5) order.examples.push(`${from}: ${n} after ${last}`);
+  } else lastSeen.set(from, n);
+});
+
+async function ensure(store, id, data) {
+  return (await store.create({ id, data })) ?? (await store.get(id));
+}
+
+export default {
+  name: 'chaos',
+  methods: {
+    async inc({ id, by }, { box }) {
+      const counters = box.SHARED_STORE('counters');
+      const updated = (await counters.update({ id, data: { $inc: { value: by } } })) ?? ((await ensure(counters, id, { value: 0 })), await counters.update({ id, data: { $inc: { value: by } } }));
+      return updated?.value ?? null;
+    },
+    async add({ id, item }, { box }) {
+      const sets = box.SHARED_STORE('sets');
+      const updated = (await sets.update({ id, data: { $addToSet: { items: item } } })) ?? ((await ensure(sets, id, { items: [] })), await sets.update({ id, data: { $addToSet: { items: item } } }));
+      return updated?.items.length ?? null;
+    },
+    async create({ id, data }, { box }) {
+      return box.SHARED_STORE('created').create({ id, data });
+    },
+    async save({ id, data }, { box }) {
+      return box.SHARED_STORE('scratch').save({ id, data });
+    },
+    async remove({ id }, { box }) {
+      return (await box.SHARED_STORE('scratch').remove(id)) ?? null;
+    },
+    /** A server-to-server request; reports how it settled and how long it took, measured here. */
+    async relay({ server, timeoutMs, token }) {
+      const started = performance.now();
+      try {
+        const reply = await SERVER_CLUSTERING.request({ serverName: server, methodName: 'chaos.echo', data: token }, { timeoutMs });
+        return { outcome: reply === token ? 'answer' : 'wrong-answer', ms: performance.now() - started };
+      } catch (error) {
+        // A PeerDownError raised on the target server (its worker died with the request) arrives as
+        // a RemoteError carrying that name.
+        const name = error?.constructor?.name ?? 'Error';
+        return { outcome: name === 'RemoteError' ? `RemoteError(${error.remoteName})` : name, message: String(error?.message).slice(0, 300), ms: performance.now() - started };
+      }
+    },
+    /** Broadcasts the next number of this process's sequence to every other server. */
+    broadcast() {
+      SERVER_CLUSTERING.broadcast({ methodName: 'chaos.seq', data: { from: `${SERVER_CLUSTERING.getThisServerName()}/${instance}`, n: ++sent } });
+      return sent;
+    },
+    /** What this server's worker saw of other servers' broadcasts (not replicated: per server). */
+    order() {
+      return order;
+    },
+    async dump(_data, { box }) {
+      return {
+        counters: await box.SHARED_STORE('counters').all(),
+        sets: await box.SHARED_STORE('sets').all(),
+        created: await box.SHARED_STORE('created').all(),
+      };
+    },
+  },
+};
