@@ -4,28 +4,17 @@
 // problem goes through the real command.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/process-harness.js';
 import { writeConfig } from '../helpers/roles-cluster.js';
+import { runToExit } from '../helpers/run-to-exit.js';
 
 interface Result { code: number | null; stdout: string; stderr: string }
 
 function boxwire(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/boxwire.js'), ...args], { cwd: repoRoot, env: { ...process.env, BOXWIRE_WORKERS: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    // A start that wrongly succeeds keeps running: stop it so the test fails instead of hanging.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  // A start that wrongly succeeds keeps running: stop it so the test fails instead of hanging.
+  return runToExit(process.execPath, [join(repoRoot, 'bin/boxwire.js'), ...args], { env: { ...process.env, BOXWIRE_WORKERS: '1', ...env }, killAfterMs: 30_000 });
 }
 
 const valid = () => ({

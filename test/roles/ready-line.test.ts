@@ -9,6 +9,7 @@ import net from 'node:net';
 import { repoRoot } from '../helpers/process-harness.js';
 import { freePort } from '../helpers/server-driver.js';
 import { CLUSTER_KEY, writeConfig } from '../helpers/roles-cluster.js';
+import { runToExit } from '../helpers/run-to-exit.js';
 
 const hosts = { door: '127.0.0.2', api1: '127.0.0.3', upload1: '127.0.0.4' };
 let demo: ChildProcess | undefined;
@@ -95,18 +96,8 @@ test('demo:cluster: a server that cannot start (its web port taken) says why in 
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(webPort, hosts.door, resolve));
   try {
-    const result = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn('npm', ['run', '--silent', 'demo:cluster'], { cwd: repoRoot, env: { ...process.env, BOXWIRE_CONFIG: path, BOXWIRE_CLUSTER_KEY: CLUSTER_KEY, BOXWIRE_WORKERS: '' } });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (c) => (out += c));
-      child.stderr.on('data', (c) => (err += c));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, out, err });
-      });
-    });
+    const { code, stdout: out, stderr: err } = await runToExit('npm', ['run', '--silent', 'demo:cluster'], { env: { ...process.env, BOXWIRE_CONFIG: path, BOXWIRE_CLUSTER_KEY: CLUSTER_KEY, BOXWIRE_WORKERS: '' }, killAfterMs: 60_000 });
+    const result = { code, out, err };
     assert.is(result.code, 1, result.out + result.err);
     const lines = result.err.trimEnd().split('\n');
     assert.equal(lines.filter((l) => l.startsWith('[door]')), [

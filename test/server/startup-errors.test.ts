@@ -4,29 +4,18 @@
 // (through the API and through `boxwire start`).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/process-harness.js';
 import { freePort } from '../helpers/server-driver.js';
 import { writeConfig } from '../helpers/roles-cluster.js';
+import { runToExit } from '../helpers/run-to-exit.js';
 
 interface Result { code: number | null; stdout: string; stderr: string }
 
 function run(args: string[], env: Record<string, string>): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, BOXWIRE_LOG: 'warn', BOXWIRE_CLUSTER_KEY: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    // A process that wrongly keeps running (the crash loop) is stopped so the test fails, not hangs.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  // A process that wrongly keeps running (the crash loop) is stopped so the test fails, not hangs.
+  return runToExit(process.execPath, args, { env: { ...process.env, BOXWIRE_LOG: 'warn', BOXWIRE_CLUSTER_KEY: '', ...env }, killAfterMs: 40_000 });
 }
 
 const nested = (options: object, workers: number, nest = 'cpu-outer') =>
