@@ -50,6 +50,32 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { error: { code, message } });
 }
 
+/**
+ * `sendError` for a request whose body will not be read (an upload refused before parsing). An
+ * answer sent while the client is still writing its body races the socket: a client that then
+ * sees the connection reset loses the answer ("fetch failed"). So a small body is read to its end
+ * and dropped first; past `drainBytes` (what the server would have accepted anyway) the answer
+ * goes at once with `Connection: close`, and a client still sending may then miss it.
+ */
+export function refuseUnread(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, drainBytes: number): void {
+  if (req.readableEnded) return sendError(res, status, code, message);
+  let seen = 0;
+  let answered = false;
+  const answer = (close: boolean) => {
+    if (answered) return;
+    answered = true;
+    if (close && !res.headersSent) res.setHeader('Connection', 'close');
+    sendError(res, status, code, message);
+  };
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > drainBytes) answer(true);
+  });
+  req.on('end', () => answer(false));
+  req.on('error', () => answer(true));
+  req.resume();
+}
+
 export function sendText(res: ServerResponse, status: number, text: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
   res.end(text);

@@ -15,7 +15,7 @@ import { log } from '../core/logger.js';
 import { fileId, filePaths, type FileIndex, type FileMeta } from './file-meta.js';
 import { sanitizeFilename } from './filename.js';
 import { normalizeType } from './download-safety.js';
-import { sendError, sendJson } from './http-reply.js';
+import { refuseUnread, sendError, sendJson } from './http-reply.js';
 import { typeOf } from './static-files.js';
 import { uploadCounts } from '../metrics/counters.js';
 import { pushToRoom } from './rooms.js';
@@ -41,8 +41,12 @@ interface Pending {
 export class UploadRole {
   private readonly maxBytes: number;
 
+  /** A refused upload's body is read and dropped up to this (about one file at the limit), then the connection closes. */
+  private readonly refusedDrainBytes: number;
+
   constructor(private readonly options: UploadRoleOptions) {
     this.maxBytes = Math.floor(options.maxUploadFileMB * 1024 * 1024);
+    this.refusedDrainBytes = this.maxBytes + 64 * 1024;
   }
 
   handleRequest(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
@@ -55,17 +59,17 @@ export class UploadRole {
   }
 
   private async upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (req.method !== 'POST') return sendError(res, 405, 'METHOD_NOT_ALLOWED', `upload with POST ${UPLOAD_PATH}?box=<box> (multipart/form-data)`);
+    if (req.method !== 'POST') return refuseUnread(req, res, 405, 'METHOD_NOT_ALLOWED', `upload with POST ${UPLOAD_PATH}?box=<box> (multipart/form-data)`, this.refusedDrainBytes);
     const boxName = url.searchParams.get('box') ?? '';
-    if (!getBox(boxName)) return sendError(res, 404, 'UNKNOWN_BOX', `there is no box ${JSON.stringify(boxName)} on this server (add ?box=<name>)`);
+    if (!getBox(boxName)) return refuseUnread(req, res, 404, 'UNKNOWN_BOX', `there is no box ${JSON.stringify(boxName)} on this server (add ?box=<name>)`, this.refusedDrainBytes);
     const token = url.searchParams.get('progress');
-    if (token !== null && !TOKEN.test(token)) return sendError(res, 400, 'BAD_PROGRESS_TOKEN', 'progress must be 8–64 letters, digits, _ or -');
+    if (token !== null && !TOKEN.test(token)) return refuseUnread(req, res, 400, 'BAD_PROGRESS_TOKEN', 'progress must be 8–64 letters, digits, _ or -', this.refusedDrainBytes);
     let parser: busboy.Busboy;
     try {
       // One byte over the limit is enough to know a file is too large (busboy flags reaching it).
       parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: this.maxBytes + 1, files: 20, fields: 50, parts: 70 } });
     } catch {
-      return sendError(res, 400, 'NOT_MULTIPART', 'send the files as multipart/form-data');
+      return refuseUnread(req, res, 400, 'NOT_MULTIPART', 'send the files as multipart/form-data', this.refusedDrainBytes);
     }
     const dir = join(this.options.dataDir, boxName);
     await fs.mkdir(dir, { recursive: true });

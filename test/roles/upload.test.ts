@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import net from 'node:net';
 import { ClusterServers, waitClusterUp, waitHttp, writeConfig } from '../helpers/roles-cluster.js';
 
 const WEB = 18530;
@@ -174,6 +175,30 @@ test('bad uploads: not multipart, no file, unknown box, GET', async () => {
   assert.is((await fetch(`${upload}/__UPLOAD?box=sample`)).status, 405);
   // Uploads go to upload servers only.
   assert.is((await fetch(`${other}/__UPLOAD?box=sample`, { method: 'POST', body: form([{ name: 'a', bytes: Buffer.from('a') }]) })).status, 404);
+});
+
+test('a refused upload is answered after its body: 30 refusals in a row on kept-alive connections, then one accepted; a refused body over one file at the limit gets Connection: close at once', async () => {
+  for (let i = 0; i < 30; i++) {
+    const refused = await fetch(`${upload}/__UPLOAD?box=${i % 2 ? 'nope' : 'sample'}${i % 2 ? '' : '&progress=bad!'}`, { method: 'POST', body: form([{ name: 'a.txt', bytes: randomBytes(2_000) }]) });
+    assert.is(refused.status, i % 2 ? 404 : 400);
+    assert.is(refused.headers.get('connection'), 'keep-alive', 'a small refused body is read, so the connection stays usable');
+    await refused.arrayBuffer();
+  }
+  assert.is((await post([{ name: 'after.txt', bytes: Buffer.from('after') }])).status, 201);
+  // Past one file at the limit, the refusal does not wait for the rest: it answers at once and
+  // closes (read over a raw socket: a client still sending may not see it, which is the point).
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(WEB, '127.0.0.3', () => {
+      socket.write(`POST /__UPLOAD?box=nope HTTP/1.1\r\nHost: 127.0.0.3\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n`);
+      socket.write(Buffer.alloc(1024 * 1024 + 200 * 1024, 0x61));
+    });
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+    socket.on('close', () => resolve(text));
+    socket.on('error', (error) => (text ? resolve(text) : reject(error)));
+  });
+  assert.match(answer, /^HTTP\/1\.1 404 /);
+  assert.match(answer, /\r\nConnection: close\r\n/i);
 });
 
 test('the download count is kept', async () => {
