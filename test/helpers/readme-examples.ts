@@ -2,7 +2,10 @@
  * The README's runnable examples, as the README marks them (see docs/readme-examples.md):
  *
  *   <!-- example: FILE [servers=a,b,c] -->     before a fenced code block: its text is FILE
- *   <!-- output: FILE [NAME=value …] -->        before a fenced block: lines a run of FILE prints
+ *   <!-- output: FILE [NAME=value …] [ends=itself] -->
+ *                                               before a fenced block: lines a run of FILE prints
+ *                                               (with NAME=value in its environment); `ends=itself`
+ *                                               when the run exits on its own (no Ctrl-C is sent)
  *
  * This module finds them and sets up a fresh project in which they run as printed: `boxwire`
  * resolves to this checkout's sources (through a small package in the project's node_modules),
@@ -23,6 +26,8 @@ export interface Example {
 export interface ExpectedOutput {
   file: string;
   env: Record<string, string>;
+  /** The run exits on its own once done: wait for that rather than send Ctrl-C (which could race its exit). */
+  endsByItself: boolean;
   lines: string[];
   line: number;
 }
@@ -52,7 +57,9 @@ export function parseReadme(text: string): { examples: Example[]; outputs: Expec
       if (Object.keys(unknown).length) throw new Error(`README.md:${i + 1}: unknown example attribute(s) ${Object.keys(unknown).join(', ')}`);
       examples.push({ file, code: body.join('\n') + '\n', servers: servers ? servers.split(',') : [], line: i + 1 });
     } else {
-      outputs.push({ file, env: attributes, lines: body.filter((l) => l.trim() !== ''), line: i + 1 });
+      const { ends, ...env } = attributes;
+      if (ends !== undefined && ends !== 'itself') throw new Error(`README.md:${i + 1}: ends= takes only "itself"`);
+      outputs.push({ file, env, endsByItself: ends === 'itself', lines: body.filter((l) => l.trim() !== ''), line: i + 1 });
     }
     i = end;
   }

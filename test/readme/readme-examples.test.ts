@@ -97,8 +97,9 @@ async function runExample(example: Example, output: ExpectedOutput): Promise<Run
     }
     const timer = setTimeout(check, 60_000);
   });
-  // Ctrl-C, as the README says: every process stops gracefully.
-  for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+  // Ctrl-C, as the README says: every process stops gracefully. A run that ends by itself is left
+  // to do so (a Ctrl-C sent while it is already exiting can find its signal handlers torn down).
+  if (!output.endsByItself) for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
   const killer = setTimeout(() => children.forEach(({ child }) => child.kill('SIGKILL')), 20_000);
   await Promise.all(children.map(({ exited }) => exited));
   clearTimeout(killer);
