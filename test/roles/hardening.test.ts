@@ -100,7 +100,10 @@ test('1. an upgrade whose URL cannot be parsed gets 400 and crashes no worker (A
 /** Opens WebSocket clients on `host` until `perServer` distinct worker pids answered the probe. */
 async function probeWorkers(host: string, perServer = 2): Promise<Array<{ polluted: unknown; pollutedVia: unknown; pid: number }>> {
   const seen = new Map<number, any>();
-  for (let i = 0; i < 12 && seen.size < perServer; i++) {
+  // node:cluster hands connections only to workers already listening: under load the second worker
+  // may still be starting, so keep opening clients until both answered (or the deadline passes).
+  const deadline = Date.now() + 30_000;
+  while (seen.size < perServer && Date.now() < deadline) {
     const client = await open(host);
     const probe = (await client.call('hostile', 'probe')).result;
     seen.set(probe.pid, probe);
