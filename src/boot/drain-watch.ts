@@ -15,7 +15,7 @@ import { Channel } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { processRole, sharedRegistries } from '../cpu/runtime.js';
 import { setDrainer } from '../cpu/lifecycle.js';
-import { READY_PROBE, recordProbesHere, type ReadyProbe } from '../roles/readiness.js';
+import { READY_PROBE, recordProbesHere, type ReadyProbe } from '../roles/cluster/readiness.js';
 
 const RECENT_MS = 10_000;
 const MAX_PROBERS = 256;

@@ -8,8 +8,8 @@ import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { currentEndpoint, sharedRegistries } from '../cpu/runtime.js';
 import { SERVER_CLUSTERING, onServerMesh, type ServerClusteringConfig, type ServerLoad, type ServerMeshView } from '../server/index.js';
-import { installServerBus } from '../roles/cluster-bus.js';
-import { liveServersWithRole } from '../roles/topology.js';
+import { installServerBus } from '../server/cluster-bus.js';
+import { liveServersWithRole } from '../roles/cluster/topology.js';
 import type { ClusterConfig } from './config.js';
 import type { MeshView } from './mesh-view.js';
 

@@ -3,7 +3,7 @@
  * push to, its folder, and a logger tagged with its name.
  */
 import { createLogger, type Logger } from '../core/logger.js';
-import { pushToRoom } from '../roles/rooms.js';
+import { pushToRoom } from '../server/rooms.js';
 import { roomDefinition, type BoxDefinition } from './define-box.js';
 import { boxStore, type BoxStore } from './box-store.js';
 

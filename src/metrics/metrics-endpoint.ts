@@ -7,7 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { log } from '../core/logger.js';
-import { sendError } from '../roles/http-reply.js';
+import { sendError } from '../roles/http/http-reply.js';
 import { METRICS_CONTENT_TYPE, scrapeServerMetrics } from './cluster-scrape.js';
 import { metricsEnabled } from './metrics-enabled.js';
 

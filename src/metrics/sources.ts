@@ -5,7 +5,7 @@
  * server's master (or a process without CPU clustering).
  */
 import type { Mesh } from '../server/mesh.js';
-import type { ReplicaHost } from '../store/replica-host.js';
+import type { ReplicaHost } from '../store/replication/replica-host.js';
 
 export const metricSources: {
   mesh?: Mesh;

@@ -1,8 +1,8 @@
 import { log } from '../core/logger.js';
-import { copyValue } from './document-values.js';
-import type { FeedItem } from './feed.js';
-import { createVerdictOf, type StoreTables } from './store-tables.js';
-import type { Document } from './update-operators.js';
+import { copyValue } from './documents/document-values.js';
+import type { FeedItem } from './workers/feed.js';
+import { createVerdictOf, type StoreTables } from './documents/store-tables.js';
+import type { Document } from './documents/update-operators.js';
 
 /**
  * What `onChange` listeners hear, in the order this process applied it. `replay` means a late

@@ -3,16 +3,16 @@ import { isUnsafeKey } from '../core/safe-keys.js';
 import { ConfigError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { ChangeListener } from './change-events.js';
-import { copyValue, isPlainObject } from './document-values.js';
-import { compileFilter } from './filter.js';
+import { copyValue, isPlainObject } from './documents/document-values.js';
+import { compileFilter } from './documents/filter.js';
 import { StoreNotReadyError } from './store-errors.js';
-import { copyAndMeasure } from './document-size.js';
+import { copyAndMeasure } from './documents/document-size.js';
 import { checkDocumentSize, configureStoreLimits, storeLimits, type StoreLimits } from './limits.js';
-import type { StoreEngine } from './engine.js';
+import type { StoreEngine } from './engines/engine.js';
 import { closeStoreEngine, startedStoreEngine, storeEngine } from './store-node.js';
-import { STORE_ENGINE_KEYS, chooseStoreEngine, chosenStoreEngine, type StoreEngineOptions } from './engine-choice.js';
-import { validateUpdateData, type Document } from './update-operators.js';
-import type { WriteRequest, WriteResult } from './write-request.js';
+import { STORE_ENGINE_KEYS, chooseStoreEngine, chosenStoreEngine, type StoreEngineOptions } from './engines/engine-choice.js';
+import { validateUpdateData, type Document } from './documents/update-operators.js';
+import type { WriteRequest, WriteResult } from './workers/write-request.js';
 
 /** UPPERCASE's handler forms: a callback, or `{ success, notExists, error }`. */
 export type StoreCallback<T> = ((value: T) => void) | { success?: (value: T) => void; notExists?: () => void; error?: (error: Error) => void };

@@ -6,17 +6,17 @@ import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.j
 import { addStartupWaitSource } from '../core/startup-watch.js';
 import { onServerMesh } from '../server/index.js';
 import { beforeUserCode } from '../server/server-clustering.js';
-import { InMemoryReplicatedEngine, type StoreEngine } from './engine.js';
-import { chosenStoreEngine } from './engine-choice.js';
+import { InMemoryReplicatedEngine, type StoreEngine } from './engines/engine.js';
+import { chosenStoreEngine } from './engines/engine-choice.js';
 import { RedisStoreEngine } from './engines/redis/redis-store-engine.js';
-import { ReplicaHost } from './replica-host.js';
-import type { WorkerFeed } from './worker-feeds.js';
-import type { ReplicationMessage } from './replication.js';
-import { ServerMeshTransport } from './server-transport.js';
+import { ReplicaHost } from './replication/replica-host.js';
+import type { WorkerFeed } from './workers/worker-feeds.js';
+import type { ReplicationMessage } from './replication/replication.js';
+import { ServerMeshTransport } from './replication/server-transport.js';
 import { StoreMethods } from './store-methods.js';
-import { WorkerMirror } from './worker-mirror.js';
-import { writeRequestFromWire, type WriteRequestWire } from './write-request-wire.js';
-import type { WriteRequest, WriteResult } from './write-request.js';
+import { WorkerMirror } from './workers/worker-mirror.js';
+import { writeRequestFromWire, type WriteRequestWire } from './workers/write-request-wire.js';
+import type { WriteRequest, WriteResult } from './workers/write-request.js';
 import { TurnBudget } from './turn-budget.js';
 
 /**

@@ -8,9 +8,9 @@ import fc from 'fast-check';
 import { request as httpRequest } from 'node:http';
 import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
-import { decodeClientMsgpack } from '../../src/roles/api-connection.js';
-import { ApiError } from '../../src/roles/api-errors.js';
-import { parseRange } from '../../src/roles/http-range.js';
+import { decodeClientMsgpack } from '../../src/roles/api/api-connection.js';
+import { ApiError } from '../../src/roles/api/api-errors.js';
+import { parseRange } from '../../src/roles/files/http-range.js';
 import { ClusterServers, waitClusterUp, writeConfig } from '../helpers/roles-cluster.js';
 import { assertDocumentedError, assertPrototypesUntouched, bounded, fuzzParameters } from './fuzz-settings.js';
 

@@ -11,8 +11,8 @@ import { Channel, Kind, decodeEnvelopes, encodeBatch, type Envelope } from '../.
 import { FrameBuilder, forEachRecord } from '../../src/core/frame.js';
 import { encode } from '../../src/core/codec.js';
 import { acceptHandshake, HandshakeError, PROTOCOL_VERSION } from '../../src/server/handshake.js';
-import { packOperations, unpackOperations } from '../../src/store/operation-wire.js';
-import { isWellFormedOperation, type Operation } from '../../src/store/operation.js';
+import { packOperations, unpackOperations } from '../../src/store/replication/operation-wire.js';
+import { isWellFormedOperation, type Operation } from '../../src/store/replication/operation.js';
 import { assertDocumentedError, assertPrototypesUntouched, bounded, fuzzParameters } from './fuzz-settings.js';
 
 const malformed = [TypeError, RangeError];

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { SHARED_STORE } from '../../src/index.js';
 import { EncodeError, UnsafeKeyError } from '../../src/core/errors.js';
 import { StoreFilterError, StoreLimitError, StoreOperationError } from '../../src/store/store-errors.js';
-import { MAX_FILTER_DEPTH } from '../../src/store/filter.js';
+import { MAX_FILTER_DEPTH } from '../../src/store/documents/filter.js';
 import { assertDocumentedError, assertPrototypesUntouched, fuzzParameters, MAX_MS_PER_INPUT } from './fuzz-settings.js';
 
 const store = SHARED_STORE<Record<string, unknown>>('fuzz');

@@ -16,12 +16,12 @@ import { parseClusterConfig } from '../../src/boot/config.js';
 import { generateHaproxy } from '../../ops/lb/haproxy.js';
 import { generateNginx } from '../../ops/lb/nginx.js';
 import { roleForPath } from '../../ops/lb/routes.js';
-import { API_PATH } from '../../src/roles/api-role.js';
-import { DISCOVERY_PATHS } from '../../src/roles/discovery.js';
-import { DOWNLOAD_PREFIX } from '../../src/roles/download.js';
-import { READY_PATH } from '../../src/roles/readiness.js';
-import { UPLOAD_PATH } from '../../src/roles/upload-role.js';
-import { CLIENT_PATH } from '../../src/roles/web-server.js';
+import { API_PATH } from '../../src/roles/api/api-role.js';
+import { DISCOVERY_PATHS } from '../../src/roles/cluster/discovery.js';
+import { DOWNLOAD_PREFIX } from '../../src/roles/files/download.js';
+import { READY_PATH } from '../../src/roles/cluster/readiness.js';
+import { UPLOAD_PATH } from '../../src/roles/files/upload-role.js';
+import { CLIENT_PATH } from '../../src/roles/http/web-server.js';
 import { nginxUser, portFreeOnAll, startLb, type RunningLb } from '../helpers/load-balancers.js';
 import { freePorts } from './helpers.js';
 

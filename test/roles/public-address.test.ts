@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import type { IncomingMessage } from 'node:http';
 import { parseClusterConfig, ConfigValidationError } from '../../src/boot/config.js';
 import { proxyMatcher } from '../../src/boot/config-edge.js';
-import { clientAddressOf, configureEdge, publicOriginOf } from '../../src/roles/public-address.js';
-import { spreadWeights } from '../../src/roles/spread.js';
-import type { ServerView } from '../../src/roles/topology.js';
+import { clientAddressOf, configureEdge, publicOriginOf } from '../../src/roles/cluster/public-address.js';
+import { spreadWeights } from '../../src/roles/cluster/spread.js';
+import type { ServerView } from '../../src/roles/cluster/topology.js';
 
 const servers = { a: { host: '10.0.0.1', webPort: 8080 } };
 

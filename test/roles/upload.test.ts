@@ -115,7 +115,7 @@ test('hostile names: ../ and absolute paths, control characters, dot files — s
     assert.match(response.headers.get('content-disposition')!, /^(inline|attachment); filename="[\x20-\x7e]*"; filename\*=UTF-8''/);
   }
   // What a multipart header cannot carry verbatim (NUL, CR, LF, quotes) is checked directly.
-  const { sanitizeFilename } = await import('../../src/roles/filename.js');
+  const { sanitizeFilename } = await import('../../src/roles/files/filename.js');
   assert.is(sanitizeFilename('a\u0000b\r\nc"d.txt'), 'a_b__c_d.txt');
   assert.is(sanitizeFilename(' ../.. '), 'file');
   assert.is(sanitizeFilename('x'.repeat(300) + '.txt').length, 200);

@@ -3,10 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HybridLogicalClock } from '../../src/core/hlc.js';
-import { AntiEntropy } from '../../src/store/anti-entropy.js';
-import { unpackOperations } from '../../src/store/operation-wire.js';
-import { Replica } from '../../src/store/replica.js';
-import type { ReplicationMessage, ReplicationTransport } from '../../src/store/replication.js';
+import { AntiEntropy } from '../../src/store/replication/anti-entropy.js';
+import { unpackOperations } from '../../src/store/replication/operation-wire.js';
+import { Replica } from '../../src/store/replication/replica.js';
+import type { ReplicationMessage, ReplicationTransport } from '../../src/store/replication/replication.js';
 
 function setup(inFlight?: { origin: string; seq: number }) {
   const time = { now: 1000 };

@@ -7,11 +7,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { HybridLogicalClock, type Stamp } from '../../src/core/hlc.js';
-import { isCounterUpdate } from '../../src/store/counter-update.js';
-import type { FeedItem } from '../../src/store/feed.js';
-import { compareOperations, type Operation } from '../../src/store/operation.js';
-import { Replica } from '../../src/store/replica.js';
-import { StoreTables, isLive, type Entry } from '../../src/store/store-tables.js';
+import { isCounterUpdate } from '../../src/store/documents/counter-update.js';
+import type { FeedItem } from '../../src/store/workers/feed.js';
+import { compareOperations, type Operation } from '../../src/store/replication/operation.js';
+import { Replica } from '../../src/store/replication/replica.js';
+import { StoreTables, isLive, type Entry } from '../../src/store/documents/store-tables.js';
 
 const ORIGINS = ['a', 'b', 'c'];
 

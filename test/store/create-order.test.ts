@@ -6,10 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { HybridLogicalClock } from '../../src/core/hlc.js';
-import { compareOperations, isWellFormedOperation, type Operation } from '../../src/store/operation.js';
-import { operationFromWire, operationToWire } from '../../src/store/operation-wire.js';
-import { Replica } from '../../src/store/replica.js';
-import { StoreTables, createVerdictOf } from '../../src/store/store-tables.js';
+import { compareOperations, isWellFormedOperation, type Operation } from '../../src/store/replication/operation.js';
+import { operationFromWire, operationToWire } from '../../src/store/replication/operation-wire.js';
+import { Replica } from '../../src/store/replication/replica.js';
+import { StoreTables, createVerdictOf } from '../../src/store/documents/store-tables.js';
 
 const ORIGINS = ['a', 'b', 'c'];
 

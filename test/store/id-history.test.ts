@@ -5,8 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { compareStamps } from '../../src/core/hlc.js';
-import { IdHistory } from '../../src/store/id-history.js';
-import { compareOperations, type Operation } from '../../src/store/operation.js';
+import { IdHistory } from '../../src/store/replication/id-history.js';
+import { compareOperations, type Operation } from '../../src/store/replication/operation.js';
 
 const ORIGINS = ['a', 'b', 'c'];
 

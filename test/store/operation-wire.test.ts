@@ -3,10 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { encode } from '../../src/core/codec.js';
-import type { Operation } from '../../src/store/operation.js';
-import { operationFromWire, operationToWire, packOperations, unpackOperations } from '../../src/store/operation-wire.js';
-import { writeRequestFromWire, writeRequestToWire } from '../../src/store/write-request-wire.js';
-import type { WriteRequest } from '../../src/store/write-request.js';
+import type { Operation } from '../../src/store/replication/operation.js';
+import { operationFromWire, operationToWire, packOperations, unpackOperations } from '../../src/store/replication/operation-wire.js';
+import { writeRequestFromWire, writeRequestToWire } from '../../src/store/workers/write-request-wire.js';
+import type { WriteRequest } from '../../src/store/workers/write-request.js';
 
 const ops: Operation[] = [
   { store: 's', kind: 'save', origin: 'A', seq: 1, wall: 10, counter: 0, id: 'x', data: { n: 1, tags: ['a'] }, expiresAt: 99 },

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PendingWrites, type PendingWrite } from '../../src/store/pending-writes.js';
+import { PendingWrites, type PendingWrite } from '../../src/store/workers/pending-writes.js';
 
 const write = (kind: string, deadline = 0): PendingWrite => ({ resolve: () => {}, reject: () => {}, deadline, kind });
 

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, SHARED_STORE, StoreLimitError, StoreOperationError } from '../../src/index.js';
 import { decode } from '../../src/core/codec.js';
-import { chosenStoreEngine } from '../../src/store/engine-choice.js';
+import { chosenStoreEngine } from '../../src/store/engines/engine-choice.js';
 import { storeEngine } from '../../src/store/store-node.js';
 import { RedisServer } from '../helpers/redis-server.js';
 

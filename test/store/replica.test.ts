@@ -3,10 +3,10 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { OverflowError } from '../../src/core/errors.js';
 import { HybridLogicalClock } from '../../src/core/hlc.js';
-import { compareOperations, isWellFormedOperation, type Operation } from '../../src/store/operation.js';
-import { Replica } from '../../src/store/replica.js';
-import { StoreTables, isLive, type Entry } from '../../src/store/store-tables.js';
-import { SnapshotAssembler, splitSnapshot } from '../../src/store/snapshot.js';
+import { compareOperations, isWellFormedOperation, type Operation } from '../../src/store/replication/operation.js';
+import { Replica } from '../../src/store/replication/replica.js';
+import { StoreTables, isLive, type Entry } from '../../src/store/documents/store-tables.js';
+import { SnapshotAssembler, splitSnapshot } from '../../src/store/replication/snapshot.js';
 
 const ORIGINS = ['a', 'b', 'c'];
 

@@ -3,7 +3,7 @@
 // and of a whole server (snapshot on return); TTL agreement under injected clock skew.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareOperations } from '../../src/store/operation.js';
+import { compareOperations } from '../../src/store/replication/operation.js';
 import { startStoreCluster, StoreNode, type StoreCluster } from '../helpers/store-cluster.js';
 
 /** Every process of the cluster, in parallel: the command's value per process. */

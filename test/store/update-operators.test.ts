@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TO_DELETE, applyUpdate, validateUpdateData } from '../../src/store/update-operators.js';
-import { compileFilter } from '../../src/store/filter.js';
+import { TO_DELETE, applyUpdate, validateUpdateData } from '../../src/store/documents/update-operators.js';
+import { compileFilter } from '../../src/store/documents/filter.js';
 import { StoreFilterError, StoreOperationError } from '../../src/store/store-errors.js';
 
 test('plain fields merge into the document; TO_DELETE deletes one; the input is not modified', () => {

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decode } from '../../src/core/codec.js';
-import { AnswerCode, WorkerFeeds, type WorkerFeed, type WorkerFeedItem } from '../../src/store/worker-feeds.js';
-import type { OperationWire } from '../../src/store/operation-wire.js';
+import { AnswerCode, WorkerFeeds, type WorkerFeed, type WorkerFeedItem } from '../../src/store/workers/worker-feeds.js';
+import type { OperationWire } from '../../src/store/replication/operation-wire.js';
 
 function recorder(alive: (pid: number) => boolean = () => true) {
   const sent: Array<{ pid: number; feed: WorkerFeed }> = [];

@@ -5,7 +5,7 @@
 import type { Command } from '../cli.js';
 import { parseCommandArgs } from './parse-command-args.js';
 import { BoxwireError } from '../../core/errors.js';
-import type { ClusterStatus } from '../../roles/status.js';
+import type { ClusterStatus } from '../../roles/cluster/status.js';
 
 const USAGE = `Usage: boxwire status --config FILE [--json] [--timeout MS]
 

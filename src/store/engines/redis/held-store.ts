@@ -6,8 +6,8 @@
  */
 import { decode } from '../../../core/codec.js';
 import type { ChangeNotifier, StoreChange } from '../../change-events.js';
-import { copyValue } from '../../document-values.js';
-import type { Entry, StoreTables } from '../../store-tables.js';
+import { copyValue } from '../../documents/document-values.js';
+import type { Entry, StoreTables } from '../../documents/store-tables.js';
 import { NO_VERSION, compareStreamIds } from './stream-id.js';
 import { storeKeys, type StoreKeys } from './store-keys.js';
 

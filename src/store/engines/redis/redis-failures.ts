@@ -4,7 +4,7 @@
  * unknown). Either way the caller gets a StoreUnavailableError that says what to do.
  */
 import { StoreUnavailableError } from '../../store-errors.js';
-import type { WriteRequest } from '../../write-request.js';
+import type { WriteRequest } from '../../workers/write-request.js';
 import type { StoreConnections } from './store-connections.js';
 
 /** Answers Redis gives without running the command. */

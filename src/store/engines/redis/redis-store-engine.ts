@@ -10,10 +10,10 @@
  */
 import type { RedisSettings } from '../../../redis/redis-settings.js';
 import { ChangeNotifier } from '../../change-events.js';
-import { LocalCopyEngine, type LocalReplica } from '../../engine.js';
+import { LocalCopyEngine, type LocalReplica } from '../engine.js';
 import { StoreUnavailableError } from '../../store-errors.js';
-import { StoreTables } from '../../store-tables.js';
-import type { WriteRequest, WriteResult } from '../../write-request.js';
+import { StoreTables } from '../../documents/store-tables.js';
+import type { WriteRequest, WriteResult } from '../../workers/write-request.js';
 import { FeedReader } from './feed-reader.js';
 import { HeldStore } from './held-store.js';
 import { loadSnapshot } from './snapshot-loader.js';

@@ -6,7 +6,7 @@
  */
 import { decode } from '../../../core/codec.js';
 import type { RedisClient } from '../../../redis/redis-connection.js';
-import type { Entry } from '../../store-tables.js';
+import type { Entry } from '../../documents/store-tables.js';
 import type { StoreSnapshot } from './held-store.js';
 import { NO_VERSION } from './stream-id.js';
 import { documentKey, type StoreKeys } from './store-keys.js';

@@ -13,12 +13,12 @@
 import { encode, decode } from '../../../core/codec.js';
 import { OverflowError } from '../../../core/errors.js';
 import { log } from '../../../core/logger.js';
-import { copyValue } from '../../document-values.js';
+import { copyValue } from '../../documents/document-values.js';
 import { checkDocumentSize, storeLimits } from '../../limits.js';
 import { StoreLimitError, StoreOperationError } from '../../store-errors.js';
-import { isLive, type Entry } from '../../store-tables.js';
-import { applyUpdate, type Document } from '../../update-operators.js';
-import type { WriteRequest, WriteResult } from '../../write-request.js';
+import { isLive, type Entry } from '../../documents/store-tables.js';
+import { applyUpdate, type Document } from '../../documents/update-operators.js';
+import type { WriteRequest, WriteResult } from '../../workers/write-request.js';
 import type { HeldStore } from './held-store.js';
 import { documentKey, storeKeys, type StoreKeys } from './store-keys.js';
 import { compareStreamIds } from './stream-id.js';

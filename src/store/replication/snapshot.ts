@@ -1,0 +1,84 @@
+import { encode } from '../../core/codec.js';
+import { measure } from '../documents/document-size.js';
+import type { Operation } from './operation.js';
+import type { ReplicaSnapshot } from './replica.js';
+import type { Entry } from '../documents/store-tables.js';
+
+/**
+ * A replica snapshot can be far larger than one server-link frame (16 MiB by default), so it
+ * travels as parts of about CHUNK_BYTES — base entries, then log operations — and a head that
+ * carries the rest and closes the transfer. Links are ordered, so parts arrive before their head.
+ */
+export const CHUNK_BYTES = 1 << 20;
+
+export interface SnapshotPart {
+  transfer: string;
+  entries?: Array<[store: string, id: string, entry: Entry]>;
+  ops?: Operation[];
+}
+
+export function splitSnapshot(snapshot: ReplicaSnapshot, transfer: string): { parts: SnapshotPart[]; head: ReplicaSnapshot } {
+  const parts: SnapshotPart[] = [];
+  let entries: NonNullable<SnapshotPart['entries']> = [];
+  let bytes = 0;
+  const flushEntries = () => {
+    if (entries.length) parts.push({ transfer, entries });
+    entries = [];
+    bytes = 0;
+  };
+  for (const [store, table] of snapshot.base) {
+    for (const [id, entry] of table) {
+      entries.push([store, id, entry]);
+      bytes += encode(entry).length + id.length + store.length;
+      if (bytes >= CHUNK_BYTES) flushEntries();
+    }
+  }
+  flushEntries();
+  for (const ops of chunkOperations(snapshot.log)) parts.push({ transfer, ops });
+  return { parts, head: { ...snapshot, base: [], log: [] } };
+}
+
+/** Splits operations into runs of about CHUNK_BYTES, keeping their order. */
+export function chunkOperations(ops: Operation[]): Operation[][] {
+  const chunks: Operation[][] = [];
+  let chunk: Operation[] = [];
+  let bytes = 0;
+  for (const op of ops) {
+    chunk.push(op);
+    // A bound, not an exact size: chunks only need to stay near CHUNK_BYTES.
+    bytes += op.data === undefined ? 64 : measure(op.data) + 64;
+    if (bytes >= CHUNK_BYTES) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}
+
+/** Collects the parts of one transfer per peer; a new transfer from that peer discards an unfinished one. */
+export class SnapshotAssembler {
+  private readonly pending = new Map<string, { transfer: string; entries: NonNullable<SnapshotPart['entries']>; ops: Operation[] }>();
+
+  add(peer: string, part: SnapshotPart): void {
+    let state = this.pending.get(peer);
+    if (!state || state.transfer !== part.transfer) this.pending.set(peer, (state = { transfer: part.transfer, entries: [], ops: [] }));
+    if (part.entries) for (const item of part.entries) state.entries.push(item);
+    if (part.ops) for (const op of part.ops) state.ops.push(op);
+  }
+
+  /** The whole snapshot, once its head arrived. */
+  finish(peer: string, head: ReplicaSnapshot, transfer?: string): ReplicaSnapshot {
+    const state = this.pending.get(peer);
+    this.pending.delete(peer);
+    if (!state || state.transfer !== transfer) return head;
+    const base = new Map<string, Array<[string, Entry]>>();
+    for (const [store, id, entry] of state.entries) {
+      let list = base.get(store);
+      if (!list) base.set(store, (list = []));
+      list.push([id, entry]);
+    }
+    return { ...head, base: [...head.base, ...base], log: [...head.log, ...state.ops] };
+  }
+}
