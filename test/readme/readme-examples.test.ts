@@ -1,6 +1,6 @@
-// Every README code block marked as an example (see docs/readme-examples.md) runs as printed in a
-// fresh project — `node --import tsx FILE`, `boxwire` resolving to this checkout — and prints
-// the lines the README states, with nothing on stderr; examples naming servers run one process
+// Every code block marked as an example in README.md or a docs/*.md page (see
+// docs/readme-examples.md) runs as printed in a fresh project — `node --import tsx FILE`, `boxwire` resolving to this checkout — and prints
+// the lines the page states, with nothing on stderr; examples naming servers run one process
 // per server with their addresses mapped to loopback. Every example also passes `tsc --strict`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,9 +9,9 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../helpers/process-harness.js';
-import { createExampleProject, mapHostsToLoopback, parseReadme, type Example, type ExpectedOutput } from '../helpers/readme-examples.js';
+import { createExampleProject, documentPaths, mapHostsToLoopback, parseDocuments, type Example, type ExpectedOutput } from '../helpers/readme-examples.js';
 
-const { examples, outputs } = parseReadme(readFileSync(join(repoRoot, 'README.md'), 'utf8'));
+const { examples, outputs } = parseDocuments(repoRoot);
 const project = join(repoRoot, 'test-artifacts', `readme-examples-${process.pid}`);
 // A loopback /24 of its own per run, so two runs of this test (or a demo) never share a port.
 const loopbackBase = `127.0.${100 + Math.floor(Math.random() * 150)}`;
@@ -28,20 +28,26 @@ test.before(() => {
 });
 test.after(() => rmSync(project, { recursive: true, force: true }));
 
-test('the README marks its examples, and states the output of each', () => {
+test('the README and the docs mark their examples, and state the output of each', () => {
   assert.ok(examples.length >= 3, `found ${examples.length} examples`);
   const files = new Set(examples.map((e) => e.file));
-  assert.is(files.size, examples.length, 'example file names are unique');
-  for (const output of outputs) assert.ok(files.has(output.file), `README.md:${output.line}: output of unknown example ${output.file}`);
-  for (const example of examples) assert.ok(outputs.some((o) => o.file === example.file), `README.md:${example.line}: ${example.file} has no output block`);
+  assert.is(files.size, examples.length, `example file names are unique across the documents: ${examples.map((e) => `${e.source}:${e.file}`).join(', ')}`);
+  for (const output of outputs) assert.ok(files.has(output.file), `${output.source}:${output.line}: output of unknown example ${output.file}`);
+  for (const output of outputs) {
+    const example = examples.find((e) => e.file === output.file);
+    if (example) assert.is(output.source, example.source, `${output.source}:${output.line}: the output of ${output.file} is stated on the page of its example`);
+  }
+  for (const example of examples) assert.ok(outputs.some((o) => o.file === example.file), `${example.source}:${example.line}: ${example.file} has no output block`);
   const servers = examples.find((e) => e.servers.length);
   assert.ok(servers, 'an example runs several servers');
   assert.ok(Object.keys(mappings.get(servers!.file)!).length === servers!.servers.length, `its hosts were mapped: ${JSON.stringify(mappings.get(servers!.file))}`);
 });
 
-test('the config the README shows as demo/cluster.json is that file', () => {
-  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-  const after = readme.slice(readme.indexOf('`demo/cluster.json`, which'));
+test('the config the docs show as demo/cluster.json is that file', () => {
+  const pages = documentPaths(repoRoot).map((source) => readFileSync(join(repoRoot, source), 'utf8'));
+  const page = pages.find((text) => text.includes('`demo/cluster.json`, which'));
+  assert.ok(page, 'a page shows `demo/cluster.json`, which …');
+  const after = page!.slice(page!.indexOf('`demo/cluster.json`, which'));
   const block = /```json\n([\s\S]*?)\n```/.exec(after);
   assert.ok(block, 'a json block follows');
   const { '//': _comment, ...file } = JSON.parse(readFileSync(join(repoRoot, 'demo', 'cluster.json'), 'utf8'));
@@ -97,7 +103,7 @@ async function runExample(example: Example, output: ExpectedOutput): Promise<Run
     }
     const timer = setTimeout(check, 60_000);
   });
-  // Ctrl-C, as the README says: every process stops gracefully. A run that ends by itself is left
+  // Ctrl-C, as the page says: every process stops gracefully. A run that ends by itself is left
   // to do so (a Ctrl-C sent while it is already exiting can find its signal handlers torn down).
   if (!output.endsByItself) for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
   const killer = setTimeout(() => children.forEach(({ child }) => child.kill('SIGKILL')), 20_000);
@@ -105,16 +111,16 @@ async function runExample(example: Example, output: ExpectedOutput): Promise<Run
   clearTimeout(killer);
   const runs = children.map(({ run }) => run);
   const report = runs.map((r) => `--- ${r.name} (exit ${r.code ?? r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`).join('\n');
-  assert.equal(missing(), [], `README.md:${output.line}: lines not printed by ${example.file} ${JSON.stringify(output.env)}\n${report}`);
+  assert.equal(missing(), [], `${output.source}:${output.line}: lines not printed by ${example.file} ${JSON.stringify(output.env)}\n${report}`);
   for (const run of runs) {
-    assert.is(run.code, 0, `README.md:${output.line}: ${run.name} exit code\n${report}`);
-    assert.is(run.stderr, '', `README.md:${output.line}: ${run.name} printed on stderr (warnings, errors, stack traces)\n${report}`);
+    assert.is(run.code, 0, `${output.source}:${output.line}: ${run.name} exit code\n${report}`);
+    assert.is(run.stderr, '', `${output.source}:${output.line}: ${run.name} printed on stderr (warnings, errors, stack traces)\n${report}`);
   }
   return runs;
 }
 
 for (const output of outputs) {
-  test(`README.md:${output.line}: ${output.file} ${Object.entries(output.env).map(([k, v]) => `${k}=${v}`).join(' ')} prints what the README says`, async () => {
+  test(`${output.source}:${output.line}: ${output.file} ${Object.entries(output.env).map(([k, v]) => `${k}=${v}`).join(' ')} prints what the page says`, async () => {
     const example = examples.find((e) => e.file === output.file)!;
     await runExample(example, output);
   });
