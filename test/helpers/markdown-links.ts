@@ -17,17 +17,17 @@ export interface MarkdownLink {
 
 const FENCE = /^(```+|~~~+)/;
 
-/** The lines of a page outside fenced code blocks, with inline code spans blanked. */
-function proseLines(text: string): Array<{ line: number; text: string }> {
+/** The lines of a page outside fenced code blocks: as written, and with inline code spans blanked. */
+function proseLines(text: string): Array<{ line: number; raw: string; text: string }> {
   const lines = text.split('\n');
-  const prose: Array<{ line: number; text: string }> = [];
+  const prose: Array<{ line: number; raw: string; text: string }> = [];
   for (let i = 0; i < lines.length; i++) {
     const opening = FENCE.exec(lines[i].trim());
     if (opening) {
       i = closingFence(lines, i, opening[1]);
       continue;
     }
-    prose.push({ line: i + 1, text: lines[i].replace(/(`+)[^`]*?\1/g, (span) => ' '.repeat(span.length)) });
+    prose.push({ line: i + 1, raw: lines[i], text: lines[i].replace(/(`+)[^`]*?\1/g, (span) => ' '.repeat(span.length)) });
   }
   return prose;
 }
@@ -58,8 +58,8 @@ export function headingSlug(heading: string): string {
 export function anchorsOf(text: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  for (const { text: prose } of proseLines(text)) {
-    const heading = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(prose);
+  for (const { raw, text: prose } of proseLines(text)) {
+    const heading = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(raw);
     if (heading) {
       const slug = headingSlug(heading[1]);
       const count = seen.get(slug) ?? 0;

@@ -16,7 +16,7 @@ test('headings get GitHub\'s anchors', () => {
   assert.is(headingSlug('LOCK, QUEUE and UNIQUE_ID — coordination'), 'lock-queue-and-unique_id--coordination');
   assert.is(headingSlug('`SHARED_STORE(storeName)` on [Redis](x.md)'), 'shared_storestorename-on-redis');
   assert.is(headingSlug('What it costs: 1.5× (2 cores)'), 'what-it-costs-15-2-cores');
-  assert.equal([...anchorsOf('# A\n## A\n```\n# not a heading\n```\n<a id="here"></a>\n')], ['a', 'a-1', 'here']);
+  assert.equal([...anchorsOf('# A\n## A\n```\n# not a heading\n```\n<a id="here"></a>\n## `mongo`\n')], ['a', 'a-1', 'here', 'mongo']);
 });
 
 test('links in code are not links; absolute URLs are not checked', () => {
