@@ -5,7 +5,7 @@
 import { ConfigError } from '../core/errors.js';
 import type { SharedStore } from '../store/index.js';
 
-/** A SHARED_STORE (DESIGN.md §1): `box.SHARED_STORE('x')` is `SHARED_STORE('<box>.x')`. */
+/** A SHARED_STORE (docs/shared-store.md): `box.SHARED_STORE('x')` is `SHARED_STORE('<box>.x')` (docs/roles-and-boxes.md, "Boxes"). */
 export type BoxStore = SharedStore;
 
 let factory: ((name: string) => BoxStore) | undefined;

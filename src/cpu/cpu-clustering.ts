@@ -17,7 +17,7 @@ import { resolveWorkerCount } from './worker-count.js';
 import { WorkerRuntime } from './worker-runtime.js';
 
 export interface CpuClusteringOptions {
-  /** Number of workers; default by core count (see README). 0 runs `work` in this process. */
+  /** Number of workers; default by core count (see docs/cpu-clustering.md, "Worker count"). 0 runs `work` in this process. */
   workers?: number;
   /** Runs in the master process before the workers are forked (master-side handlers). */
   master?: () => unknown;

@@ -83,7 +83,7 @@ export class Heartbeat {
     if (far && !this.skewWarned) {
       log.warn('server.clock_skew', {
         server: this.options.peer, offsetMs: offset, thresholdMs: this.options.clockSkewWarnMs,
-        note: 'store TTLs and ordering depend on sane clocks: run chrony (see README, "Time")',
+        note: 'store TTLs and ordering depend on sane clocks: run chrony (see ops/README.md, "Clock sync with chrony")',
       });
     }
     this.skewWarned = far;

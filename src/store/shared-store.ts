@@ -261,7 +261,7 @@ function openStore<D extends Document = Document>(name: string, options?: StoreO
 
 export const SHARED_STORE = Object.assign(openStore, {
   /**
-   * Sets this process's store limits (see README, "Limits") and, before the first store call, its
+   * Sets this process's store limits (see docs/shared-store.md, "Limits") and, before the first store call, its
    * engine: `SHARED_STORE.configure({ engine: 'redis', redis: 'redis://127.0.0.1:6379' })`
    * (see docs/store-redis.md). Run it in every process (top level of the app file does that).
    */

@@ -1,6 +1,6 @@
 // A configuration error while a server starts stops the whole process with ONE plain line on
 // stderr and exit code 1 — no stack trace, no JSON, no restart loop, no EPIPE from a worker:
-// the README's nested SERVER_CLUSTERING example without a key, a bad port, the mesh port taken
+// the nested SERVER_CLUSTERING example of docs/server-clustering.md without a key, a bad port, the mesh port taken
 // (through the API and through `boxwire start`).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
