@@ -1,10 +1,11 @@
 // Every relative link in README.md, docs/*.md, SECURITY.md and ops/README.md resolves: the file or
-// folder exists, and an #anchor names a heading (GitHub's slug) or an <a id> on that page. The
-// manual lives in several pages that link to each other and into the sources, so a page renamed,
-// a heading reworded or a file moved fails here rather than on a reader.
+// folder exists, and an #anchor names a heading (GitHub's slug) or an <a id> on that page; and every
+// docs/*.md page a source file names exists. The manual lives in several pages that link to each
+// other and into the sources, so a page renamed, a heading reworded or a file moved fails here
+// rather than on a reader.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/process-harness.js';
 import { documentPaths } from '../helpers/readme-examples.js';
@@ -43,6 +44,25 @@ test('every relative link in the README and the docs resolves', () => {
   }
   assert.ok(checked > 10, `checked ${checked} links`);
   assert.equal(broken, [], `broken links:\n${broken.join('\n')}`);
+});
+
+/** Every source file under `dir` (TypeScript, JavaScript, shell). */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : sources(path);
+    return /\.(ts|js|mjs|sh)$/.test(name) ? [path] : [];
+  });
+}
+
+test('every docs page the sources name exists', () => {
+  const missing: string[] = [];
+  for (const file of ['src', 'ops', 'bin', 'scripts'].filter((d) => existsSync(join(repoRoot, d))).flatMap((d) => sources(join(repoRoot, d)))) {
+    for (const [, page] of readFileSync(file, 'utf8').matchAll(/\bdocs\/([\w-]+\.md)/g)) {
+      if (!existsSync(join(repoRoot, 'docs', page))) missing.push(`${file.slice(repoRoot.length + 1)}: docs/${page}`);
+    }
+  }
+  assert.equal(missing, [], `docs pages named in sources that do not exist:\n${missing.join('\n')}`);
 });
 
 test.run();
