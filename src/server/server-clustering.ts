@@ -25,14 +25,14 @@ import { Master } from '../cpu/master.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
 import { onShutdown } from '../cpu/shutdown-hooks.js';
 import { SoloRuntime } from '../cpu/solo-runtime.js';
-import { validateServerConfig, warnIfUnauthenticated, type NormalizedServerConfig, type ServerClusteringConfig } from './config.js';
+import { validateServerConfig, warnIfUnauthenticated, type NormalizedServerConfig, type ServerClusteringConfig } from './options.js';
 import { ServerControl, type MembershipSnapshot } from './control.js';
 import { reportLoad, sampleLoad, type ServerLoad } from './load.js';
 import { Membership, type ServerListener } from './membership.js';
 import { Mesh } from './mesh.js';
 import { metricSources } from '../metrics/sources.js';
 
-export type { ServerClusteringConfig } from './config.js';
+export type { ServerClusteringConfig } from './options.js';
 
 /** `sourceWorker` for records that came from another server (no local worker to skip or blame). */
 const FROM_ANOTHER_SERVER = -1;
