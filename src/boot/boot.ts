@@ -14,13 +14,13 @@ import type { ClusterConfig, Role, ServerConfig } from './config.js';
 import { ConfigError } from '../core/errors.js';
 import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
-import { CPU_CLUSTERING } from '../cpu/cpu-clustering.js';
+import { CPU_CLUSTERING } from '../cpu/index.js';
 import { configureRedis, redisSettings } from '../redis/redis-settings.js';
 import { UNIQUE_ID } from '../coord/unique-id.js';
 // The master serves its workers' LOCK / QUEUE calls when there is no Redis (it loads no box code itself).
 import '../coord/embedded-node.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
-import { onShutdown, onStopAccepting } from '../cpu/shutdown-hooks.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/index.js';
+import { onShutdown, onStopAccepting } from '../cpu/index.js';
 import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';
 import { ApiRole } from '../roles/api/api-role.js';
 import { apiLimitsFromEnv } from '../roles/api/api-limits.js';

@@ -13,8 +13,8 @@
  */
 import { Channel } from '../core/envelope.js';
 import { log } from '../core/logger.js';
-import { processRole, sharedRegistries } from '../cpu/runtime.js';
-import { setDrainer } from '../cpu/lifecycle.js';
+import { processRole, sharedRegistries } from '../cpu/index.js';
+import { setDrainer } from '../cpu/index.js';
 import { READY_PROBE, recordProbesHere, type ReadyProbe } from '../roles/cluster/readiness.js';
 
 const RECENT_MS = 10_000;

@@ -6,7 +6,7 @@
  */
 import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
-import { currentEndpoint, sharedRegistries } from '../cpu/runtime.js';
+import { currentEndpoint, sharedRegistries } from '../cpu/index.js';
 import { SERVER_CLUSTERING, onServerMesh, type ServerClusteringConfig, type ServerLoad, type ServerMeshView } from '../server/index.js';
 import { installServerBus } from '../server/cluster-bus.js';
 import { liveServersWithRole } from '../roles/cluster/topology.js';

@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import { Channel, MASTER } from '../core/envelope.js';
 import { ConfigError, RemoteError } from '../core/errors.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/index.js';
 import type { CoordBackend } from './coord-backend.js';
 import { EmbeddedCoordinator } from './embedded-coordinator.js';
 

@@ -5,8 +5,8 @@
  * receiving worker delivers locally and relays to its siblings in turn.
  */
 import { ALL_WORKERS, Channel } from '../core/envelope.js';
-import { currentEndpoint, processRole } from '../cpu/runtime.js';
-import { sharedRegistries } from '../cpu/runtime.js';
+import { currentEndpoint, processRole } from '../cpu/index.js';
+import { sharedRegistries } from '../cpu/index.js';
 import { log } from '../core/logger.js';
 import { publishToServers, subscribeFromServers } from './cluster-bus.js';
 

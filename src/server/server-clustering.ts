@@ -12,19 +12,16 @@
  * arrive while it runs are handled as soon as their method has a handler; the others wait until
  * `work()` is done (see Endpoint.beginStartUp).
  */
-import cluster from 'node:cluster';
 import { ALL_WORKERS, ANY_WORKER, Channel, Kind, MASTER, decodeEnvelopes, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { ConfigError, OverflowError, RemoteError, UnknownPeerError, toWireError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import type { Handler } from '../core/registry.js';
 import { setServerDescriber, watchStartUp } from '../core/startup-watch.js';
 import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
-import { configErrorMessage, stopOnConfigError } from '../cpu/config-failure.js';
-import { sendTo, type ReplyCallback } from '../cpu/cpu-clustering.js';
-import { Master } from '../cpu/master.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
-import { onShutdown } from '../cpu/shutdown-hooks.js';
-import { SoloRuntime } from '../cpu/solo-runtime.js';
+import { configErrorMessage, stopOnConfigError } from '../cpu/index.js';
+import { sendTo, type ReplyCallback } from '../cpu/index.js';
+import { currentEndpoint, isForkedWorker, processRole, sharedRegistries } from '../cpu/index.js';
+import { onShutdown } from '../cpu/index.js';
 import { validateServerConfig, warnIfUnauthenticated, type NormalizedServerConfig, type ServerClusteringConfig } from './options.js';
 import { ServerControl, type MembershipSnapshot } from './control.js';
 import { reportLoad, sampleLoad, type ServerLoad } from './load.js';
@@ -33,9 +30,6 @@ import { Mesh } from './mesh.js';
 import { metricSources } from '../metrics/sources.js';
 
 export type { ServerClusteringConfig } from './options.js';
-
-/** `sourceWorker` for records that came from another server (no local worker to skip or blame). */
-const FROM_ANOTHER_SERVER = -1;
 
 interface OwnerState {
   kind: 'owner';
@@ -58,17 +52,13 @@ let state: OwnerState | WorkerState | undefined;
 const membership = new Membership();
 const meshListeners = new Set<(view: ServerMeshView) => void>();
 
-function isWorkerProcess(): boolean {
-  return cluster.isWorker && process.env.BOXWIRE_WORKER_ID !== undefined;
-}
-
 // ---- starting --------------------------------------------------------------------------------
 
 function start(options: ServerClusteringConfig, work?: () => unknown): Promise<void> {
   if (work !== undefined && typeof work !== 'function') throw new ConfigError('SERVER_CLUSTERING(options, work?): work must be a function');
   const config = validateServerConfig(options);
   if (state) throw new ConfigError('SERVER_CLUSTERING was already started in this process; call it once');
-  if (isWorkerProcess()) return startInWorker(options, config, work);
+  if (isForkedWorker()) return startInWorker(options, config, work);
   const owner = createOwner(config);
   const endpoint = currentEndpoint();
   endpoint.beginStartUp();
@@ -265,15 +255,8 @@ function tellWorkers(method: string, data: unknown): void {
 
 /** A record from another server: the master routes it to its workers; a solo process handles it. */
 function deliverFromServer(from: string, target: number, body: Uint8Array, count: number): void {
-  const endpoint = currentEndpoint();
   try {
-    if (endpoint instanceof Master) endpoint.deliverLocal(target, body, FROM_ANOTHER_SERVER, count);
-    else if (endpoint instanceof SoloRuntime) {
-      if (target !== MASTER && target !== 1 && target !== ANY_WORKER && target !== ALL_WORKERS) {
-        throw new UnknownPeerError(`there is no worker ${target} on server '${endpoint.serverName}' (it runs without workers: worker 1 only)`);
-      }
-      endpoint.receive(body); // already asynchronous to the sender: no extra turn of the loop
-    } else throw new UnknownPeerError('a worker process cannot take server links');
+    currentEndpoint().deliverFromServer(target, body, count);
   } catch (error) {
     failRemotely(from, body, error as Error);
   }
@@ -289,39 +272,19 @@ function failRemotely(from: string, body: Uint8Array, error: Error): void {
     return;
   }
   for (const envelope of envelopes) {
-    if (envelope.kind !== Kind.Request || state?.kind !== 'owner') {
-      log.warn('message.dropped', { method: envelope.method, from, error });
-      continue;
-    }
-    const failure = failureFor(envelope, error);
-    try {
-      state.mesh.forward(envelope.fromServer ?? from, envelope.fromWorker, failure);
-    } catch (sendError) {
-      log.warn('reply.undeliverable', { method: envelope.method, to: from, error: sendError });
-    }
+    if (envelope.kind !== Kind.Request || state?.kind !== 'owner') log.warn('message.dropped', { method: envelope.method, from, error });
+    else currentEndpoint().failRequest({ ...envelope, fromServer: envelope.fromServer ?? from }, error);
   }
 }
 
-/** An envelope of ours that could not leave (too large): its requester here gets the error. */
+/** An envelope of ours that could not leave (too large): its requester gets the error. */
 function failLocally(envelope: Envelope, error: Error): void {
-  if (envelope.kind === Kind.Reply && state?.kind === 'owner' && envelope.toServer) {
+  if (envelope.kind === Kind.Reply && envelope.toServer) {
     // A reply too large: the remote requester gets the failure instead of a timeout.
-    const failure: Envelope = { ...failureFor(envelope, error), fromServer: state.config.thisServerName, toServer: envelope.toServer, toWorker: envelope.toWorker };
-    state.mesh.forward(envelope.toServer, envelope.toWorker ?? MASTER, failure);
-    return;
+    currentEndpoint().failRequest({ ...envelope, fromServer: envelope.toServer, fromWorker: envelope.toWorker ?? MASTER }, error);
+  } else if (envelope.kind === Kind.Request) {
+    currentEndpoint().failRequest(envelope, error);
   }
-  if (envelope.kind !== Kind.Request) return;
-  const body = encodeEnvelope(failureFor(envelope, error));
-  const endpoint = currentEndpoint();
-  if (endpoint instanceof Master) endpoint.deliverLocal(envelope.fromWorker, body, FROM_ANOTHER_SERVER, 1);
-  else if (endpoint instanceof SoloRuntime) endpoint.deliverLocal(body);
-}
-
-function failureFor(envelope: Envelope, error: Error): Envelope {
-  return {
-    kind: Kind.Failure, channel: envelope.channel, method: envelope.method, id: envelope.id,
-    data: toWireError(error, currentEndpoint().origin), fromWorker: MASTER,
-  };
 }
 
 // ---- the public API ---------------------------------------------------------------------------

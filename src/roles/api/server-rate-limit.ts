@@ -15,7 +15,7 @@
  */
 import { Channel, MASTER } from '../../core/envelope.js';
 import { log } from '../../core/logger.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/runtime.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/index.js';
 import type { ApiLimits } from './api-limits.js';
 import { KeyedBuckets } from './rate-limit.js';
 

@@ -13,8 +13,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Channel, MASTER } from '../../core/envelope.js';
 import { log } from '../../core/logger.js';
-import { currentEndpoint, processRole } from '../../cpu/runtime.js';
-import type { ServerState } from '../../cpu/lifecycle.js';
+import { currentEndpoint, processRole } from '../../cpu/index.js';
+import type { ServerState } from '../../cpu/index.js';
 import { sendJson, sendText } from '../http/http-reply.js';
 import { topology } from './topology.js';
 

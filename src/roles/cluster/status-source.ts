@@ -4,7 +4,7 @@
  */
 import { Channel } from '../../core/envelope.js';
 import { log } from '../../core/logger.js';
-import { currentEndpoint, sharedRegistries, workerCountOf } from '../../cpu/runtime.js';
+import { currentEndpoint, sharedRegistries } from '../../cpu/index.js';
 import { boxStore } from '../../boxes/box-store.js';
 import { VERSION } from './health.js';
 import { STATUS_GET, STATUS_STORES, type ClusterStatus, type LocalStatus, type ServerStatus } from './status.js';
@@ -40,7 +40,7 @@ export class StatusSource {
 
   async localStatus(): Promise<LocalStatus> {
     const endpoint = currentEndpoint() as unknown as { readyWorkerIds?: () => number[]; workerPids?: () => Record<string, number | undefined> };
-    const count = workerCountOf(currentEndpoint());
+    const count = currentEndpoint().workerCount;
     const stores: Record<string, number> = {};
     for (const name of [...this.storeNames].sort()) {
       try {

@@ -4,7 +4,7 @@
  * over the mesh; workers ask their master.
  */
 import { Channel, MASTER } from '../../core/envelope.js';
-import { currentEndpoint } from '../../cpu/runtime.js';
+import { currentEndpoint } from '../../cpu/index.js';
 import type { ServerView } from './topology.js';
 
 export interface LocalStatus {

@@ -7,8 +7,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ALL_WORKERS, Channel } from '../../core/envelope.js';
 import { log } from '../../core/logger.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/runtime.js';
-import { onServerState, serverState } from '../../cpu/lifecycle.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/index.js';
+import { onServerState, serverState } from '../../cpu/index.js';
 import { setTopology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from './topology.js';
 import { Kind, MASTER, encodeEnvelope, type Envelope } from '../../core/envelope.js';
 import type { ClusterConfig } from '../../boot/config.js';
@@ -72,9 +72,8 @@ export class TopologySource {
 
   /** Straight to one starting worker process (the master holds ordinary messages until it is ready). */
   private sendTo(hello: { workerId: number; pid: number }): void {
-    const master = currentEndpoint() as unknown as { sendToProcess?: (workerId: number, pid: number, body: Uint8Array) => boolean };
     const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method: TOPOLOGY_PUSH, data: this.snapshot(), id: 0, fromWorker: MASTER };
-    if (master.sendToProcess?.(hello.workerId, hello.pid, encodeEnvelope(envelope))) return;
+    if (currentEndpoint().sendToProcess(hello.workerId, hello.pid, encodeEnvelope(envelope))) return;
     this.publish();
   }
 

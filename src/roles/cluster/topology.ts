@@ -5,7 +5,7 @@
  * requests from their copy without a round trip per HTTP request.
  */
 import type { Role } from '../../boot/config.js';
-import type { ServerState } from '../../cpu/lifecycle.js';
+import type { ServerState } from '../../cpu/index.js';
 
 export interface ServerView {
   name: string;
