@@ -10,7 +10,8 @@ import { currentEndpoint, processRole, sharedRegistries } from '../cpu/index.js'
 import type { CoordBackend } from './coord-backend.js';
 import { EmbeddedCoordinator } from './embedded-coordinator.js';
 
-const CALL = 'coord.call';
+/** The coordination layer's one system-channel method (worker → master request), named by the `bw.<layer>.<name>` rule. */
+const CALL = 'bw.coord.call';
 const CALL_TIMEOUT_MS = 30_000;
 
 type Operation = Exclude<keyof CoordBackend, 'kind'>;

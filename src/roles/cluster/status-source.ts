@@ -7,9 +7,10 @@ import { log } from '../../core/logger.js';
 import { currentEndpoint, sharedRegistries } from '../../cpu/index.js';
 import { boxStore } from '../../boxes/box-store.js';
 import { VERSION } from './health.js';
-import { STATUS_GET, STATUS_STORES, type ClusterStatus, type LocalStatus, type ServerStatus } from './status.js';
+import { type ClusterStatus, type LocalStatus, type ServerStatus } from './status.js';
 import type { MeshView } from '../../boot/mesh-view.js';
 import type { TopologySource } from './topology-source.js';
+import { RoleMethods } from '../role-methods.js';
 
 const PEER_STATUS_TIMEOUT_MS = 1500;
 
@@ -20,10 +21,10 @@ export class StatusSource {
 
   start(): void {
     const system = sharedRegistries()[Channel.System];
-    system.on(STATUS_STORES, (names: unknown) => {
+    system.on(RoleMethods.statusStores, (names: unknown) => {
       if (Array.isArray(names)) for (const name of names) if (typeof name === 'string') this.storeNames.add(name);
     });
-    system.on(STATUS_GET, () => this.clusterStatus());
+    system.on(RoleMethods.statusGet, () => this.clusterStatus());
     this.mesh.serveStatus(() => this.localStatus());
   }
 
