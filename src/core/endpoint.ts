@@ -67,9 +67,14 @@ export abstract class Endpoint {
   /** Workers this server runs (1 when it runs none: the process is worker 1 of 1). */
   abstract readonly workerCount: number;
 
-  /** Ids of this server's workers whose process is up and ready (none outside a master). */
+  /** Ids of this server's workers whose process is up and ready (a solo process is worker 1; none in a worker). */
   readyWorkerIds(): number[] {
     return [];
+  }
+
+  /** `{ workerId: pid }` of this server's workers (a solo process is worker 1; none in a worker). */
+  workerPids(): Record<number, number | undefined> {
+    return {};
   }
 
   /** The worker ids this process supervises, for metrics (none outside a master). */

@@ -87,7 +87,7 @@ export class Master extends Endpoint {
     return true;
   }
 
-  workerPids(): Record<number, number | undefined> {
+  override workerPids(): Record<number, number | undefined> {
     return this.supervisor.workerPids();
   }
 

@@ -22,6 +22,14 @@ export class SoloRuntime extends Endpoint {
     }
   }
 
+  override readyWorkerIds(): number[] {
+    return [1];
+  }
+
+  override workerPids(): Record<number, number | undefined> {
+    return { 1: process.pid };
+  }
+
   /** A record from another server: all handled here (the master, worker 1, any or all workers are this process). */
   override deliverFromServer(target: number, body: Uint8Array): void {
     if (target !== MASTER && target !== 1 && target !== ANY_WORKER && target !== ALL_WORKERS) {

@@ -95,6 +95,7 @@ test('a handler that throws and a missing handler fail through the same builder'
 test('the default process contract: no workers to lose, no process to send to, no server links', () => {
   const endpoint = new Loopback(1);
   assert.equal(endpoint.readyWorkerIds(), []);
+  assert.equal(endpoint.workerPids(), {});
   assert.equal(endpoint.workerSlots(), []);
   assert.is(endpoint.sendToProcess(1, process.pid, new Uint8Array()), false);
   assert.type(endpoint.onWorkerDown(() => {}), 'function');

@@ -40,8 +40,7 @@ export class StatusSource {
   }
 
   async localStatus(): Promise<LocalStatus> {
-    const endpoint = currentEndpoint() as unknown as { readyWorkerIds?: () => number[]; workerPids?: () => Record<string, number | undefined> };
-    const count = currentEndpoint().workerCount;
+    const endpoint = currentEndpoint();
     const stores: Record<string, number> = {};
     for (const name of [...this.storeNames].sort()) {
       try {
@@ -52,9 +51,9 @@ export class StatusSource {
     }
     return {
       workers: {
-        count,
-        ready: endpoint.readyWorkerIds?.() ?? [1],
-        pids: endpoint.workerPids?.() ?? { 1: process.pid },
+        count: endpoint.workerCount,
+        ready: endpoint.readyWorkerIds(),
+        pids: endpoint.workerPids(),
       },
       links: this.mesh.connected(),
       stores,
