@@ -1,3 +1,4 @@
+/** Addresses of messages and what a master shows of its workers: plain types the process contract (Endpoint) speaks. */
 import { ALL_WORKERS, ANY_WORKER, type Envelope } from './envelope.js';
 import type { Outbox } from './outbox.js';
 
