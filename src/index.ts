@@ -1,5 +1,5 @@
 export * from './core/index.js';
-export * from './cpu/index.js';
+export { CPU_CLUSTERING, onShutdown, resolveWorkerCount, type CpuClusteringOptions, type ReplyCallback, type SendParams } from './cpu/index.js';
 export { SERVER_CLUSTERING, type ServerClusteringConfig, type ServerSendParams } from './server/server-clustering.js';
 export { DISTRIBUTE_PROCESS, type DistributeParams } from './server/distribute-process.js';
 export { boot, type BootOptions } from './boot/boot.js';

@@ -14,13 +14,13 @@ import type { ClusterConfig, Role, ServerConfig } from './config.js';
 import { ConfigError } from '../core/errors.js';
 import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
-import { CPU_CLUSTERING } from '../cpu/cpu-clustering.js';
+import { CPU_CLUSTERING } from '../cpu/index.js';
 import { configureRedis, redisSettings } from '../redis/redis-settings.js';
 import { UNIQUE_ID } from '../coord/unique-id.js';
 // The master serves its workers' LOCK / QUEUE calls when there is no Redis (it loads no box code itself).
 import '../coord/embedded-node.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
-import { onShutdown, onStopAccepting } from '../cpu/shutdown-hooks.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/index.js';
+import { onShutdown, onStopAccepting } from '../cpu/index.js';
 import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';
 import { ApiRole } from '../roles/api/api-role.js';
 import { apiLimitsFromEnv } from '../roles/api/api-limits.js';
@@ -29,7 +29,7 @@ import { Download } from '../roles/files/download.js';
 import { MongoFileIndex, StoreFileIndex, FILES_STORE, type FileIndex } from '../roles/files/file-meta.js';
 import { FrontDoor } from '../roles/cluster/front-door.js';
 import { announceStores } from '../roles/cluster/status.js';
-import { setTopology, topology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from '../roles/cluster/topology.js';
+import { setTopology, topology, type TopologySnapshot } from '../roles/cluster/topology.js';
 import { UploadRole } from '../roles/files/upload-role.js';
 import { WebServer } from '../roles/http/web-server.js';
 import { configureEdge } from '../roles/cluster/public-address.js';
@@ -40,7 +40,8 @@ import { noMesh, type MeshView } from './mesh-view.js';
 import { preflight } from './preflight.js';
 import { StatusSource } from '../roles/cluster/status-source.js';
 import { installStoreEngine } from './store-engine.js';
-import { CONNECTIONS_REPORT, TopologySource } from '../roles/cluster/topology-source.js';
+import { TopologySource } from '../roles/cluster/topology-source.js';
+import { RoleMethods } from '../roles/role-methods.js';
 
 export interface BootOptions {
   config: ClusterConfig;
@@ -138,11 +139,11 @@ async function setUpRoles(config: ClusterConfig, server: ServerConfig, boxesDirs
 async function followTopology(): Promise<void> {
   let first: (() => void) | undefined;
   const arrived = new Promise<void>((resolve) => (first = resolve));
-  sharedRegistries()[Channel.System].on(TOPOLOGY_PUSH, (snapshot: TopologySnapshot) => {
+  sharedRegistries()[Channel.System].on(RoleMethods.topologyPush, (snapshot: TopologySnapshot) => {
     setTopology(snapshot);
     first?.();
   });
-  currentEndpoint().message({ worker: MASTER }, Channel.System, TOPOLOGY_HELLO, { workerId: currentEndpoint().workerId, pid: process.pid });
+  currentEndpoint().message({ worker: MASTER }, Channel.System, RoleMethods.topologyHello, { workerId: currentEndpoint().workerId, pid: process.pid });
   const timer = setTimeout(() => first?.(), 5_000);
   await arrived;
   clearTimeout(timer);
@@ -153,7 +154,7 @@ async function followTopology(): Promise<void> {
 function reportConnections(api: ApiRole): void {
   const timer = setInterval(() => {
     try {
-      currentEndpoint().message({ worker: MASTER }, Channel.System, CONNECTIONS_REPORT, { workerId: currentEndpoint().workerId, connections: api.connectionCount() });
+      currentEndpoint().message({ worker: MASTER }, Channel.System, RoleMethods.connectionsReport, { workerId: currentEndpoint().workerId, connections: api.connectionCount() });
     } catch (error) {
       log.debug('load.report_failed', { error });
     }

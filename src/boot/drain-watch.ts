@@ -13,9 +13,10 @@
  */
 import { Channel } from '../core/envelope.js';
 import { log } from '../core/logger.js';
-import { processRole, sharedRegistries } from '../cpu/runtime.js';
-import { setDrainer } from '../cpu/lifecycle.js';
-import { READY_PROBE, recordProbesHere, type ReadyProbe } from '../roles/cluster/readiness.js';
+import { processRole, sharedRegistries } from '../cpu/index.js';
+import { setDrainer } from '../cpu/index.js';
+import { recordProbesHere, type ReadyProbe } from '../roles/cluster/readiness.js';
+import { RoleMethods } from '../roles/role-methods.js';
 
 const RECENT_MS = 10_000;
 const MAX_PROBERS = 256;
@@ -36,7 +37,7 @@ export class DrainWatch {
 
   /** Starts listening for probe reports and installs the drainer. */
   install(): void {
-    if (processRole() === 'master') sharedRegistries()[Channel.System].on(READY_PROBE, (probe: ReadyProbe) => this.record(probe));
+    if (processRole() === 'master') sharedRegistries()[Channel.System].on(RoleMethods.readyProbe, (probe: ReadyProbe) => this.record(probe));
     else recordProbesHere((probe) => this.record(probe));
     setDrainer((state) => this.drain(state));
   }

@@ -13,7 +13,7 @@ export async function preflight(config: ClusterConfig, server: ServerConfig, box
   if (cluster.isWorker) return;
   for (const name of config.boxes ?? (config.defaultBox ? [config.defaultBox] : [])) findBoxEntry(boxesDirs, name);
   if (Object.keys(config.servers).length > 1) {
-    const [{ validateServerConfig }, { meshOptions }] = await Promise.all([import('../server/config.js'), import('./server-mesh.js')]);
+    const [{ validateServerConfig }, { meshOptions }] = await Promise.all([import('../server/options.js'), import('./server-mesh.js')]);
     validateServerConfig(meshOptions(config, server.name));
     await assertPortFree(server.host, config.clusteringPort, `servers.${server.name} (clusteringPort)`);
   }

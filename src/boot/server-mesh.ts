@@ -6,14 +6,14 @@
  */
 import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
-import { currentEndpoint, sharedRegistries } from '../cpu/runtime.js';
+import { currentEndpoint, sharedRegistries } from '../cpu/index.js';
 import { SERVER_CLUSTERING, onServerMesh, type ServerClusteringConfig, type ServerLoad, type ServerMeshView } from '../server/index.js';
 import { installServerBus } from '../server/cluster-bus.js';
 import { liveServersWithRole } from '../roles/cluster/topology.js';
 import type { ClusterConfig } from './config.js';
 import type { MeshView } from './mesh-view.js';
+import { RoleMethods } from '../roles/role-methods.js';
 
-const STATUS_LOCAL = 'boxwire.status.local';
 
 export function meshOptions(config: ClusterConfig, serverName: string): ServerClusteringConfig {
   const hosts = Object.fromEntries(Object.values(config.servers).map((s) => [s.name, s.host]));
@@ -45,11 +45,11 @@ export function masterMeshView(): MeshView {
     },
     onChange: (listener) => void changeListeners.push(listener),
     requestStatus: (serverName, timeoutMs) =>
-      currentEndpoint().request({ server: serverName, worker: MASTER }, Channel.System, STATUS_LOCAL, null, timeoutMs).catch((error) => {
+      currentEndpoint().request({ server: serverName, worker: MASTER }, Channel.System, RoleMethods.statusLocal, null, timeoutMs).catch((error) => {
         log.debug('status.peer_failed', { server: serverName, error });
         return null;
       }),
-    serveStatus: (handler) => sharedRegistries()[Channel.System].on(STATUS_LOCAL, () => handler()),
+    serveStatus: (handler) => sharedRegistries()[Channel.System].on(RoleMethods.statusLocal, () => handler()),
     reportConnections: (count) => view?.reportLoad({ connections: count }),
   };
 }

@@ -4,7 +4,7 @@
  * coordinates the processes of one server, so a cluster of several servers without Redis is
  * refused with a ConfigError on first use rather than silently giving each server its own locks.
  */
-import { onShutdown } from '../cpu/shutdown-hooks.js';
+import { onShutdown } from '../cpu/index.js';
 import { redisSettings, requireRedisSettings } from '../redis/redis-settings.js';
 import { SERVER_CLUSTERING } from '../server/server-clustering.js';
 import type { CoordBackend } from './coord-backend.js';

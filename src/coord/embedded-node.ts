@@ -6,11 +6,12 @@
 import cluster from 'node:cluster';
 import { Channel, MASTER } from '../core/envelope.js';
 import { ConfigError, RemoteError } from '../core/errors.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/index.js';
 import type { CoordBackend } from './coord-backend.js';
 import { EmbeddedCoordinator } from './embedded-coordinator.js';
 
-const CALL = 'coord.call';
+/** The coordination layer's one system-channel method (worker → master request), named by the `bw.<layer>.<name>` rule. */
+const CALL = 'bw.coord.call';
 const CALL_TIMEOUT_MS = 30_000;
 
 type Operation = Exclude<keyof CoordBackend, 'kind'>;

@@ -12,7 +12,7 @@
  * kept as failed (`failed()`, `retryFailed()`). Jobs are never dropped before they are
  * acknowledged; completed jobs are counted and deleted.
  */
-import { onStopAccepting } from '../cpu/shutdown-hooks.js';
+import { onStopAccepting } from '../cpu/index.js';
 import { ConfigError } from '../core/errors.js';
 import { assertEncodable } from '../core/codec.js';
 import { coordBackend } from './backend-choice.js';

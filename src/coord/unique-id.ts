@@ -15,7 +15,7 @@
  * possible duplicate). `await UNIQUE_ID.next()` waits for the lease instead of throwing.
  */
 import { ConfigError } from '../core/errors.js';
-import { currentEndpoint } from '../cpu/runtime.js';
+import { currentEndpoint } from '../cpu/index.js';
 import { coordBackend } from './backend-choice.js';
 import { UniqueIdUnavailableError } from './coord-errors.js';
 import { NodeIdLease } from './node-id-lease.js';

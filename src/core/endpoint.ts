@@ -1,11 +1,14 @@
 import { assertEncodable } from './codec.js';
-import { Channel, Kind, decodeEnvelopes, type Envelope, ALL_WORKERS, ANY_WORKER } from './envelope.js';
+import { Channel, Kind, decodeEnvelopes, type Envelope } from './envelope.js';
 import { EncodeError, PeerDownError, RemoteError, UnknownPeerError, toWireError, type WireError } from './errors.js';
 import { log } from './logger.js';
 import { HeldMessages } from './held-messages.js';
 import { HandlerRegistry, assertMethodName, type Handler } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
 import { messageCounts } from '../metrics/counters.js';
+import { describeAddress, type Address, type ServerRouter, type WorkerSlotView } from './address.js';
+import { answerEnvelope, failureEnvelope, requesterOf } from './replies.js';
+import { ReplyContext, ignoreReply, isThenable } from './reply-context.js';
 
 export type Registries = Record<Channel, HandlerRegistry>;
 
@@ -13,24 +16,7 @@ export function createRegistries(): Registries {
   return { [Channel.Cpu]: new HandlerRegistry(), [Channel.Server]: new HandlerRegistry(), [Channel.System]: new HandlerRegistry() };
 }
 
-/** Where a message goes: a worker (0 = master, or ANY_WORKER / ALL_WORKERS) on a server (omitted = this one). */
-export interface Address {
-  server?: string;
-  worker: number;
-}
-
-/**
- * Carries envelopes to other servers; installed by SERVER_CLUSTERING in the process that owns
- * the links. `toWorker` is a worker id on that server, MASTER, or ANY_WORKER.
- */
-export interface ServerRouter {
-  forward(toServer: string, toWorker: number, envelope: Envelope): void;
-}
-
-export function describeAddress(address: Address): string {
-  const worker = address.worker === 0 ? 'master' : address.worker === ANY_WORKER ? 'any worker' : address.worker === ALL_WORKERS ? 'all workers' : `worker ${address.worker}`;
-  return address.server ? `${address.server} ${worker}` : worker;
-}
+export { FROM_ANOTHER_SERVER, describeAddress, type Address, type ServerRouter, type WorkerSlotView } from './address.js';
 
 /**
  * One process's messaging core, shared by every transport: handler registries per channel, the
@@ -72,6 +58,69 @@ export abstract class Endpoint {
       throw new UnknownPeerError(`cannot reach server '${to.server}': SERVER_CLUSTERING is not configured in this process`);
     }
     this.serverRouter.forward(to.server!, to.worker, envelope);
+  }
+
+  // ---- the process contract -------------------------------------------------------------
+  // What server/, store/ and roles/ need from "this process", whichever it is (solo, master,
+  // worker): reached through cpu/index.ts, never by naming a cpu class.
+
+  /** Workers this server runs (1 when it runs none: the process is worker 1 of 1). */
+  abstract readonly workerCount: number;
+
+  /** Ids of this server's workers whose process is up and ready (a solo process is worker 1; none in a worker). */
+  readyWorkerIds(): number[] {
+    return [];
+  }
+
+  /** `{ workerId: pid }` of this server's workers (a solo process is worker 1; none in a worker). */
+  workerPids(): Record<number, number | undefined> {
+    return {};
+  }
+
+  /** The worker ids this process supervises, for metrics (none outside a master). */
+  workerSlots(): readonly WorkerSlotView[] {
+    return [];
+  }
+
+  /**
+   * A record (a batch of envelopes) another server sent to `target` on this server (a worker id,
+   * MASTER, ANY_WORKER or ALL_WORKERS). Only the process that owns the server links takes them;
+   * throws UnknownPeerError when `target` does not exist here.
+   */
+  deliverFromServer(_target: number, _body: Uint8Array, _count: number): void {
+    throw new UnknownPeerError('a worker process cannot take server links');
+  }
+
+  /**
+   * `listener(workerId)` when a worker's process went away unexpectedly (it is being re-forked).
+   * Returns an unsubscribe function. Only a master has workers to lose.
+   */
+  onWorkerDown(_listener: (workerId: number) => void): () => void {
+    return () => {};
+  }
+
+  /**
+   * Sends one encoded envelope (`encodeEnvelope`) straight to the process `pid` serving `workerId`
+   * on this server, even before it reports ready — SHARED_STORE feeds a worker's read replica this
+   * way, as work() may await store calls. Returns false when there is no such process (it is gone,
+   * or this process has no workers): the caller forgets it.
+   */
+  sendToProcess(_workerId: number, _pid: number, _body: Uint8Array): boolean {
+    return false;
+  }
+
+  /**
+   * A one-way System message whose data boxwire itself built from values it already copied and
+   * checked (the store's write batches): skips the per-call encodability walk of `message`.
+   */
+  notify(to: Address, method: string, data: unknown): void {
+    this.route(to, this.envelope(Kind.Message, Channel.System, method, data, 0, to));
+    messageCounts.sent[Channel.System]++;
+  }
+
+  /** Fails `request` back to its requester with `error` (see failureEnvelope). */
+  failRequest(request: Envelope, error: unknown): void {
+    this.answer(request, Kind.Failure, toWireError(error, this.origin));
   }
 
   /** Human-readable name of this process, used as the origin of remote errors. */
@@ -246,7 +295,7 @@ export abstract class Endpoint {
     try {
       result = handler(envelope.data, ignoreReply);
     } catch (error) {
-      this.answer(envelope, Kind.Failure, toWireError(error, this.origin));
+      this.failRequest(envelope, error);
       return;
     }
     if (!isThenable(result)) {
@@ -280,16 +329,15 @@ export abstract class Endpoint {
     log.warn('handler.failed', { method: envelope.method, at: this.origin, error });
   }
 
-  /** @internal */
+  /** @internal Sends the answer to a request; an answer that cannot be encoded becomes a failure. */
   answer(request: Envelope, kind: Kind.Reply | Kind.Failure, data: unknown): void {
-    const to: Address = { server: request.fromServer, worker: request.fromWorker };
-    let envelope = this.envelope(kind, request.channel, request.method, data, request.id, to);
+    let envelope = answerEnvelope(request, kind, data, this);
     try {
       assertEncodable(data);
     } catch (error) {
-      const wire = toWireError(error instanceof EncodeError ? new EncodeError(`the reply to '${request.method}' cannot be encoded: ${error.message}`) : error, this.origin);
-      envelope = this.envelope(Kind.Failure, request.channel, request.method, wire, request.id, to);
+      envelope = failureEnvelope(request, error instanceof EncodeError ? new EncodeError(`the reply to '${request.method}' cannot be encoded: ${error.message}`) : error, this);
     }
+    const to = requesterOf(request);
     try {
       this.route(to, envelope);
       messageCounts.sent[request.channel]++;
@@ -325,39 +373,5 @@ export abstract class Endpoint {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
-  }
-}
-
-function ignoreReply(): void {}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
-}
-
-/** The state of one request being handled: the first reply (or failure) wins. */
-class ReplyContext {
-  private replied = false;
-
-  constructor(private readonly endpoint: Endpoint, private readonly request: Envelope) {}
-
-  reply(value: unknown): void {
-    if (this.replied) return;
-    this.replied = true;
-    this.endpoint.answer(this.request, Kind.Reply, value);
-    this.endpoint.settleHandler();
-  }
-
-  bound(): (value: unknown) => void {
-    return (value) => this.reply(value);
-  }
-
-  fail(error: unknown): void {
-    if (this.replied) {
-      this.endpoint.handlerFailed(this.request, error);
-      return;
-    }
-    this.replied = true;
-    this.endpoint.answer(this.request, Kind.Failure, toWireError(error, this.endpoint.origin));
-    this.endpoint.settleHandler();
   }
 }

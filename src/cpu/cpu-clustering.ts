@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import { describeAddress, type Address } from '../core/endpoint.js';
 import { ALL_WORKERS, Channel, MASTER } from '../core/envelope.js';
 import { ConfigError, UnknownPeerError } from '../core/errors.js';
@@ -10,7 +9,8 @@ import { DEFAULT_TIMEOUT_MS } from '../core/request-table.js';
 import { configErrorMessage, stopOnConfigError } from './config-failure.js';
 import { drain, setServerState } from './lifecycle.js';
 import { Master } from './master.js';
-import { currentEndpoint, installEndpoint, processRole, sharedRegistries, workerCountOf } from './runtime.js';
+import { forkedWorkerIdentity, isForkedWorker } from './forked-worker.js';
+import { currentEndpoint, installEndpoint, processRole, sharedRegistries } from './runtime.js';
 import { onShutdown, runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
 import { SoloRuntime } from './solo-runtime.js';
 import { resolveWorkerCount } from './worker-count.js';
@@ -49,12 +49,13 @@ function start(optionsOrWork: CpuClusteringOptions | Work, maybeWork?: Work): Pr
   const work = typeof optionsOrWork === 'function' ? optionsOrWork : maybeWork;
   if (typeof work !== 'function') throw new ConfigError('CPU_CLUSTERING(options?, work): work must be a function');
   if (started) throw new ConfigError('CPU_CLUSTERING was already started in this process; call it once');
-  started = cluster.isWorker && process.env.BOXWIRE_WORKER_ID ? startWorker(work) : startPrimary(options, work);
+  started = isForkedWorker() ? startWorker(work) : startPrimary(options, work);
   return started;
 }
 
 async function startWorker(work: Work): Promise<void> {
-  const runtime = new WorkerRuntime(Number(process.env.BOXWIRE_WORKER_ID), Number(process.env.BOXWIRE_WORKER_COUNT), sharedRegistries());
+  const { workerId, workerCount } = forkedWorkerIdentity();
+  const runtime = new WorkerRuntime(workerId, workerCount, sharedRegistries());
   // SERVER_CLUSTERING(config, () => CPU_CLUSTERING(work)) named the server before this runtime existed.
   runtime.serverName = currentEndpoint().serverName;
   installEndpoint(runtime, 'worker');
@@ -123,7 +124,7 @@ function installSignals(stop: () => Promise<void>, roll?: () => Promise<void>): 
 }
 
 function validateWorker(workerId: unknown): number {
-  const count = workerCountOf(currentEndpoint());
+  const count = currentEndpoint().workerCount;
   if (!Number.isInteger(workerId) || (workerId as number) < 0 || (workerId as number) > count) {
     throw new UnknownPeerError(`there is no worker ${String(workerId)}: valid ids are ${MASTER} (master) and 1..${count}`);
   }
@@ -183,7 +184,7 @@ export const CPU_CLUSTERING = Object.assign(start, {
     return currentEndpoint().workerId;
   },
   getWorkerCount(): number {
-    return workerCountOf(currentEndpoint());
+    return currentEndpoint().workerCount;
   },
   checkIsMaster(): boolean {
     return processRole() === 'master';

@@ -25,7 +25,3 @@ export function installEndpoint(next: Endpoint, nextRole: 'solo' | 'master' | 'w
 export function processRole(): 'solo' | 'master' | 'worker' {
   return role;
 }
-
-export function workerCountOf(e: Endpoint): number {
-  return (e as unknown as { workerCount?: number }).workerCount ?? 1;
-}

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { Endpoint, type Address, type Registries } from '../core/endpoint.js';
 import { Channel, Kind, MASTER, encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { log } from '../core/logger.js';
-import { Control, type MethodsNotice } from './control.js';
+import { Control, isWorkerControl, type MethodsNotice } from './control.js';
 import { Socket } from 'node:net';
 import { LINK_FD, PipeLink } from './pipe-link.js';
 import { runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
@@ -23,7 +23,9 @@ export class WorkerRuntime extends Endpoint {
     // here until one is registered or work() is done (reportReady).
     this.beginStartUp();
     this.control(Control.up, process.pid);
-    for (const channel of [Channel.Cpu, Channel.Server, Channel.System]) {
+    // The master routes "any worker that handles it" by these notices. System methods are
+    // addressed to one process (the master, a worker id, a pid), never by who handles them.
+    for (const channel of [Channel.Cpu, Channel.Server]) {
       const registry = this.registries[channel];
       for (const method of registry.methods()) this.announceMethod(channel, method, true);
       registry.registrations.on('change', (method, present) => this.announceMethod(channel, method, present));
@@ -59,32 +61,23 @@ export class WorkerRuntime extends Endpoint {
   }
 
   private announceMethod(channel: Channel, method: string, present: boolean): void {
-    if (method.startsWith('bw.')) return;
     const notice: MethodsNotice = { channel, method, present };
     this.control(Control.methods, notice);
-  }
-
-  /**
-   * A system message to the master whose data boxwire itself built from values it already copied
-   * and checked (the store's write batches): skips the per-call encodability walk of `message`.
-   */
-  sendToMaster(method: string, data: unknown): void {
-    this.control(method, data);
   }
 
   private control(method: string, data: unknown): void {
     this.link.sendEnvelope(MASTER, { kind: Kind.Message, channel: Channel.System, method, data, id: 0, fromWorker: this.workerId });
   }
 
-  /** What the master delivers: boxwire's own control messages are handled here, the rest dispatched. */
+  /** What the master delivers: the runtime's own notices are handled here, the rest dispatched. */
   override dispatch(envelope: Envelope): void {
-    if (envelope.channel === Channel.System && envelope.kind === Kind.Message && envelope.method === Control.peerDown) {
+    if (envelope.channel !== Channel.System || envelope.kind !== Kind.Message || !isWorkerControl(envelope.method)) {
+      super.dispatch(envelope);
+    } else if (envelope.method === Control.peerDown) {
       const { worker } = envelope.data as { worker: number };
       this.peerDown((peer) => peer === `/${worker}`, `worker ${worker}`);
-    } else if (envelope.channel === Channel.System && envelope.kind === Kind.Message && envelope.method === Control.stop) {
+    } else if (envelope.method === Control.stop) {
       void this.stop('asked by master');
-    } else {
-      super.dispatch(envelope);
     }
   }
 

@@ -11,8 +11,7 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
-import { Master } from '../cpu/master.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/index.js';
 import { startLoopDelay } from './event-loop-delay.js';
 import { metricsEnabled } from './metrics-enabled.js';
 
@@ -55,7 +54,7 @@ interface Gathered {
 async function gatherServer(): Promise<Gathered> {
   const endpoint = currentEndpoint();
   const own = await processMetricsJson();
-  if (!(endpoint instanceof Master)) return { processes: [own], missing: 0 };
+  if (processRole() !== 'master') return { processes: [own], missing: 0 };
   const answers = await Promise.allSettled(
     endpoint.readyWorkerIds().map((id) => endpoint.request<MetricsJson>({ worker: id }, Channel.System, PROCESS_METRICS, null, WORKER_TIMEOUT_MS)),
   );

@@ -9,8 +9,7 @@
  * `worker` (a worker id), `store`, `transport` (http, ws), `box`, `method`, `stat`.
  */
 import { Counter, Gauge, Registry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { currentEndpoint, processRole } from '../cpu/runtime.js';
-import { Master } from '../cpu/master.js';
+import { currentEndpoint, processRole } from '../cpu/index.js';
 import { apiCounters } from './api-counters.js';
 import { loopDelay, startLoopDelay } from './event-loop-delay.js';
 import { LATENCY_BUCKETS, messageCounts, requestCounts, requestLatency, uploadCounts } from './counters.js';
@@ -49,10 +48,7 @@ export function processMetricsJson(): Promise<MetricObjectWithValues<MetricValue
 }
 
 const peers = () => [...(metricSources.mesh?.peers.values() ?? [])];
-const slots = () => {
-  const endpoint = currentEndpoint();
-  return endpoint instanceof Master ? endpoint.workerSlots() : [];
-};
+const slots = () => currentEndpoint().workerSlots();
 const perProcess = (value: number): Sample[] => [[{ process: processLabel() }, value]];
 
 const COUNTERS: Array<[string, string, string[], () => Sample[]]> = [

@@ -1,6 +1,8 @@
 /**
- * System-channel method names used by SERVER_CLUSTERING and DISTRIBUTE_PROCESS, between a
- * server's master and its workers and between masters of different servers.
+ * System-channel method names used by SERVER_CLUSTERING, DISTRIBUTE_PROCESS and rooms, between a
+ * server's master and its workers and between masters of different servers. Named by the one
+ * rule every layer's table follows, `bw.<layer>.<name>` (see cpu/control.ts); the name decides
+ * nothing about routing.
  */
 export const ServerControl = {
   /** worker → master (request): these are my SERVER_CLUSTERING options; reply: membership snapshot. */
@@ -12,13 +14,15 @@ export const ServerControl = {
   /** worker → master (request): the clock offsets the mesh measured. */
   offsets: 'bw.server.offsets',
   /** worker → master: I can run job `tag` ({ tag, complexity, pid }). */
-  jobOffer: 'bw.job.offer',
+  jobOffer: 'bw.server.jobOffer',
   /** master → worker: run job `tag` now ({ tag }). */
-  jobRun: 'bw.job.run',
+  jobRun: 'bw.server.jobRun',
   /** master → coordinator master: this server's jobs (a JobReport). */
-  jobReport: 'bw.job.report',
+  jobReport: 'bw.server.jobReport',
   /** coordinator → master: place job `tag` on one of your workers ({ tag }). */
-  jobPlace: 'bw.job.place',
+  jobPlace: 'bw.server.jobPlace',
+  /** worker → its sibling workers: a room push to deliver to their members (a RoomPush). */
+  roomSiblings: 'bw.server.roomSiblings',
 } as const;
 
 /** What a master tells a worker about membership when the worker joins. */

@@ -20,8 +20,7 @@
 import { Channel, MASTER } from '../core/envelope.js';
 import { ConfigError } from '../core/errors.js';
 import { log } from '../core/logger.js';
-import { Master } from '../cpu/master.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../cpu/index.js';
 import { ServerControl } from './control.js';
 import { notifyMaster, onServerMesh, serverMesh, type ServerMeshView } from './server-clustering.js';
 
@@ -113,10 +112,9 @@ class JobAgent {
 
   offer(tag: string, workerId: number, offer: Offer): void {
     // Subscribed here, not at construction: the process may have become a master since.
-    const endpoint = currentEndpoint();
-    if (!this.watchingWorkers && endpoint instanceof Master) {
+    if (!this.watchingWorkers && processRole() === 'master') {
       this.watchingWorkers = true;
-      endpoint.workerDownListeners.add((id) => this.workerGone(id));
+      currentEndpoint().onWorkerDown((id) => this.workerGone(id));
     }
     // A new pid under a known worker id: the old process is gone (restart), with its offers and jobs.
     for (const byWorker of this.offers.values()) {

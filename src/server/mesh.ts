@@ -19,7 +19,7 @@ import type { ServerRouter } from '../core/endpoint.js';
 import { Kind, type Envelope } from '../core/envelope.js';
 import { ConfigError, UnknownPeerError } from '../core/errors.js';
 import { log } from '../core/logger.js';
-import type { NormalizedServerConfig } from './config.js';
+import type { NormalizedServerConfig } from './options.js';
 import { CloseCode, HandshakeError, acceptHandshake, dialHandshake, type Admission, type HandshakeContext } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { LogLimiter } from '../core/log-limiter.js';

@@ -1,7 +1,7 @@
 import { encodeEnvelope, type Envelope } from '../core/envelope.js';
 import { OverflowError } from '../core/errors.js';
 import { Outbox } from '../core/outbox.js';
-import type { Address } from './config.js';
+import type { Address } from './options.js';
 import type { Heartbeat } from './heartbeat.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import type { WsLink } from './ws-link.js';

@@ -5,10 +5,11 @@
  * receiving worker delivers locally and relays to its siblings in turn.
  */
 import { ALL_WORKERS, Channel } from '../core/envelope.js';
-import { currentEndpoint, processRole } from '../cpu/runtime.js';
-import { sharedRegistries } from '../cpu/runtime.js';
+import { currentEndpoint, processRole } from '../cpu/index.js';
+import { sharedRegistries } from '../cpu/index.js';
 import { log } from '../core/logger.js';
 import { publishToServers, subscribeFromServers } from './cluster-bus.js';
+import { ServerControl } from './control.js';
 
 export interface RoomPush {
   box: string;
@@ -22,7 +23,6 @@ export interface RoomMember {
   push(push: RoomPush): void;
 }
 
-const SIBLINGS = 'boxwire.room.siblings';
 const SERVERS = 'boxwire.room.servers';
 
 const members = new Map<string, Set<RoomMember>>();
@@ -30,7 +30,7 @@ const members = new Map<string, Set<RoomMember>>();
  * Set by the API role, the only one whose clients join rooms: every worker of an API server
  * wires rooms, so relays between them always find a handler. A server without the API role
  * (upload, front door) has no members anywhere and relays nothing — its siblings would have no
- * handler for the relay (`message.no_handler boxwire.room.siblings`) and nobody to deliver to.
+ * handler for the relay (`message.no_handler bw.server.roomSiblings`) and nobody to deliver to.
  */
 let wired = false;
 
@@ -42,7 +42,7 @@ function key(box: string, room: string): string {
 export function wireRooms(): void {
   if (wired) return;
   wired = true;
-  sharedRegistries()[Channel.System].on(SIBLINGS, (push: RoomPush) => deliverHere(push));
+  sharedRegistries()[Channel.System].on(ServerControl.roomSiblings, (push: RoomPush) => deliverHere(push));
   subscribeFromServers(SERVERS, (push: RoomPush) => {
     deliverHere(push);
     relayToSiblings(push);
@@ -94,7 +94,7 @@ function relayToSiblings(push: RoomPush): void {
   // Only a forked worker has siblings; a solo process would hear its own relay.
   if (processRole() !== 'worker') return;
   try {
-    currentEndpoint().message({ worker: ALL_WORKERS }, Channel.System, SIBLINGS, push);
+    currentEndpoint().message({ worker: ALL_WORKERS }, Channel.System, ServerControl.roomSiblings, push);
   } catch (error) {
     log.warn('room.relay_failed', { box: push.box, room: push.room, error });
   }

@@ -1,14 +1,14 @@
 /**
- * System-channel methods of SHARED_STORE. Not prefixed `bw.`: the master intercepts those as its
- * own control messages.
+ * System-channel methods of SHARED_STORE, named by the one rule every layer's table follows,
+ * `bw.<layer>.<name>` (see cpu/control.ts); the name decides nothing about routing.
  */
 export const StoreMethods = {
   /** worker → master: send me this store's snapshot, then its changes ({ worker, pid, store }). */
-  subscribe: 'store.subscribe',
+  subscribe: 'bw.store.subscribe',
   /** worker → master: stamp and apply writes numbered first, first + 1, … ({ worker, pid, first, list }). */
-  writes: 'store.writes',
+  writes: 'bw.store.writes',
   /** master → worker: a store's snapshot, or changes to the stores it reads and write answers (WorkerFeed). */
-  feed: 'store.feed',
+  feed: 'bw.store.feed',
   /** master ↔ master of another server: replication ({ from, message }). */
-  replicate: 'store.replicate',
+  replicate: 'bw.store.replicate',
 } as const;

@@ -1,8 +1,7 @@
 import cluster from 'node:cluster';
 import { Channel, Kind, MASTER, encodeEnvelope } from '../core/envelope.js';
 import { log } from '../core/logger.js';
-import { Master } from '../cpu/master.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
+import { currentEndpoint, isForkedWorker, processRole, sharedRegistries } from '../cpu/index.js';
 import { addStartupWaitSource } from '../core/startup-watch.js';
 import { onServerMesh } from '../server/index.js';
 import { beforeUserCode } from '../server/server-clustering.js';
@@ -36,7 +35,7 @@ let transport: ServerMeshTransport | undefined;
 let engine: StoreEngine | undefined;
 
 function isWorkerProcess(): boolean {
-  return processRole() === 'worker' || (cluster.isWorker && process.env.BOXWIRE_WORKER_ID !== undefined);
+  return processRole() === 'worker' || isForkedWorker();
 }
 
 export function replicaHost(): ReplicaHost {
@@ -45,9 +44,7 @@ export function replicaHost(): ReplicaHost {
   metricSources.replica = host;
   if (transport) host.attachTransport(transport);
   host.setFeedSink((workerId, pid, feed) => {
-    const endpoint = currentEndpoint();
-    if (!(endpoint instanceof Master)) return false;
-    return endpoint.sendToProcess(workerId, pid, encodeEnvelope({ kind: Kind.Message, channel: Channel.System, method: StoreMethods.feed, data: feed, id: 0, fromWorker: MASTER }));
+    return currentEndpoint().sendToProcess(workerId, pid, encodeEnvelope({ kind: Kind.Message, channel: Channel.System, method: StoreMethods.feed, data: feed, id: 0, fromWorker: MASTER }));
   });
   return host;
 }

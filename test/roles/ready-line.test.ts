@@ -1,7 +1,7 @@
 // `npm run demo:cluster` (three `boxwire start` processes) as a newcomer runs it: each server
 // prints one ready line with its URL and roles once it serves — and it does serve at that moment
 // — then the demo says where to go; uploads on the upload server log no spurious
-// `message.no_handler boxwire.room.siblings`; Ctrl-C stops everything.
+// `message.no_handler bw.server.roomSiblings`; Ctrl-C stops everything.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';

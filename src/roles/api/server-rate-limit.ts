@@ -15,12 +15,11 @@
  */
 import { Channel, MASTER } from '../../core/envelope.js';
 import { log } from '../../core/logger.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/runtime.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/index.js';
 import type { ApiLimits } from './api-limits.js';
 import { KeyedBuckets } from './rate-limit.js';
+import { RoleMethods } from '../role-methods.js';
 
-/** System-channel request a worker sends its master: { address, want } → { granted, retryAfterMs }. */
-export const RATE_LEASE = 'boxwire.api.rate_lease';
 const LEASE_TTL_MS = 1000;
 const LEASE_TIMEOUT_MS = 2000;
 
@@ -32,7 +31,7 @@ interface LeaseReply {
 /** Master side: answers the workers' lease requests from one bucket per address. */
 export function serveRateLeases(limits: ApiLimits): void {
   const buckets = new KeyedBuckets(limits.callsPerSecond, limits.burst);
-  sharedRegistries()[Channel.System].on(RATE_LEASE, (request: { address?: unknown; want?: unknown }): LeaseReply => {
+  sharedRegistries()[Channel.System].on(RoleMethods.rateLease, (request: { address?: unknown; want?: unknown }): LeaseReply => {
     const address = typeof request?.address === 'string' ? request.address : '';
     const want = typeof request?.want === 'number' && request.want >= 1 ? Math.floor(request.want) : 1;
     const bucket = buckets.bucketOf(address);
@@ -104,7 +103,7 @@ export class ServerRateLimit {
 
   private async ask(address: string, lease: Lease): Promise<void> {
     try {
-      const reply = await currentEndpoint().request<LeaseReply>({ worker: MASTER }, Channel.System, RATE_LEASE, { address, want: Math.max(this.batch, lease.waiting) }, LEASE_TIMEOUT_MS);
+      const reply = await currentEndpoint().request<LeaseReply>({ worker: MASTER }, Channel.System, RoleMethods.rateLease, { address, want: Math.max(this.batch, lease.waiting) }, LEASE_TIMEOUT_MS);
       lease.tokens += reply.granted;
       lease.leasedAt = Date.now();
       if (reply.granted === 0) lease.deniedUntil = Date.now() + Math.max(1, reply.retryAfterMs);

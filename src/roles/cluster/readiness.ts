@@ -13,14 +13,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Channel, MASTER } from '../../core/envelope.js';
 import { log } from '../../core/logger.js';
-import { currentEndpoint, processRole } from '../../cpu/runtime.js';
-import type { ServerState } from '../../cpu/lifecycle.js';
+import { currentEndpoint, processRole } from '../../cpu/index.js';
+import type { ServerState } from '../../cpu/index.js';
 import { sendJson, sendText } from '../http/http-reply.js';
 import { topology } from './topology.js';
+import { RoleMethods } from '../role-methods.js';
 
 export const READY_PATH = '/__READY';
-/** System-channel message a worker sends its master for each readiness probe it answered. */
-export const READY_PROBE = 'boxwire.ready.probe';
 
 export interface ReadyProbe {
   address: string;
@@ -64,7 +63,7 @@ function reportProbe(probe: ReadyProbe): void {
     return;
   }
   try {
-    currentEndpoint().message({ worker: MASTER }, Channel.System, READY_PROBE, probe);
+    currentEndpoint().message({ worker: MASTER }, Channel.System, RoleMethods.readyProbe, probe);
   } catch (error) {
     log.debug('ready.report_failed', { error });
   }

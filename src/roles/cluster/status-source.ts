@@ -4,12 +4,13 @@
  */
 import { Channel } from '../../core/envelope.js';
 import { log } from '../../core/logger.js';
-import { currentEndpoint, sharedRegistries, workerCountOf } from '../../cpu/runtime.js';
+import { currentEndpoint, sharedRegistries } from '../../cpu/index.js';
 import { boxStore } from '../../boxes/box-store.js';
 import { VERSION } from './health.js';
-import { STATUS_GET, STATUS_STORES, type ClusterStatus, type LocalStatus, type ServerStatus } from './status.js';
+import { type ClusterStatus, type LocalStatus, type ServerStatus } from './status.js';
 import type { MeshView } from '../../boot/mesh-view.js';
 import type { TopologySource } from './topology-source.js';
+import { RoleMethods } from '../role-methods.js';
 
 const PEER_STATUS_TIMEOUT_MS = 1500;
 
@@ -20,10 +21,10 @@ export class StatusSource {
 
   start(): void {
     const system = sharedRegistries()[Channel.System];
-    system.on(STATUS_STORES, (names: unknown) => {
+    system.on(RoleMethods.statusStores, (names: unknown) => {
       if (Array.isArray(names)) for (const name of names) if (typeof name === 'string') this.storeNames.add(name);
     });
-    system.on(STATUS_GET, () => this.clusterStatus());
+    system.on(RoleMethods.statusGet, () => this.clusterStatus());
     this.mesh.serveStatus(() => this.localStatus());
   }
 
@@ -39,8 +40,7 @@ export class StatusSource {
   }
 
   async localStatus(): Promise<LocalStatus> {
-    const endpoint = currentEndpoint() as unknown as { readyWorkerIds?: () => number[]; workerPids?: () => Record<string, number | undefined> };
-    const count = workerCountOf(currentEndpoint());
+    const endpoint = currentEndpoint();
     const stores: Record<string, number> = {};
     for (const name of [...this.storeNames].sort()) {
       try {
@@ -51,9 +51,9 @@ export class StatusSource {
     }
     return {
       workers: {
-        count,
-        ready: endpoint.readyWorkerIds?.() ?? [1],
-        pids: endpoint.workerPids?.() ?? { 1: process.pid },
+        count: endpoint.workerCount,
+        ready: endpoint.readyWorkerIds(),
+        pids: endpoint.workerPids(),
       },
       links: this.mesh.connected(),
       stores,

@@ -4,8 +4,9 @@
  * over the mesh; workers ask their master.
  */
 import { Channel, MASTER } from '../../core/envelope.js';
-import { currentEndpoint } from '../../cpu/runtime.js';
+import { currentEndpoint } from '../../cpu/index.js';
 import type { ServerView } from './topology.js';
+import { RoleMethods } from '../role-methods.js';
 
 export interface LocalStatus {
   workers: { count: number; ready: number[]; pids: Record<string, number | undefined> };
@@ -30,16 +31,12 @@ export interface ClusterStatus {
   servers: ServerStatus[];
 }
 
-/** System-channel request a worker sends its master for the whole view. */
-export const STATUS_GET = 'boxwire.status.get';
-/** System-channel message a worker sends its master naming stores it opened. */
-export const STATUS_STORES = 'boxwire.status.stores';
 
 export function requestClusterStatus(timeoutMs = 5_000): Promise<ClusterStatus> {
-  return currentEndpoint().request<ClusterStatus>({ worker: MASTER }, Channel.System, STATUS_GET, null, timeoutMs);
+  return currentEndpoint().request<ClusterStatus>({ worker: MASTER }, Channel.System, RoleMethods.statusGet, null, timeoutMs);
 }
 
 /** Tells the master which stores exist, so it can report their sizes. */
 export function announceStores(names: string[]): void {
-  currentEndpoint().message({ worker: MASTER }, Channel.System, STATUS_STORES, names);
+  currentEndpoint().message({ worker: MASTER }, Channel.System, RoleMethods.statusStores, names);
 }

@@ -7,16 +7,15 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ALL_WORKERS, Channel } from '../../core/envelope.js';
 import { log } from '../../core/logger.js';
-import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/runtime.js';
-import { onServerState, serverState } from '../../cpu/lifecycle.js';
-import { setTopology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from './topology.js';
+import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/index.js';
+import { onServerState, serverState } from '../../cpu/index.js';
+import { setTopology, type TopologySnapshot } from './topology.js';
 import { Kind, MASTER, encodeEnvelope, type Envelope } from '../../core/envelope.js';
 import type { ClusterConfig } from '../../boot/config.js';
 import type { MeshView } from '../../boot/mesh-view.js';
+import { RoleMethods } from '../role-methods.js';
 
 const PUSH_EVERY_MS = 1000;
-/** System-channel message a worker sends its master every second: { workerId, connections }. */
-export const CONNECTIONS_REPORT = 'boxwire.load.connections';
 
 export class TopologySource {
   private timer?: NodeJS.Timeout;
@@ -26,8 +25,8 @@ export class TopologySource {
   constructor(private readonly config: ClusterConfig, private readonly thisServer: string, private readonly mesh: MeshView) {}
 
   start(): void {
-    sharedRegistries()[Channel.System].on(TOPOLOGY_HELLO, (hello: { workerId: number; pid: number }) => this.sendTo(hello));
-    sharedRegistries()[Channel.System].on(CONNECTIONS_REPORT, (report: { workerId: number; connections: number }) => {
+    sharedRegistries()[Channel.System].on(RoleMethods.topologyHello, (hello: { workerId: number; pid: number }) => this.sendTo(hello));
+    sharedRegistries()[Channel.System].on(RoleMethods.connectionsReport, (report: { workerId: number; connections: number }) => {
       this.connections.set(report.workerId, report.connections);
       this.mesh.reportConnections([...this.connections.values()].reduce((a, b) => a + b, 0));
     });
@@ -72,9 +71,8 @@ export class TopologySource {
 
   /** Straight to one starting worker process (the master holds ordinary messages until it is ready). */
   private sendTo(hello: { workerId: number; pid: number }): void {
-    const master = currentEndpoint() as unknown as { sendToProcess?: (workerId: number, pid: number, body: Uint8Array) => boolean };
-    const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method: TOPOLOGY_PUSH, data: this.snapshot(), id: 0, fromWorker: MASTER };
-    if (master.sendToProcess?.(hello.workerId, hello.pid, encodeEnvelope(envelope))) return;
+    const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method: RoleMethods.topologyPush, data: this.snapshot(), id: 0, fromWorker: MASTER };
+    if (currentEndpoint().sendToProcess(hello.workerId, hello.pid, encodeEnvelope(envelope))) return;
     this.publish();
   }
 
@@ -84,7 +82,7 @@ export class TopologySource {
     setTopology(snapshot);
     if (processRole() !== 'master') return;
     try {
-      currentEndpoint().message({ worker: ALL_WORKERS }, Channel.System, TOPOLOGY_PUSH, snapshot);
+      currentEndpoint().message({ worker: ALL_WORKERS }, Channel.System, RoleMethods.topologyPush, snapshot);
     } catch (error) {
       log.warn('topology.push_failed', { error });
     }

@@ -5,7 +5,7 @@
  * requests from their copy without a round trip per HTTP request.
  */
 import type { Role } from '../../boot/config.js';
-import type { ServerState } from '../../cpu/lifecycle.js';
+import type { ServerState } from '../../cpu/index.js';
 
 export interface ServerView {
   name: string;
@@ -33,10 +33,6 @@ export interface TopologySnapshot {
 let current: TopologySnapshot | undefined;
 const listeners = new Set<(snapshot: TopologySnapshot) => void>();
 
-/** System-channel method the master uses to push a new view to its workers. */
-export const TOPOLOGY_PUSH = 'boxwire.topology';
-/** System-channel message a (re)started worker sends its master ({ workerId, pid }) to get the view. */
-export const TOPOLOGY_HELLO = 'boxwire.topology.hello';
 
 export function setTopology(snapshot: TopologySnapshot): void {
   current = snapshot;

@@ -1,5 +1,5 @@
 import { Channel, MASTER } from '../../core/envelope.js';
-import { currentEndpoint } from '../../cpu/runtime.js';
+import { currentEndpoint } from '../../cpu/index.js';
 import type { ServerMeshView } from '../../server/index.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
 import { StoreMethods } from '../store-methods.js';

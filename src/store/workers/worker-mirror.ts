@@ -1,8 +1,7 @@
 import { Channel, MASTER } from '../../core/envelope.js';
 import { OverflowError, RemoteError, TimeoutError, type WireError } from '../../core/errors.js';
 import { physicalNow } from '../../core/hlc.js';
-import { currentEndpoint } from '../../cpu/runtime.js';
-import type { WorkerRuntime } from '../../cpu/worker-runtime.js';
+import { currentEndpoint } from '../../cpu/index.js';
 import { decode } from '../../core/codec.js';
 import { ChangeNotifier } from '../change-events.js';
 import { storeLimits } from '../limits.js';
@@ -83,8 +82,8 @@ export class WorkerMirror {
     this.queued = [];
     try {
       // The documents were copied and checked as the writes were made (see SharedStore).
-      const endpoint = currentEndpoint() as WorkerRuntime;
-      endpoint.sendToMaster(StoreMethods.writes, { worker: endpoint.workerId, pid: process.pid, first, list: list.map(writeRequestToWire) });
+      const endpoint = currentEndpoint();
+      endpoint.notify({ worker: MASTER }, StoreMethods.writes, { worker: endpoint.workerId, pid: process.pid, first, list: list.map(writeRequestToWire) });
     } catch (error) {
       // Nothing was sent: these are the newest writes, and none of them reached the master.
       for (const pending of this.pending.takeFrom(first)) pending.reject(error as Error);
