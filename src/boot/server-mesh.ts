@@ -10,7 +10,7 @@ import { currentEndpoint, sharedRegistries } from '../cpu/runtime.js';
 import { SERVER_CLUSTERING, onServerMesh, type ServerClusteringConfig, type ServerLoad, type ServerMeshView } from '../server/index.js';
 import { installServerBus } from '../server/cluster-bus.js';
 import { liveServersWithRole } from '../roles/cluster/topology.js';
-import type { ClusterConfig } from './config.js';
+import type { ClusterConfig } from '../config/index.js';
 import type { MeshView } from './mesh-view.js';
 
 const STATUS_LOCAL = 'boxwire.status.local';

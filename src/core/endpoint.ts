@@ -2,6 +2,7 @@ import { assertEncodable } from './codec.js';
 import { Channel, Kind, decodeEnvelopes, type Envelope, ALL_WORKERS, ANY_WORKER } from './envelope.js';
 import { EncodeError, PeerDownError, RemoteError, UnknownPeerError, toWireError, type WireError } from './errors.js';
 import { log } from './logger.js';
+import { isThenable } from './value-kinds.js';
 import { HeldMessages } from './held-messages.js';
 import { HandlerRegistry, assertMethodName, type Handler } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
@@ -329,10 +330,6 @@ export abstract class Endpoint {
 }
 
 function ignoreReply(): void {}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /** The state of one request being handled: the first reply (or failure) wins. */
 class ReplyContext {

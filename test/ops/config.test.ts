@@ -1,5 +1,5 @@
 /**
- * The cluster config schema (src/boot/config.ts): the normalized result, and every validation
+ * The cluster config schema (src/config/): the normalized result, and every validation
  * error — each reported as one line naming its key, all collected in one pass. Then the CLI:
  * a bad config prints those lines and exits 1.
  */
@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigValidationError, loadClusterConfig, parseClusterConfig } from '../../src/boot/config.js';
+import { ConfigValidationError, loadClusterConfig, parseClusterConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { configProblems, fixtures, FIXTURE_ENV, runCli, tempDir, writeConfig } from './helpers.js';
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseClusterConfig } from '../../src/boot/config.js';
+import { parseClusterConfig } from '../../src/config/index.js';
 import { configProblems, runCli, writeConfig } from './helpers.js';
 
 const ENV = { ROOT_USER: 'root', ROOT_PWD: 'pw1', APP_USER: 'app', APP_PWD: 'pw2' };

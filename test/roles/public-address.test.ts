@@ -6,8 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { IncomingMessage } from 'node:http';
-import { parseClusterConfig, ConfigValidationError } from '../../src/boot/config.js';
-import { proxyMatcher } from '../../src/boot/config-edge.js';
+import { parseClusterConfig, ConfigValidationError } from '../../src/config/index.js';
+import { proxyMatcher } from '../../src/config/index.js';
 import { clientAddressOf, configureEdge, publicOriginOf } from '../../src/roles/cluster/public-address.js';
 import { spreadWeights } from '../../src/roles/cluster/spread.js';
 import type { ServerView } from '../../src/roles/cluster/topology.js';

@@ -11,7 +11,7 @@ import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/runtim
 import { onServerState, serverState } from '../../cpu/lifecycle.js';
 import { setTopology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from './topology.js';
 import { Kind, MASTER, encodeEnvelope, type Envelope } from '../../core/envelope.js';
-import type { ClusterConfig } from '../../boot/config.js';
+import type { ClusterConfig } from '../../config/index.js';
 import type { MeshView } from '../../boot/mesh-view.js';
 
 const PUSH_EVERY_MS = 1000;
