@@ -37,7 +37,7 @@ import { configureEdge } from '../roles/cluster/public-address.js';
 import { DrainWatch } from './drain-watch.js';
 import { installMetricsHandlers } from '../metrics/cluster-scrape.js';
 import { metricSources } from '../metrics/sources.js';
-import { noMesh, type MeshView } from './mesh-view.js';
+import { noMesh, type MeshView } from '../roles/cluster/mesh-view.js';
 import { preflight } from './preflight.js';
 import { StatusSource } from '../roles/cluster/status-source.js';
 import { installStoreEngine } from './store-engine.js';

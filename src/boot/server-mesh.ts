@@ -11,7 +11,7 @@ import { SERVER_CLUSTERING, onServerMesh, type ServerClusteringConfig, type Serv
 import { installServerBus } from '../server/cluster-bus.js';
 import { liveServersWithRole } from '../roles/cluster/topology.js';
 import type { ClusterConfig } from '../config/index.js';
-import type { MeshView } from './mesh-view.js';
+import type { MeshView } from '../roles/cluster/mesh-view.js';
 
 const STATUS_LOCAL = 'boxwire.status.local';
 

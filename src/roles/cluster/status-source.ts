@@ -8,7 +8,7 @@ import { currentEndpoint, sharedRegistries, workerCountOf } from '../../cpu/runt
 import { boxStore } from '../../boxes/box-store.js';
 import { VERSION } from './health.js';
 import { STATUS_GET, STATUS_STORES, type ClusterStatus, type LocalStatus, type ServerStatus } from './status.js';
-import type { MeshView } from '../../boot/mesh-view.js';
+import type { MeshView } from './mesh-view.js';
 import type { TopologySource } from './topology-source.js';
 
 const PEER_STATUS_TIMEOUT_MS = 1500;

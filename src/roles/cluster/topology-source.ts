@@ -12,7 +12,7 @@ import { onServerState, serverState } from '../../cpu/lifecycle.js';
 import { setTopology, TOPOLOGY_HELLO, TOPOLOGY_PUSH, type TopologySnapshot } from './topology.js';
 import { Kind, MASTER, encodeEnvelope, type Envelope } from '../../core/envelope.js';
 import type { ClusterConfig } from '../../config/index.js';
-import type { MeshView } from '../../boot/mesh-view.js';
+import type { MeshView } from './mesh-view.js';
 
 const PUSH_EVERY_MS = 1000;
 /** System-channel message a worker sends its master every second: { workerId, connections }. */
