@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigValidationError, loadClusterConfig, parseClusterConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { configProblems, fixtures, FIXTURE_ENV, runCli, tempDir, writeConfig } from './helpers.js';
+import { configProblems, fixtures, FIXTURE_ENV, runCli, tempDir, writeConfig } from '../ops/helpers.js';
 
 const ENV = { ROOT_USER: 'root', ROOT_PWD: 'pw1', APP_USER: 'app', APP_PWD: 'pw2' };
 

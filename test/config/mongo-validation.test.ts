@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseClusterConfig } from '../../src/config/index.js';
-import { configProblems, runCli, writeConfig } from './helpers.js';
+import { configProblems, runCli, writeConfig } from '../ops/helpers.js';
 
 const ENV = { ROOT_USER: 'root', ROOT_PWD: 'pw1', APP_USER: 'app', APP_PWD: 'pw2' };
 
@@ -87,6 +87,18 @@ test('an all-loopback cluster is fine (localhost and 127.0.0.1 together are both
   for (const m of [...config.mongo.configServers.members, ...config.mongo.shards.flatMap((s: any) => s.members), ...config.mongo.routers]) m.host = '127.0.0.1';
   config.mongo.routers[0].host = 'localhost';
   parseClusterConfig(config, { env: ENV });
+});
+
+test('IPv6 loopback counts as loopback in either spelling: ::1 and [::1] mix with 127.0.0.1, not with real addresses', () => {
+  const config = base();
+  config.servers.a.host = '127.0.0.1';
+  const members = [...config.mongo.configServers.members, ...config.mongo.shards.flatMap((s: any) => s.members), ...config.mongo.routers];
+  members.forEach((m: any, i: number) => (m.host = ['127.0.0.1', '::1', '[::1]', 'localhost'][i % 4]));
+  parseClusterConfig(config, { env: ENV });
+  config.mongo.routers[0].host = '10.0.0.9';
+  const problems = configProblems(config, ENV);
+  assert.is(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0], /^mongo: mongo\.configServers\.members\[0\] uses loopback host '127\.0\.0\.1' while mongo\.routers\[0\] uses '10\.0\.0\.9'/);
 });
 
 test('CLI: ops mongo plan prints each of the four issue cases on its own line and exits 1', async () => {
