@@ -6,20 +6,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseClusterConfig } from '../../src/config/index.js';
 import { configProblems, runCli, writeConfig } from '../ops/helpers.js';
+import { SAMPLE_ENV, sampleMongo } from './sample-config.js';
 
-const ENV = { ROOT_USER: 'root', ROOT_PWD: 'pw1', APP_USER: 'app', APP_PWD: 'pw2' };
+const ENV = SAMPLE_ENV;
 
 function base(): Record<string, any> {
   return {
     clusteringPort: 8125,
     servers: { a: { host: '10.0.0.1', webPort: 8080 } },
-    mongo: {
-      database: 'app', keyFile: '/srv/mongodb/keyfile',
-      configServers: { replSet: 'cfgRS', members: [{ host: '10.0.0.1', port: 40001 }] },
-      shards: [{ replSet: 'sh1', members: [{ host: '10.0.0.1', port: 30001 }] }, { replSet: 'sh2', members: [{ host: '10.0.0.2', port: 30002 }] }],
-      routers: [{ host: '10.0.0.1', port: 27018 }],
-      users: { root: { user: 'env:ROOT_USER', pwd: 'env:ROOT_PWD' }, app: { user: 'env:APP_USER', pwd: 'env:APP_PWD' } },
-    },
+    mongo: sampleMongo(),
   };
 }
 
