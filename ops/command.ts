@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigValidationError } from '../src/boot/config.js';
+import { ConfigValidationError } from '../src/config/index.js';
 import { BoxwireError } from '../src/core/errors.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;

@@ -42,7 +42,8 @@ function runFile(file: string): Promise<FileResult> {
 }
 
 ensureSystemDeps(root, filters.length > 0);
-const files = findTests(join(root, 'test')).filter((file) => filters.length === 0 || filters.some((f) => file.includes(f))).sort();
+// Filters match the path from the repository root (test/config/…), not the checkout's own folder name.
+const files = findTests(join(root, 'test')).filter((file) => filters.length === 0 || filters.some((f) => relative(root, file).includes(f))).sort();
 const concurrency = Number(process.env.BOXWIRE_TEST_CONCURRENCY ?? Math.max(1, Math.min(2, availableParallelism())));
 const results: FileResult[] = [];
 let next = 0;

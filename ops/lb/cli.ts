@@ -1,5 +1,5 @@
 /** `boxwire ops lb nginx|haproxy`: print (or write) a load balancer config. */
-import { loadClusterConfig } from '../../src/boot/config.js';
+import { loadClusterConfig } from '../../src/config/index.js';
 import { emitConfig, requireConfigPath, type CommandGroup, type SubCommand, type Values } from '../command.js';
 import { OpsError } from '../errors.js';
 import { generateHaproxy, haproxyPemPath, writeHaproxyPem } from './haproxy.js';

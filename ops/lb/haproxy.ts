@@ -14,7 +14,8 @@
  * open-files limit of the machine generating the config (see maxconnFor) — generate on the load
  * balancer host, or pass `maxconn`.
  */
-import { formatHost, type ClusterConfig } from '../../src/boot/config.js';
+import type { ClusterConfig } from '../../src/config/index.js';
+import { formatHost } from '../../src/core/host.js';
 import { OpsError } from '../errors.js';
 import { ownerPattern, ROUTES } from './routes.js';
 import {
@@ -121,7 +122,7 @@ function roleBackend(name: string, servers: Array<{ name: string; address: strin
 }
 
 function allServers(config: HaproxyConfigInput): Array<{ name: string; address: string }> {
-  return Object.values(config.servers).map((s) => ({ name: s.name, address: `${formatHost(s.host)}:${s.webPort}` }));
+  return Object.values(config.servers).map((s) => ({ name: s.name, address: formatHost(s.host, s.webPort) }));
 }
 
 function bindAddress(listen: string): string {

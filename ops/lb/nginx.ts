@@ -14,7 +14,7 @@
  *
  * WebSocket clients stay connected for long: the API upstream balances by least connections.
  */
-import type { ClusterConfig } from '../../src/boot/config.js';
+import type { ClusterConfig } from '../../src/config/index.js';
 import { ownerPattern, ROUTES, type Route } from './routes.js';
 import { httpsTarget, ownerUpstreams, publicHostname, upstreamsFor, type LbOptions, type Upstream } from './upstreams.js';
 

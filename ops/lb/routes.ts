@@ -14,7 +14,7 @@
  * Health and introspection paths (`/__CHECK_ALIVE`, `/__READY`, `/__VERSION`, `/__STATUS`,
  * `/__CLUSTER`) are answered by every server; through the load balancer they reach the front door.
  */
-import type { Role } from '../../src/boot/config.js';
+import type { Role } from '../../src/config/index.js';
 
 // The roles' own constants (api-role.ts, upload-role.ts, download.ts), repeated so the ops CLI
 // does not load the roles; test/ops/lb-routing.test.ts checks they agree.

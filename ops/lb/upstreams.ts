@@ -5,7 +5,8 @@
  * HAProxy route exactly the same way.
  */
 import { readFileSync } from 'node:fs';
-import { formatHost, ROLES, type ClusterConfig, type Role } from '../../src/boot/config.js';
+import { ROLES, type ClusterConfig, type Role } from '../../src/config/index.js';
+import { formatHost } from '../../src/core/host.js';
 import { OpsError } from '../errors.js';
 
 export interface Upstream {
@@ -56,7 +57,7 @@ export function upstreamsFor(config: Pick<ClusterConfig, 'servers'>): Partial<Re
   for (const role of ROLES) {
     const servers = Object.values(config.servers)
       .filter((s) => s.roles.includes(role))
-      .map((s) => ({ name: s.name, address: `${formatHost(s.host)}:${s.webPort}` }));
+      .map((s) => ({ name: s.name, address: formatHost(s.host, s.webPort) }));
     if (servers.length > 0) byRole[role] = { role, name: `boxwire_${role.replace('-', '_')}`, servers };
   }
   if (!byRole['front-door']) throw new OpsError("no server holds the 'front-door' role; the load balancer sends pages and discovery there (add it to a server's roles, or leave roles out to hold all)");
@@ -67,7 +68,7 @@ export function upstreamsFor(config: Pick<ClusterConfig, 'servers'>): Partial<Re
 export function ownerUpstreams(config: Pick<ClusterConfig, 'servers'>): OwnerUpstream[] {
   return Object.values(config.servers)
     .filter((s) => s.roles.includes('upload'))
-    .map((s) => ({ server: s.name, name: `boxwire_file_${s.name.replace(/-/g, '_')}`, address: `${formatHost(s.host)}:${s.webPort}` }));
+    .map((s) => ({ server: s.name, name: `boxwire_file_${s.name.replace(/-/g, '_')}`, address: formatHost(s.host, s.webPort) }));
 }
 
 export function uploadLimitBytes(config: Pick<ClusterConfig, 'maxUploadFileMB'>): number {

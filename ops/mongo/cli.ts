@@ -1,5 +1,5 @@
 /** `boxwire ops mongo …`: the subcommands, each a thin layer over its module. */
-import { loadClusterConfig, type MongoConfig } from '../../src/boot/config.js';
+import { loadClusterConfig, type MongoConfig } from '../../src/config/index.js';
 import { requireConfigPath, type CommandGroup, type SubCommand, type Values } from '../command.js';
 import { OpsError } from '../errors.js';
 import { DOWN_PHASES, runDown, type DownPhase } from './down.js';

@@ -5,7 +5,7 @@
  * and closed together at the end.
  */
 import { MongoClient, MongoServerError, type Document } from 'mongodb';
-import type { MongoUser } from '../../src/boot/config.js';
+import type { MongoUser } from '../../src/config/index.js';
 
 export interface ConnectOptions {
   /** Milliseconds to find the server before a command fails; default 10 s. */

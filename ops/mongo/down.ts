@@ -8,7 +8,7 @@
  * `mongod --dbpath <dbpath> --shutdown`, which needs no login.
  */
 import type { MongoClient } from 'mongodb';
-import type { MongoConfig } from '../../src/boot/config.js';
+import type { MongoConfig } from '../../src/config/index.js';
 import { OpsError } from '../errors.js';
 import { adminCommand, ClientPool, Codes, hasCode, openClient } from './connect.js';
 import { memberAddress, redact, type MongoPlan, type PlannedProcess, type StopStep } from './plan.js';

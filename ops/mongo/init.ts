@@ -4,7 +4,7 @@
  * rerun at any time — after a failure, after adding a shard or a collection to the config.
  * A failing step stops the run with its name and how to resume.
  */
-import type { MongoConfig } from '../../src/boot/config.js';
+import type { MongoConfig } from '../../src/config/index.js';
 import { OpsError, StepFailedError } from '../errors.js';
 import { ClientPool } from './connect.js';
 import { redact, type MongoPlan, type PlannedCommand } from './plan.js';

@@ -3,8 +3,8 @@
  * mongodump/mongorestore. Run it after `init`, so the collections are already sharded (hashed
  * _id) when the documents arrive and spread over the shards as they are restored.
  */
-import type { MongoConfig } from '../../src/boot/config.js';
-import { formatHost } from '../../src/boot/config.js';
+import type { MongoConfig } from '../../src/config/index.js';
+import { formatHost } from '../../src/core/host.js';
 import { OpsError } from '../errors.js';
 import { redactUrl } from './plan.js';
 import { binaryFor, runToEnd, shellQuote } from './processes.js';
@@ -21,7 +21,7 @@ export function migrateCommands(mongo: MongoConfig, options: Pick<MigrateOptions
   const ns = `${mongo.database}.*`;
   const root = mongo.users.root;
   const router = mongo.routers[0];
-  const target = `mongodb://${encodeURIComponent(root.user)}:${encodeURIComponent(root.pwd)}@${formatHost(router.host)}:${router.port}/?authSource=admin`;
+  const target = `mongodb://${encodeURIComponent(root.user)}:${encodeURIComponent(root.pwd)}@${formatHost(router.host, router.port)}/?authSource=admin`;
   return [
     [binaryFor('mongodump', options.env), '--uri', options.from, '--nsInclude', ns, '--out', options.dumpDir],
     [binaryFor('mongorestore', options.env), '--uri', target, '--nsInclude', ns, options.dumpDir],

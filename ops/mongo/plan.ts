@@ -15,7 +15,8 @@
  *   (the first router's host), connecting over 127.0.0.1;
  * - stop order: balancer, mongos, shards (secondaries first), config servers. Start is the reverse.
  */
-import { formatHost, isLoopbackHost, type MongoConfig, type MongoMember, type MongoReplicaSet } from '../../src/boot/config.js';
+import type { MongoConfig, MongoMember, MongoReplicaSet } from '../../src/config/index.js';
+import { formatHost, isLoopback } from '../../src/core/host.js';
 
 export type ProcessRole = 'configsvr' | 'shardsvr' | 'mongos';
 
@@ -128,7 +129,7 @@ function bindArgs(host: string): string[] {
 }
 
 export function memberAddress(member: MongoMember): string {
-  return `${formatHost(member.host)}:${member.port}`;
+  return formatHost(member.host, member.port);
 }
 
 /** `rs/host:port,host:port` — how addShard and mongos --configdb name a replica set. */
@@ -145,7 +146,7 @@ export function initHost(mongo: MongoConfig): string {
 }
 
 function sameHost(a: string, b: string): boolean {
-  if (isLoopbackHost(a) && isLoopbackHost(b)) return true;
+  if (isLoopback(a) && isLoopback(b)) return true;
   return a.toLowerCase() === b.toLowerCase();
 }
 

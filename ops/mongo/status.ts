@@ -5,7 +5,7 @@
  * host that can reach them; the rest is read through a router as root.
  */
 import type { Document } from 'mongodb';
-import type { MongoConfig, MongoReplicaSet } from '../../src/boot/config.js';
+import type { MongoConfig, MongoReplicaSet } from '../../src/config/index.js';
 import { adminCommand, ClientPool } from './connect.js';
 import { memberAddress } from './plan.js';
 import { dialAddress, type HostMatcher } from './this-host.js';

@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { MongoClient, Document } from 'mongodb';
-import type { MongoConfig } from '../../src/boot/config.js';
+import type { MongoConfig } from '../../src/config/index.js';
 import { OpsError } from '../errors.js';
 import { adminCommand, ClientPool, Codes, hasCode } from './connect.js';
 import type { PlannedCommand } from './plan.js';

@@ -4,7 +4,7 @@
  * `--host` overrides the guess (useful when a machine has several addresses).
  */
 import { hostname, networkInterfaces } from 'node:os';
-import { isLoopbackHost } from '../../src/boot/config.js';
+import { formatHost, isLoopback } from '../../src/core/host.js';
 
 export interface HostMatcher {
   /** The explicit `--host`, if any, for messages. */
@@ -15,10 +15,10 @@ export interface HostMatcher {
 export function hostMatcher(explicit?: string): HostMatcher {
   if (explicit) {
     const wanted = explicit.toLowerCase();
-    return { explicit, isLocal: (host) => host.toLowerCase() === wanted || (isLoopbackHost(host) && isLoopbackHost(explicit)) };
+    return { explicit, isLocal: (host) => host.toLowerCase() === wanted || (isLoopback(host) && isLoopback(explicit)) };
   }
   const local = localAddresses();
-  return { isLocal: (host) => isLoopbackHost(host) || local.has(host.toLowerCase()) };
+  return { isLocal: (host) => isLoopback(host) || local.has(host.toLowerCase()) };
 }
 
 function localAddresses(): Set<string> {
@@ -32,5 +32,5 @@ function localAddresses(): Set<string> {
 /** Where to dial a process: over loopback when it runs here (mongod always binds localhost). */
 export function dialAddress(host: string, port: number, matcher: HostMatcher): string {
   if (matcher.isLocal(host)) return `127.0.0.1:${port}`;
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return formatHost(host, port);
 }

@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { MongoConfig } from '../../src/boot/config.js';
+import type { MongoConfig } from '../../src/config/index.js';
 import { OpsError } from '../errors.js';
 import { adminCommand, openClient } from './connect.js';
 import { checkKeyfile } from './keyfile.js';

@@ -1,5 +1,5 @@
 /** `boxwire ops prometheus`: print (or write) the Prometheus scrape config for the cluster. */
-import { loadClusterConfig } from '../../src/boot/config.js';
+import { loadClusterConfig } from '../../src/config/index.js';
 import { emitConfig, requireConfigPath, type SubCommand } from '../command.js';
 import { generateScrapeConfig } from './scrape-config.js';
 

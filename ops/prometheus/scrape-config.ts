@@ -4,7 +4,8 @@
  * labelled with the server's name and roles. The servers are scraped directly, not through the
  * load balancer: each answers for itself only.
  */
-import { formatHost, type ClusterConfig } from '../../src/boot/config.js';
+import type { ClusterConfig } from '../../src/config/index.js';
+import { formatHost } from '../../src/core/host.js';
 import { OpsError } from '../errors.js';
 
 export interface ScrapeOptions {
@@ -44,7 +45,7 @@ export function generateScrapeConfig(config: ClusterConfig, options: ScrapeOptio
   lines.push('    static_configs:');
   for (const server of Object.values(config.servers)) {
     lines.push(
-      `      - targets: [${quote(`${formatHost(server.host)}:${server.webPort}`)}]`,
+      `      - targets: [${quote(`${formatHost(server.host, server.webPort)}`)}]`,
       '        labels:',
       `          server: ${quote(server.name)}`,
       `          roles: ${quote(server.roles.join(','))}`,

@@ -10,8 +10,9 @@
  * server and WebSockets in a shutdown hook), SIGUSR2 rolls the workers.
  */
 import { delimiter, join, resolve } from 'node:path';
-import type { ClusterConfig, Role, ServerConfig } from './config.js';
+import type { ClusterConfig, Role, ServerConfig } from '../config/index.js';
 import { ConfigError } from '../core/errors.js';
+import { formatHost } from '../core/host.js';
 import { Channel, MASTER } from '../core/envelope.js';
 import { log } from '../core/logger.js';
 import { CPU_CLUSTERING } from '../cpu/index.js';
@@ -36,7 +37,7 @@ import { configureEdge } from '../roles/cluster/public-address.js';
 import { DrainWatch } from './drain-watch.js';
 import { installMetricsHandlers } from '../metrics/cluster-scrape.js';
 import { metricSources } from '../metrics/sources.js';
-import { noMesh, type MeshView } from './mesh-view.js';
+import { noMesh, type MeshView } from '../roles/cluster/mesh-view.js';
 import { preflight } from './preflight.js';
 import { StatusSource } from '../roles/cluster/status-source.js';
 import { installStoreEngine } from './store-engine.js';
@@ -72,7 +73,7 @@ export async function boot(options: BootOptions): Promise<void> {
 }
 
 function webUrl(server: ServerConfig): string {
-  return `http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.webPort}/`;
+  return `http://${formatHost(server.host, server.webPort)}/`;
 }
 
 async function startMaster(config: ClusterConfig, server: ServerConfig): Promise<void> {

@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === '--version' || name === '-v') {
-    console.log((await import('./package-info.js')).packageInfo().version);
+    console.log((await import('../config/index.js')).packageInfo().version);
     return 0;
   }
   const load = commands[name];

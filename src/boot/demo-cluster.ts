@@ -9,10 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { READY_LINE } from './commands/start.js';
-import { loadClusterConfig, type ClusterConfig } from './config.js';
+import { loadClusterConfig, packageInfo, type ClusterConfig } from '../config/index.js';
 import { BoxwireError } from '../core/errors.js';
 
-const root = join(import.meta.dirname, '..', '..');
+const { root } = packageInfo();
 const configPath = process.env.BOXWIRE_CONFIG ?? join(root, 'demo', 'cluster.json');
 const env = { ...process.env, BOXWIRE_CLUSTER_KEY: process.env.BOXWIRE_CLUSTER_KEY ?? randomBytes(24).toString('hex') };
 let config: ClusterConfig;

@@ -5,10 +5,10 @@
  */
 import { join } from 'node:path';
 import { boot } from './boot.js';
-import { ConfigValidationError, parseClusterConfig } from './config.js';
+import { ConfigValidationError, packageInfo, parseClusterConfig } from '../config/index.js';
 import { BoxwireError } from '../core/errors.js';
 
-const root = join(import.meta.dirname, '..', '..');
+const { root } = packageInfo();
 const host = process.env.HOST ?? '127.0.0.1';
 const webPort = Number(process.env.PORT ?? 8080);
 

@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import net from 'node:net';
 import { ConfigError } from '../core/errors.js';
 import { findBoxEntry } from '../boxes/box-registry.js';
-import type { ClusterConfig, ServerConfig } from './config.js';
+import type { ClusterConfig, ServerConfig } from '../config/index.js';
 
 export async function preflight(config: ClusterConfig, server: ServerConfig, boxesDirs: string[]): Promise<void> {
   if (cluster.isWorker) return;

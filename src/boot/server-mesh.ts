@@ -10,8 +10,8 @@ import { currentEndpoint, sharedRegistries } from '../cpu/index.js';
 import { SERVER_CLUSTERING, onServerMesh, type ServerClusteringConfig, type ServerLoad, type ServerMeshView } from '../server/index.js';
 import { installServerBus } from '../server/cluster-bus.js';
 import { liveServersWithRole } from '../roles/cluster/topology.js';
-import type { ClusterConfig } from './config.js';
-import type { MeshView } from './mesh-view.js';
+import type { ClusterConfig } from '../config/index.js';
+import type { MeshView } from '../roles/cluster/mesh-view.js';
 import { RoleMethods } from '../roles/role-methods.js';
 
 

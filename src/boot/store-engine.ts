@@ -5,7 +5,7 @@
  */
 import { installStoreFactory } from '../boxes/box-store.js';
 import { SHARED_STORE } from '../store/index.js';
-import type { ClusterConfig } from './config.js';
+import type { ClusterConfig } from '../config/index.js';
 
 export async function installStoreEngine(config?: ClusterConfig): Promise<void> {
   if (config?.store?.engine) SHARED_STORE.configure({ engine: config.store.engine });

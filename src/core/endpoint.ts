@@ -2,13 +2,14 @@ import { assertEncodable } from './codec.js';
 import { Channel, Kind, decodeEnvelopes, type Envelope } from './envelope.js';
 import { EncodeError, PeerDownError, RemoteError, UnknownPeerError, toWireError, type WireError } from './errors.js';
 import { log } from './logger.js';
+import { isThenable } from './value-kinds.js';
 import { HeldMessages } from './held-messages.js';
 import { HandlerRegistry, assertMethodName, type Handler } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
 import { messageCounts } from '../metrics/counters.js';
 import { describeAddress, type Address, type ServerRouter, type WorkerSlotView } from './address.js';
 import { answerEnvelope, failureEnvelope, requesterOf } from './replies.js';
-import { ReplyContext, ignoreReply, isThenable } from './reply-context.js';
+import { ReplyContext, ignoreReply } from './reply-context.js';
 
 export type Registries = Record<Channel, HandlerRegistry>;
 

@@ -4,10 +4,6 @@ import { Kind, type Envelope } from './envelope.js';
 /** The `reply` given to a handler that does not declare one (its return value is the reply). */
 export function ignoreReply(): void {}
 
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
-}
-
 /** The state of one request being handled: the first reply (or failure) wins. */
 export class ReplyContext {
   private replied = false;

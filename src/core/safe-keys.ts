@@ -5,6 +5,7 @@
  * segments include `__proto__`, `prototype` or `constructor` is refused with UnsafeKeyError.
  */
 import { UnsafeKeyError } from './errors.js';
+import { isPlainObject } from './value-kinds.js';
 
 const UNSAFE_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
 
@@ -29,8 +30,7 @@ export function assertSafeKeysDeep(value: unknown, where: string, depth = 0): vo
     for (const item of value) assertSafeKeysDeep(item, where, depth + 1);
     return;
   }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return;
+  if (!isPlainObject(value)) return;
   for (const key of Object.keys(value)) {
     assertSafeKey(key, where);
     assertSafeKeysDeep((value as Record<string, unknown>)[key], where, depth + 1);

@@ -19,6 +19,7 @@ import type { ServerRouter } from '../core/endpoint.js';
 import { Kind, type Envelope } from '../core/envelope.js';
 import { ConfigError, UnknownPeerError } from '../core/errors.js';
 import { log } from '../core/logger.js';
+import { formatHost } from '../core/host.js';
 import type { NormalizedServerConfig } from './options.js';
 import { CloseCode, HandshakeError, acceptHandshake, dialHandshake, type Admission, type HandshakeContext } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
@@ -197,9 +198,8 @@ export class Mesh extends EventEmitter<MeshEvents> implements ServerRouter {
     if (this.stopping || peer.isUp || peer.dialing) return;
     peer.dialing = true;
     const { tls, maxFrameBytes, handshakeTimeoutMs, listen } = this.config;
-    const host = peer.address.host.includes(':') ? `[${peer.address.host}]` : peer.address.host;
     const bindable = isIP(listen.host) !== 0 && listen.host !== '0.0.0.0' && listen.host !== '::';
-    const socket = new WebSocket(`${tls ? 'wss' : 'ws'}://${host}:${peer.address.port}/boxwire`, {
+    const socket = new WebSocket(`${tls ? 'wss' : 'ws'}://${formatHost(peer.address.host, peer.address.port)}/boxwire`, {
       localAddress: bindable ? listen.host : undefined,
       maxPayload: maxFrameBytes,
       perMessageDeflate: false,

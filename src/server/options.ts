@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../core/errors.js';
+import { isLoopback } from '../core/host.js';
 import { log } from '../core/logger.js';
 import { DEFAULT_OUTBOX_BYTES, DEFAULT_OUTBOX_MESSAGES } from '../core/outbox.js';
 
@@ -167,11 +168,6 @@ function parseHostPort(value: string, defaultPort: number, what: string): Addres
   const port = portText === undefined ? defaultPort : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`SERVER_CLUSTERING: ${what} has port ${portText}, which is not from 1 to 65535`);
   return { host, port };
-}
-
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 function loadTls(tls: TlsOptions, fail: (message: string) => never): { cert: string; key: string; ca: string } {

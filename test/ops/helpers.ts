@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
-import { ConfigValidationError, parseClusterConfig } from '../../src/boot/config.js';
+import { ConfigValidationError, parseClusterConfig } from '../../src/config/index.js';
 
 export const root = join(import.meta.dirname, '..', '..');
 export const fixtures = join(import.meta.dirname, 'fixtures');

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { chromium, type Browser } from 'playwright-core';
-import { loadClusterConfig } from '../../src/boot/config.js';
+import { loadClusterConfig } from '../../src/config/index.js';
 import { generateNginx } from '../../ops/lb/nginx.js';
 import { LB_CONFIG_KEYS } from '../../ops/lb/upstreams.js';
 import { selfSignedCert, send } from '../helpers/lb-client.js';

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadClusterConfig, parseClusterConfig } from '../../src/boot/config.js';
+import { loadClusterConfig, parseClusterConfig } from '../../src/config/index.js';
 import { generateHaproxy } from '../../ops/lb/haproxy.js';
 import { generateNginx } from '../../ops/lb/nginx.js';
 import { OpsError } from '../../ops/errors.js';

@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { loadClusterConfig } from '../../src/boot/config.js';
+import { loadClusterConfig } from '../../src/config/index.js';
 import { generateHaproxy, writeHaproxyPem } from '../../ops/lb/haproxy.js';
 import { generateNginx } from '../../ops/lb/nginx.js';
 import { LB_CONFIG_KEYS } from '../../ops/lb/upstreams.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import WebSocket from 'ws';
-import { parseClusterConfig } from '../../src/boot/config.js';
+import { parseClusterConfig } from '../../src/config/index.js';
 import { generateNginx } from '../../ops/lb/nginx.js';
 import { waitForPort } from '../../ops/mongo/processes.js';
 import { freePorts, tempDir } from './helpers.js';

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { parseClusterConfig } from '../../src/boot/config.js';
+import { parseClusterConfig } from '../../src/config/index.js';
 import { generateHaproxy } from '../../ops/lb/haproxy.js';
 import { generateNginx } from '../../ops/lb/nginx.js';
 import { roleForPath } from '../../ops/lb/routes.js';

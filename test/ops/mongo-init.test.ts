@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Document } from 'mongodb';
-import { parseClusterConfig, type MongoConfig } from '../../src/boot/config.js';
+import { parseClusterConfig, type MongoConfig } from '../../src/config/index.js';
 import { StepFailedError } from '../../ops/errors.js';
 import { runDown } from '../../ops/mongo/down.js';
 import { runInit } from '../../ops/mongo/init.js';

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { parseClusterConfig, type ClusterConfig } from '../../src/boot/config.js';
+import { parseClusterConfig, type ClusterConfig } from '../../src/config/index.js';
 import { runDown } from '../../ops/mongo/down.js';
 import { runInit } from '../../ops/mongo/init.js';
 import { generateKeyfile } from '../../ops/mongo/keyfile.js';

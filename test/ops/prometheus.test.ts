@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseClusterConfig } from '../../src/boot/config.js';
+import { parseClusterConfig } from '../../src/config/index.js';
 import { OpsError } from '../../ops/errors.js';
 import { generateScrapeConfig } from '../../ops/prometheus/scrape-config.js';
 import { fixtures, runCli, tempDir } from './helpers.js';

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { ConfigError } from '../../src/core/errors.js';
 import { configureRedis, parseRedisSettings, redisSettings, requireRedisSettings, describeRedis } from '../../src/redis/redis-settings.js';
 import { createRedisConnection, whenRedisReady } from '../../src/redis/redis-connection.js';
-import { parseClusterConfig } from '../../src/boot/config.js';
+import { parseClusterConfig } from '../../src/config/index.js';
 import { RedisServer } from '../helpers/redis-server.js';
 
 test('settings: code beats the environment; URL, cluster list and clear errors', () => {

@@ -315,7 +315,7 @@ test('8. the HTTP rate limit holds per client address across all workers of a se
 });
 
 test('2b. config: keys and server names through __proto__/constructor/prototype are refused with a clear error', async () => {
-  const { parseClusterConfig, ConfigValidationError } = await import('../../src/boot/config.js');
+  const { parseClusterConfig, ConfigValidationError } = await import('../../src/config/index.js');
   const base = '"clusteringPort": 18700, "servers": { "a": { "host": "127.0.0.2", "webPort": 18701 } }';
   for (const text of [`{ ${base}, "__proto__": { "polluted": 1 } }`, `{ "clusteringPort": 18700, "servers": { "constructor": { "host": "127.0.0.2", "webPort": 18701 } } }`, `{ ${base}, "redis": { "prototype": {} } }`]) {
     try {

@@ -1,56 +1,18 @@
 /**
- * The edge of the cluster, unit by unit: `publicUrl` and `trustedProxies` validation, whose
- * forwarded headers are believed (spoofing), the client address behind proxies, and the
- * discovery spread weights.
+ * The edge of the cluster, unit by unit: whose forwarded headers are believed (spoofing), the
+ * client address behind proxies, and the discovery spread weights. The `publicUrl` and
+ * `trustedProxies` keys themselves are checked in test/config/edge.test.ts.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { IncomingMessage } from 'node:http';
-import { parseClusterConfig, ConfigValidationError } from '../../src/boot/config.js';
-import { proxyMatcher } from '../../src/boot/config-edge.js';
 import { clientAddressOf, configureEdge, publicOriginOf } from '../../src/roles/cluster/public-address.js';
 import { spreadWeights } from '../../src/roles/cluster/spread.js';
 import type { ServerView } from '../../src/roles/cluster/topology.js';
 
-const servers = { a: { host: '10.0.0.1', webPort: 8080 } };
-
-function problems(extra: Record<string, unknown>): string[] {
-  try {
-    parseClusterConfig({ clusteringPort: 9000, servers, ...extra });
-    return [];
-  } catch (error) {
-    return (error as ConfigValidationError).problems;
-  }
-}
-
 function fakeRequest(peer: string, headers: Record<string, string>): IncomingMessage {
   return { socket: { remoteAddress: peer }, headers } as unknown as IncomingMessage;
 }
-
-test('publicUrl: an http(s) origin, stored without a trailing slash; anything else is refused with the key named', () => {
-  assert.is(parseClusterConfig({ clusteringPort: 9000, servers, publicUrl: 'https://App.Example.com/' }).publicUrl, 'https://app.example.com');
-  assert.is(parseClusterConfig({ clusteringPort: 9000, servers, publicUrl: 'http://lb:8080' }).publicUrl, 'http://lb:8080');
-  assert.is(parseClusterConfig({ clusteringPort: 9000, servers }).publicUrl, undefined);
-  for (const bad of ['app.example.com', 'ftp://x', 'https://x/app', 'https://x/?a=1', 'https://u:p@x', 42]) {
-    const found = problems({ publicUrl: bad });
-    assert.is(found.length, 1, `${JSON.stringify(bad)}: ${found}`);
-    assert.match(found[0], /^publicUrl: /);
-  }
-});
-
-test('trustedProxies: IPs and CIDR ranges; IPv4-mapped peers match', () => {
-  assert.equal(parseClusterConfig({ clusteringPort: 9000, servers, trustedProxies: ['10.0.0.10', '10.0.1.0/24', '::1'] }).trustedProxies, ['10.0.0.10', '10.0.1.0/24', '::1']);
-  assert.match(problems({ trustedProxies: ['10.0.0.300'] })[0], /trustedProxies\[0\]: must be an IP address or a CIDR range/);
-  assert.match(problems({ trustedProxies: ['10.0.0.0/33'] })[0], /trustedProxies\[0\]/);
-  assert.match(problems({ trustedProxies: '10.0.0.1' })[0], /trustedProxies: must be an array/);
-  const trusted = proxyMatcher(['10.0.1.0/24', '::1']);
-  assert.ok(trusted('10.0.1.77'));
-  assert.ok(trusted('::ffff:10.0.1.77'));
-  assert.ok(trusted('::1'));
-  assert.not.ok(trusted('10.0.2.1'));
-  assert.not.ok(trusted(undefined));
-  assert.not.ok(proxyMatcher(undefined)('127.0.0.1'));
-});
 
 test('forwarded headers are believed only from a trusted proxy, and only when well formed', () => {
   configureEdge({ trustedProxies: ['10.0.0.10'] });

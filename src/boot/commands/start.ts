@@ -45,7 +45,7 @@ export const startCommand: Command = {
       return 1;
     }
     try {
-      const { loadClusterConfig } = await import('../config.js');
+      const { loadClusterConfig } = await import('../../config/index.js');
       const { boot } = await import('../boot.js');
       const config = loadClusterConfig(values.config);
       const { dirname } = await import('node:path');

@@ -30,7 +30,8 @@ export const statusCommand: Command = {
     const { values } = parsed;
     const timeoutMs = Number(values.timeout ?? 3000);
     try {
-      const { loadClusterConfig, formatHost } = await import('../config.js');
+      const { loadClusterConfig } = await import('../../config/index.js');
+      const { formatHost } = await import('../../core/host.js');
       // Status needs only addresses: secrets named as "env:…" (cluster key, passwords) may be unset
       // in the operator's shell, so they read as a placeholder here.
       const env = new Proxy(process.env, { get: (target, name: string) => target[name] || '(unset)' });
@@ -38,7 +39,7 @@ export const statusCommand: Command = {
       const servers = Object.values(config.servers).sort((a, b) => Number(b.roles.includes('front-door')) - Number(a.roles.includes('front-door')));
       const tried: string[] = [];
       for (const server of servers) {
-        const url = `http://${formatHost(server.host)}:${server.webPort}/__STATUS`;
+        const url = `http://${formatHost(server.host, server.webPort)}/__STATUS`;
         try {
           const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
           if (!response.ok) throw new Error(`HTTP ${response.status}`);

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
-import { packageInfo } from '../package-info.js';
+import { packageInfo } from '../../config/index.js';
 
 /** npm's rules for a new package name: lowercase, URL-safe, at most 214 characters. */
 const PACKAGE_NAME = /^(?:@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
@@ -56,7 +56,7 @@ export function scaffoldApp(target: string, options: { name?: string; cwd?: stri
  * Node's own test runner runs the test, so `npm test` needs nothing more.
  */
 function appPackageJson(name: string, boxwireVersion: string): Record<string, unknown> {
-  const own = JSON.parse(readFileSync(join(packageInfo().root, 'package.json'), 'utf8')) as {
+  const own = packageInfo().manifest as {
     engines?: { node?: string };
     dependencies?: Record<string, string>;
     devDependencies?: Record<string, string>;

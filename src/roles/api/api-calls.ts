@@ -142,10 +142,6 @@ function invoke(box: Box, method: string, data: unknown, client: ClientInfo): un
   return authorize(box, method, ctx).then(() => box.definition.methods![method](data, ctx));
 }
 
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
-}
-
 async function authorize(box: Box, method: string, ctx: CallContext): Promise<void> {
   if (!box.definition.authorize) return;
   let allowed: boolean;

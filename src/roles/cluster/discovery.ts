@@ -9,7 +9,7 @@
  * and the load balancer does the spreading (see public-address.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Role } from '../../boot/config.js';
+import type { Role } from '../../config/index.js';
 import { sendError, sendJson, sendMaybeJsonp, sendText } from '../http/http-reply.js';
 import { publicOriginOf } from './public-address.js';
 import { pickServer } from './spread.js';

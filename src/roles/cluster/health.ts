@@ -4,7 +4,7 @@
  * `/__VERSION`, `/__STATUS` (JSON) and `/__CLUSTER` (a page that polls `/__STATUS`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { packageInfo } from '../../boot/package-info.js';
+import { packageInfo } from '../../config/index.js';
 import { log } from '../../core/logger.js';
 import { readClientAsset } from '../api/client-assets.js';
 import { sendError, sendJson, sendText } from '../http/http-reply.js';

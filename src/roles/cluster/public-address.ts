@@ -14,7 +14,7 @@
  * (`X-Forwarded-For`, read right to left, skipping trusted proxies).
  */
 import type { IncomingMessage } from 'node:http';
-import { proxyMatcher } from '../../boot/config-edge.js';
+import { proxyMatcher } from '../../config/index.js';
 
 export interface PublicOrigin {
   protocol: 'http' | 'https';

@@ -11,7 +11,7 @@
  * share of it, NOISE + 0.75 above a quarter. Nobody gets zero: load figures are a second old. A server whose load is
  * not known yet counts as HEADROOM above the least.
  */
-import type { Role } from '../../boot/config.js';
+import type { Role } from '../../config/index.js';
 import { liveServersWithRole, type ServerView } from './topology.js';
 
 export const HEADROOM = 0.25;

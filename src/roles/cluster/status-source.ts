@@ -8,7 +8,7 @@ import { currentEndpoint, sharedRegistries } from '../../cpu/index.js';
 import { boxStore } from '../../boxes/box-store.js';
 import { VERSION } from './health.js';
 import { type ClusterStatus, type LocalStatus, type ServerStatus } from './status.js';
-import type { MeshView } from '../../boot/mesh-view.js';
+import type { MeshView } from './mesh-view.js';
 import type { TopologySource } from './topology-source.js';
 import { RoleMethods } from '../role-methods.js';
 

@@ -11,8 +11,8 @@ import { currentEndpoint, processRole, sharedRegistries } from '../../cpu/index.
 import { onServerState, serverState } from '../../cpu/index.js';
 import { setTopology, type TopologySnapshot } from './topology.js';
 import { Kind, MASTER, encodeEnvelope, type Envelope } from '../../core/envelope.js';
-import type { ClusterConfig } from '../../boot/config.js';
-import type { MeshView } from '../../boot/mesh-view.js';
+import type { ClusterConfig } from '../../config/index.js';
+import type { MeshView } from './mesh-view.js';
 import { RoleMethods } from '../role-methods.js';
 
 const PUSH_EVERY_MS = 1000;

@@ -4,7 +4,8 @@
  * to its workers whenever it changes and once a second for load; workers answer discovery
  * requests from their copy without a round trip per HTTP request.
  */
-import type { Role } from '../../boot/config.js';
+import type { Role } from '../../config/index.js';
+import { formatHost } from '../../core/host.js';
 import type { ServerState } from '../../cpu/index.js';
 
 export interface ServerView {
@@ -63,6 +64,5 @@ export function serverByName(name: string, snapshot = current): ServerView | und
 
 /** `host:port` as a browser would use it (IPv6 literals bracketed). */
 export function hostPort(server: Pick<ServerView, 'host' | 'webPort'>): string {
-  const host = server.host.includes(':') && !server.host.startsWith('[') ? `[${server.host}]` : server.host;
-  return `${host}:${server.webPort}`;
+  return formatHost(server.host, server.webPort);
 }

@@ -6,7 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ServerConfig } from '../../boot/config.js';
+import type { ServerConfig } from '../../config/index.js';
 import { log } from '../../core/logger.js';
 import type { ApiRole } from '../api/api-role.js';
 import type { Download } from '../files/download.js';

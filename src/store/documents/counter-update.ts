@@ -1,4 +1,4 @@
-import { isPlainObject } from './document-values.js';
+import { isPlainObject } from '../../core/value-kinds.js';
 import type { Operation } from '../replication/operation.js';
 import type { Entry } from './store-tables.js';
 

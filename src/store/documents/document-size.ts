@@ -1,5 +1,6 @@
 import { assertSafeKey } from '../../core/safe-keys.js';
 import { EncodeError } from '../../core/errors.js';
+import { isPlainObject } from '../../core/value-kinds.js';
 import { copyValue } from './document-values.js';
 
 /**
@@ -63,8 +64,7 @@ function walk(value: unknown, depth: number, copying: boolean): unknown {
     }
     return out;
   }
-  const proto = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) {
+  if (isPlainObject(value)) {
     bound += OBJECT_OVERHEAD;
     const out: Record<string, unknown> | undefined = copying ? {} : undefined;
     for (const key of Object.keys(value as Record<string, unknown>)) {

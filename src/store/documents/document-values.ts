@@ -2,6 +2,7 @@
  * Copying and comparing stored values. Stored documents are plain data (what the codec carries):
  * objects, arrays, strings, numbers, booleans, null, bigint, Date, Buffer/Uint8Array, Map, Set.
  */
+import { isPlainObject } from '../../core/value-kinds.js';
 
 /** Deep copy, so callers can never reach the store's own objects. Faster than structuredClone for small documents. */
 export function copyValue<T>(value: T): T {
@@ -67,10 +68,4 @@ export function deepFreeze(value: unknown): boolean {
   }
   if (all) Object.freeze(value);
   return all;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }

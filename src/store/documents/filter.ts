@@ -1,7 +1,7 @@
 import { RE2JS } from 're2js';
 import siftModule from 'sift';
 import { assertSafeKey } from '../../core/safe-keys.js';
-import { isPlainObject } from './document-values.js';
+import { isPlainObject } from '../../core/value-kinds.js';
 import { StoreFilterError } from '../store-errors.js';
 
 /** Operators that would run code; filters can arrive over the network, so they are refused. */

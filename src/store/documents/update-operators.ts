@@ -1,5 +1,6 @@
 import { assertSafeKey } from '../../core/safe-keys.js';
-import { copyValue, deepEqual, isPlainObject } from './document-values.js';
+import { isPlainObject } from '../../core/value-kinds.js';
+import { copyValue, deepEqual } from './document-values.js';
 import { StoreOperationError } from '../store-errors.js';
 
 export type Document = Record<string, unknown>;

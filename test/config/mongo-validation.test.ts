@@ -4,22 +4,17 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseClusterConfig } from '../../src/boot/config.js';
-import { configProblems, runCli, writeConfig } from './helpers.js';
+import { parseClusterConfig } from '../../src/config/index.js';
+import { configProblems, runCli, writeConfig } from '../ops/helpers.js';
+import { SAMPLE_ENV, sampleMongo } from './sample-config.js';
 
-const ENV = { ROOT_USER: 'root', ROOT_PWD: 'pw1', APP_USER: 'app', APP_PWD: 'pw2' };
+const ENV = SAMPLE_ENV;
 
 function base(): Record<string, any> {
   return {
     clusteringPort: 8125,
     servers: { a: { host: '10.0.0.1', webPort: 8080 } },
-    mongo: {
-      database: 'app', keyFile: '/srv/mongodb/keyfile',
-      configServers: { replSet: 'cfgRS', members: [{ host: '10.0.0.1', port: 40001 }] },
-      shards: [{ replSet: 'sh1', members: [{ host: '10.0.0.1', port: 30001 }] }, { replSet: 'sh2', members: [{ host: '10.0.0.2', port: 30002 }] }],
-      routers: [{ host: '10.0.0.1', port: 27018 }],
-      users: { root: { user: 'env:ROOT_USER', pwd: 'env:ROOT_PWD' }, app: { user: 'env:APP_USER', pwd: 'env:APP_PWD' } },
-    },
+    mongo: sampleMongo(),
   };
 }
 
@@ -87,6 +82,18 @@ test('an all-loopback cluster is fine (localhost and 127.0.0.1 together are both
   for (const m of [...config.mongo.configServers.members, ...config.mongo.shards.flatMap((s: any) => s.members), ...config.mongo.routers]) m.host = '127.0.0.1';
   config.mongo.routers[0].host = 'localhost';
   parseClusterConfig(config, { env: ENV });
+});
+
+test('IPv6 loopback counts as loopback in either spelling: ::1 and [::1] mix with 127.0.0.1, not with real addresses', () => {
+  const config = base();
+  config.servers.a.host = '127.0.0.1';
+  const members = [...config.mongo.configServers.members, ...config.mongo.shards.flatMap((s: any) => s.members), ...config.mongo.routers];
+  members.forEach((m: any, i: number) => (m.host = ['127.0.0.1', '::1', '[::1]', 'localhost'][i % 4]));
+  parseClusterConfig(config, { env: ENV });
+  config.mongo.routers[0].host = '10.0.0.9';
+  const problems = configProblems(config, ENV);
+  assert.is(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0], /^mongo: mongo\.configServers\.members\[0\] uses loopback host '127\.0\.0\.1' while mongo\.routers\[0\] uses '10\.0\.0\.9'/);
 });
 
 test('CLI: ops mongo plan prints each of the four issue cases on its own line and exits 1', async () => {

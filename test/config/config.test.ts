@@ -1,5 +1,5 @@
 /**
- * The cluster config schema (src/boot/config.ts): the normalized result, and every validation
+ * The cluster config schema (src/config/): the normalized result, and every validation
  * error — each reported as one line naming its key, all collected in one pass. Then the CLI:
  * a bad config prints those lines and exits 1.
  */
@@ -7,11 +7,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigValidationError, loadClusterConfig, parseClusterConfig } from '../../src/boot/config.js';
+import { ConfigValidationError, loadClusterConfig, parseClusterConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { configProblems, fixtures, FIXTURE_ENV, runCli, tempDir, writeConfig } from './helpers.js';
+import { configProblems, fixtures, FIXTURE_ENV, runCli, tempDir, writeConfig } from '../ops/helpers.js';
+import { SAMPLE_ENV, sampleMongo } from './sample-config.js';
 
-const ENV = { ROOT_USER: 'root', ROOT_PWD: 'pw1', APP_USER: 'app', APP_PWD: 'pw2' };
+const ENV = SAMPLE_ENV;
 
 function base(): Record<string, any> {
   return {
@@ -20,13 +21,7 @@ function base(): Record<string, any> {
       a: { host: '10.0.0.1', webPort: 8080 },
       b: { host: '10.0.0.2', webPort: 8080, roles: ['api'] },
     },
-    mongo: {
-      database: 'app', keyFile: '/srv/mongodb/keyfile',
-      configServers: { replSet: 'cfgRS', members: [{ host: '10.0.0.1', port: 40001 }] },
-      shards: [{ replSet: 'sh1', members: [{ host: '10.0.0.1', port: 30001 }] }, { replSet: 'sh2', members: [{ host: '10.0.0.2', port: 30002 }] }],
-      routers: [{ host: '10.0.0.1', port: 27018 }],
-      users: { root: { user: 'env:ROOT_USER', pwd: 'env:ROOT_PWD' }, app: { user: 'env:APP_USER', pwd: 'env:APP_PWD' } },
-    },
+    mongo: sampleMongo(),
   };
 }
 

@@ -1,6 +1,6 @@
 // `boxwire start` / `boxwire status` as an operator meets them: help, missing arguments, and every
 // kind of bad config refused with one line naming the key and exit code 1 (before any worker is
-// forked). The schema's full list of cases is in test/ops/config.test.ts; here each class of
+// forked). The schema's full list of cases is in test/config/config.test.ts; here each class of
 // problem goes through the real command.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
