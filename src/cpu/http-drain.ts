@@ -14,8 +14,8 @@
  *   3. closes what is still idle only after the server's keep-alive time (at most 5 s, or
  *      BOXWIRE_HTTP_IDLE_CLOSE_MS): a connection idle that long would have been closed by Node
  *      anyway, and clients that read the `Keep-Alive: timeout` hint stop using it before then.
- * Servers are found through `diagnostics_channel` (the first connection a server accepts names
- * it); a server that never accepted a connection has nothing to drop.
+ * Servers are found through `diagnostics_channel` (when they listen, or by their first
+ * connection); one that starts listening while the process stops is closed the same way.
  */
 import dc from 'node:diagnostics_channel';
 import type http from 'node:http';
@@ -29,23 +29,27 @@ type HttpLikeServer = net.Server & Pick<http.Server, 'closeIdleConnections' | 'k
 
 const servers = new Set<HttpLikeServer>();
 let tracking = false;
+/** While a drain runs: the closes it awaits (a server that starts listening meanwhile joins). */
+let closing: Promise<void>[] | undefined;
 
 function isHttpServer(server: unknown): server is HttpLikeServer {
   return server instanceof net.Server && typeof (server as Partial<http.Server>).closeIdleConnections === 'function';
 }
 
-function noteSocket(message: unknown): void {
-  const server = (message as { socket?: { server?: unknown } }).socket?.server;
+function noteServer(server: unknown): void {
   if (!isHttpServer(server) || servers.has(server)) return;
   servers.add(server);
   server.once('close', () => servers.delete(server));
+  closing?.push(closeGracefully(server, idleWaitMs(server)));
 }
 
 /** Starts noting this process's HTTP servers (call before user code creates any). Idempotent. */
 export function trackHttpServers(): void {
   if (tracking) return;
   tracking = true;
-  dc.subscribe('net.server.socket', noteSocket);
+  dc.subscribe('tracing:net.server.listen:asyncEnd', (message) => noteServer((message as { server?: unknown }).server));
+  // Also by their connections: a server whose listen was not seen (it listened before tracking began).
+  dc.subscribe('net.server.socket', (message) => noteServer((message as { socket?: { server?: unknown } }).socket?.server));
 }
 
 /** From now on every HTTP response of this process closes its connection (the process is stopping). */
@@ -85,5 +89,6 @@ export function closeGracefully(server: HttpLikeServer, idleMs: number): Promise
 /** A stopping process: every tracked HTTP server stops accepting and its connections end gracefully. */
 export async function drainHttpServers(): Promise<void> {
   answerWithClose();
-  await Promise.all([...servers].map((server) => closeGracefully(server, idleWaitMs(server))));
+  closing ??= [...servers].map((server) => closeGracefully(server, idleWaitMs(server)));
+  for (let done = 0; done < closing.length; done = closing.length) await Promise.all(closing.slice(done));
 }
