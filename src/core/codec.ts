@@ -33,7 +33,13 @@ export function encode(value: unknown): Buffer {
  * while the actual encoding happens once per batch. Rejects functions, symbols and cycles.
  */
 export function assertEncodable(value: unknown): void {
-  checkValue(value, 0);
+  try {
+    checkValue(value, 0);
+  } catch (error) {
+    // A getter that throws: the send fails as encoding would, with the one error type send documents.
+    if (error instanceof EncodeError) throw error;
+    throw new EncodeError(`reading the data threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  }
 }
 
 const MAX_DEPTH = 500;

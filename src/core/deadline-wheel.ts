@@ -14,7 +14,16 @@
 interface Tick {
   live: number;
   timer: NodeJS.Timeout;
+  /** Milliseconds still to wait after this timer fires (deadlines beyond Node's longest timer). */
+  rest: number;
 }
+
+/**
+ * Node's longest timer (about 24.8 days): a longer delay is not honoured but replaced by 1 ms
+ * (TimeoutOverflowWarning), which would expire the tick — and with it every pending request the
+ * caller scans — at once. Longer deadlines wait in steps of this.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class DeadlineWheel {
   private readonly ticks = new Map<number, Tick>();
@@ -29,7 +38,8 @@ export class DeadlineWheel {
     const tick = Math.ceil((Date.now() + timeoutMs) / this.resolutionMs);
     let entry = tick === this.lastTick ? this.last : this.ticks.get(tick);
     if (!entry) {
-      entry = { live: 0, timer: setTimeout(() => this.expire(tick), tick * this.resolutionMs - Date.now()) };
+      const delay = tick * this.resolutionMs - Date.now();
+      entry = { live: 0, timer: this.timer(tick, delay), rest: Math.max(0, delay - MAX_TIMER_MS) };
       this.ticks.set(tick, entry);
     } else if (entry.live === 0) {
       entry.timer.ref();
@@ -43,12 +53,26 @@ export class DeadlineWheel {
   /** A deadline filed under `tick` no longer matters (its request was settled). */
   remove(tick: number): void {
     const entry = tick === this.lastTick ? this.last : this.ticks.get(tick);
-    if (entry && --entry.live === 0) entry.timer.unref();
+    // live > 0: a second remove for one deadline must not hide a later deadline of that tick.
+    if (entry && entry.live > 0 && --entry.live === 0) entry.timer.unref();
+  }
+
+  private timer(tick: number, delayMs: number): NodeJS.Timeout {
+    return setTimeout(() => this.expire(tick), Math.min(delayMs, MAX_TIMER_MS));
   }
 
   private expire(tick: number): void {
     const entry = this.ticks.get(tick);
     if (!entry) return;
+    if (entry.rest > 0) {
+      // A deadline beyond the longest timer: wait the next step (timer durations only, so a
+      // wall-clock jump does not move it).
+      const step = entry.rest;
+      entry.rest = Math.max(0, step - MAX_TIMER_MS);
+      entry.timer = this.timer(tick, step);
+      if (entry.live === 0) entry.timer.unref();
+      return;
+    }
     this.forget(tick);
     if (entry.live > 0) this.onExpired(tick);
   }

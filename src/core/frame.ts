@@ -15,7 +15,9 @@ export class FrameBuilder {
   private bytes = 0;
 
   add(target: number, body: Uint8Array, count: number): void {
-    if (!(target >= 0 && target <= 0xffff)) throw new RangeError(`record target out of range: ${target}`);
+    // Checked here, not when the frame is written: a bad record would fail the whole frame then.
+    if (!(Number.isInteger(target) && target >= 0 && target <= 0xffff)) throw new RangeError(`record target out of range: ${target}`);
+    if (!(Number.isInteger(count) && count >= 0 && count <= 0xffffffff)) throw new RangeError(`record envelope count out of range: ${count}`);
     this.bodies.push(body);
     this.targets.push(target);
     this.counts.push(count);

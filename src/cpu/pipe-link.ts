@@ -16,7 +16,10 @@ const LENGTH_BYTES = 4;
  */
 export class PipeLink extends BatchingLink {
   private closed = false;
-  private partial: Buffer | undefined;
+  /** The start of a frame still arriving: its chunks, their total length, and the length needed. */
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private needed = 0;
 
   constructor(private readonly socket: Socket, private readonly onClose: () => void = () => {}) {
     super();
@@ -46,18 +49,39 @@ export class PipeLink extends BatchingLink {
     this.onClose();
   }
 
-  /** Reassembles frames from the byte stream; a frame may span chunks and a chunk hold several. */
+  /**
+   * Reassembles frames from the byte stream; a frame may span chunks and a chunk hold several.
+   * The chunks of an unfinished frame are kept apart and joined once, when it is complete: joining
+   * at every chunk would copy a large frame (a store snapshot) once per chunk.
+   */
   private readonly onData = (chunk: Buffer) => {
-    let data = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
-    this.partial = undefined;
-    let offset = 0;
-    while (data.length - offset >= LENGTH_BYTES) {
-      const length = data.readUInt32BE(offset);
-      const end = offset + LENGTH_BYTES + length;
-      if (end > data.length) break;
-      this.receiveFrame(data.subarray(offset + LENGTH_BYTES, end));
-      offset = end;
+    if (this.buffered > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      if (this.buffered < this.needed) return;
+      chunk = Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [];
+      this.buffered = 0;
     }
-    if (offset < data.length) this.partial = data.subarray(offset);
+    let offset = 0;
+    try {
+      while (chunk.length - offset >= LENGTH_BYTES) {
+        const end = offset + LENGTH_BYTES + chunk.readUInt32BE(offset);
+        if (end > chunk.length) break;
+        this.receiveFrame(chunk.subarray(offset + LENGTH_BYTES, end));
+        offset = end;
+        if (this.closed) return;
+      }
+    } catch (error) {
+      // A malformed frame: the stream can no longer be trusted. Close this link, keep the process.
+      log.error('link.pipe_malformed_frame', { error });
+      this.close();
+      return;
+    }
+    if (offset === chunk.length) return;
+    const rest = chunk.subarray(offset);
+    this.chunks = [rest];
+    this.buffered = rest.length;
+    this.needed = rest.length >= LENGTH_BYTES ? LENGTH_BYTES + rest.readUInt32BE(0) : LENGTH_BYTES;
   };
 }

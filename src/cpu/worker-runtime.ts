@@ -6,6 +6,7 @@ import { Control, isWorkerControl, type MethodsNotice } from './control.js';
 import { Socket } from 'node:net';
 import { LINK_FD, PipeLink } from './pipe-link.js';
 import { runShutdownHooks, runStopAcceptingHooks } from './shutdown-hooks.js';
+import { drainHttpServers, trackHttpServers } from './http-drain.js';
 
 /**
  * A forked worker: everything it sends goes to its master over one pipe link (the master routes);
@@ -19,6 +20,8 @@ export class WorkerRuntime extends Endpoint {
     super(workerId, registries);
     this.link = new PipeLink(new Socket({ fd: LINK_FD, readable: true, writable: true }), () => void this.stop('master went away'));
     this.link.setReceiver((_target, body) => this.receive(body));
+    // Before work() creates any server: a graceful stop must find them (see http-drain.ts).
+    trackHttpServers();
     // Up before work(): messages arrive from now on; those whose method has no handler yet wait
     // here until one is registered or work() is done (reportReady).
     this.beginStartUp();
@@ -82,14 +85,16 @@ export class WorkerRuntime extends Endpoint {
   }
 
   /**
-   * Graceful stop: let running request handlers answer, close servers (cluster's disconnect waits
-   * for open HTTP requests to finish), run shutdown hooks, exit 0.
+   * Graceful stop: stop accepting, let running request handlers answer, end HTTP connections
+   * without dropping a request on its way (http-drain.ts; cluster's own disconnect would), close
+   * the remaining servers, run shutdown hooks, exit 0.
    */
   async stop(reason: string): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     log.info('worker.stopping', { workerId: this.workerId, reason });
     await runStopAcceptingHooks();
+    await drainHttpServers();
     await this.whenIdle();
     this.link.flush();
     if (cluster.worker?.isConnected()) {

@@ -62,4 +62,19 @@ test('the table is bounded', () => {
   assert.throws(() => table.open('B', 1, 'm', 0), /positive number/);
 });
 
+test('a request with a deadline beyond Node\'s longest timer (30 days) waits; others are not timed out with it', async () => {
+  const table = new RequestTable();
+  const month = table.open('B', 1, 'month', 30 * 24 * 3600 * 1000);
+  const minute = table.open('B', 1, 'minute', 60_000);
+  const short = table.open('B', 1, 'short', 50);
+  const outcome = await short.promise.then(() => 'answered', (error) => error);
+  assert.instance(outcome, TimeoutError);
+  // Had the month's timer overflowed (Node fires it after 1 ms), its expiry would have timed out
+  // every request due before it, the minute's too, long before the 50 ms one.
+  assert.is(table.size, 2);
+  table.resolve(month.id, 'm');
+  table.resolve(minute.id, 'n');
+  assert.equal(await Promise.all([month.promise, minute.promise]), ['m', 'n']);
+});
+
 test.run();

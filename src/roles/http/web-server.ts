@@ -4,7 +4,6 @@
  * downloads and the browser client are served by every server.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../../config/index.js';
 import { log } from '../../core/logger.js';
@@ -13,6 +12,7 @@ import type { Download } from '../files/download.js';
 import type { FrontDoor } from '../cluster/front-door.js';
 import { readClientAsset } from '../api/client-assets.js';
 import { handleHealth } from '../cluster/health.js';
+import { closeGracefully } from '../../cpu/http-drain.js';
 import { applyIdleTimeout, httpServerOptions, httpTimeoutsFromEnv } from './http-timeouts.js';
 import { allowCors, answerPreflight, parseRequestUrl, sendError, sendText } from './http-reply.js';
 import { isReady } from '../cluster/readiness.js';
@@ -67,15 +67,7 @@ export class WebServer {
   close(): Promise<void> {
     this.closing = true;
     this.roles.api?.close();
-    if (!this.server.listening) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.server.closeIdleConnections(), idleCloseMs());
-      // net.Server's close: http.Server's would also drop idle keep-alive connections right away.
-      net.Server.prototype.close.call(this.server, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return closeGracefully(this.server, idleCloseMs());
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
