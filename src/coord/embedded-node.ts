@@ -9,6 +9,7 @@ import { ConfigError, RemoteError } from '../core/errors.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/runtime.js';
 import type { CoordBackend } from './coord-backend.js';
 import { EmbeddedCoordinator } from './embedded-coordinator.js';
+import { checkName } from './coord-input.js';
 
 const CALL = 'coord.call';
 const CALL_TIMEOUT_MS = 30_000;
@@ -59,6 +60,8 @@ sharedRegistries()[Channel.System].on(CALL, (data: unknown) => {
   if (!Array.isArray(data) || data.length !== 2 || typeof data[0] !== 'string' || !OPERATIONS.has(data[0]) || !Array.isArray(data[1])) {
     throw new ConfigError('malformed coordination call');
   }
+  // Workers check names before they call; the master checks again, as every receiver of a message does.
+  checkName(data[0], (data[1] as unknown[])[0]);
   const coordinator = localCoordinator() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   return coordinator[data[0]](...(data[1] as unknown[]));
 });
