@@ -74,7 +74,7 @@ function checkCases(events: FixtureEvent[], where: string): number {
 }
 
 function start(env: Record<string, string>): FixtureProcess {
-  const fixture = new FixtureProcess('test/fixtures/coord-hostile.ts', [], { BOXWIRE_REDIS_URL: '', BOXWIRE_REDIS_CLUSTER: '', BOXWIRE_ID_LEASE_TTL_MS: '2000', ...env });
+  const fixture = new FixtureProcess('test/fixtures/coord-hostile.ts', [], { BOXWIRE_REDIS_URL: '', BOXWIRE_REDIS_CLUSTER: '', ...env });
   fixtures.push(fixture);
   return fixture;
 }
