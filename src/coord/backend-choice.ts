@@ -10,6 +10,7 @@ import { SERVER_CLUSTERING } from '../server/server-clustering.js';
 import type { CoordBackend } from './coord-backend.js';
 import { embeddedBackend } from './embedded-node.js';
 import { RedisCoordinator } from './redis-coordinator.js';
+import { stopAllConsumers } from './running-consumers.js';
 
 let redis: RedisCoordinator | undefined;
 
@@ -40,8 +41,16 @@ export function coordBackend(feature: string): CoordBackend {
   return embeddedBackend();
 }
 
-/** Closes the Redis connections (tests, and processes that stop without the shutdown hooks). */
+/**
+ * Ends this process's coordination work so it can exit on its own (a script, a test, a CLI
+ * command): stops every queue consumer of the process (no new claims; running jobs finish and
+ * are acknowledged), releases the UNIQUE_ID node id and closes the Redis connections. A graceful
+ * shutdown (SIGTERM, `CPU_CLUSTERING` stop) does the same through its hooks. Safe to call more
+ * than once; a LOCK / QUEUE / UNIQUE_ID call made afterwards starts afresh (new connections).
+ * Call it once your LOCK calls have settled: a lease still running loses its renewals.
+ */
 export async function closeCoordination(): Promise<void> {
+  await stopAllConsumers();
   const current = redis;
   redis = undefined;
   await current?.close();

@@ -8,7 +8,7 @@
  * its locks are released and its running jobs are retried at once instead of after their timeout.
  */
 import { randomUUID } from 'node:crypto';
-import { FENCE_CLOCK_FACTOR, type ClaimResult, type CoordBackend, type FailedJob, type LockAttempt, type PushOptions, type QueueCounts } from './coord-backend.js';
+import { FENCE_CLOCK_FACTOR, type ClaimResult, type CoordBackend, type StoredFailedJob, type LockAttempt, type PushOptions, type QueueCounts } from './coord-backend.js';
 import { retryDelayMs } from './queue-options.js';
 import { IdLine } from './id-line.js';
 import { WakeList } from './wake-list.js';
@@ -20,7 +20,7 @@ interface HeldLock {
 
 interface StoredJob {
   id: string;
-  data: unknown;
+  payload: Uint8Array;
   attempts: number;
   backoffMs: number;
   attemptsMade: number;
@@ -118,10 +118,10 @@ export class EmbeddedCoordinator implements CoordBackend {
     return queue;
   }
 
-  async queuePush(name: string, data: unknown, options: PushOptions): Promise<string> {
+  async queuePush(name: string, payload: Uint8Array, options: PushOptions): Promise<string> {
     const queue = this.queue(name);
     const id = String(++queue.seq);
-    const job: StoredJob = { id, data, attempts: options.attempts, backoffMs: options.backoffMs, attemptsMade: 0, state: 'delayed', dueAt: this.now() + options.delayMs };
+    const job: StoredJob = { id, payload, attempts: options.attempts, backoffMs: options.backoffMs, attemptsMade: 0, state: 'delayed', dueAt: this.now() + options.delayMs };
     queue.jobs.set(id, job);
     queue.move(job, options.delayMs > 0 ? 'delayed' : 'waiting');
     this.queueWaiters.wake(name);
@@ -141,7 +141,7 @@ export class EmbeddedCoordinator implements CoordBackend {
       job.state = 'active'; // shifted off the line already
       queue.timed.add(job.id);
       job.dueAt = now + visibilityMs;
-      jobs.push({ id: job.id, data: job.data, attempt: job.attemptsMade, attempts: job.attempts, token: job.token });
+      jobs.push({ id: job.id, payload: job.payload, attempt: job.attemptsMade, attempts: job.attempts, token: job.token });
     }
     let next = Infinity;
     for (const id of queue.timed) next = Math.min(next, queue.jobs.get(id)!.dueAt);
@@ -214,11 +214,11 @@ export class EmbeddedCoordinator implements CoordBackend {
     return { waiting: queue.waiting.length, delayed: queue.count('delayed'), active: queue.count('active'), completed: queue.completed, failed: queue.failed.size };
   }
 
-  async queueFailed(name: string, limit: number): Promise<FailedJob[]> {
+  async queueFailed(name: string, limit: number): Promise<StoredFailedJob[]> {
     const queue = this.queue(name);
     return [...queue.failed].slice(0, limit).map((id) => {
       const job = queue.jobs.get(id)!;
-      return { id, data: job.data, attemptsMade: job.attemptsMade, error: job.error ?? '' };
+      return { id, payload: job.payload, attemptsMade: job.attemptsMade, error: job.error ?? '' };
     });
   }
 

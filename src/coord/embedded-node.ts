@@ -9,6 +9,7 @@ import { ConfigError, RemoteError } from '../core/errors.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/index.js';
 import type { CoordBackend } from './coord-backend.js';
 import { EmbeddedCoordinator } from './embedded-coordinator.js';
+import { checkName } from './coord-input.js';
 
 /** The coordination layer's one system-channel method (worker → master request), named by the `bw.<layer>.<name>` rule. */
 const CALL = 'bw.coord.call';
@@ -60,6 +61,8 @@ sharedRegistries()[Channel.System].on(CALL, (data: unknown) => {
   if (!Array.isArray(data) || data.length !== 2 || typeof data[0] !== 'string' || !OPERATIONS.has(data[0]) || !Array.isArray(data[1])) {
     throw new ConfigError('malformed coordination call');
   }
+  // Workers check names before they call; the master checks again, as every receiver of a message does.
+  checkName(data[0], (data[1] as unknown[])[0]);
   const coordinator = localCoordinator() as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   return coordinator[data[0]](...(data[1] as unknown[]));
 });

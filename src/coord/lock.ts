@@ -14,6 +14,7 @@ import { ConfigError } from '../core/errors.js';
 import { log } from '../core/logger.js';
 import { coordBackend } from './backend-choice.js';
 import { jitteredBackoffMs, sleep } from './backoff-wait.js';
+import { checkName, checkOptions, wholeNumber } from './coord-input.js';
 import { LockBusyError } from './coord-errors.js';
 import { processToken } from './embedded-coordinator.js';
 import { RenewingLease, type Lease } from './lease.js';
@@ -32,22 +33,21 @@ const DEFAULT_WAIT_MS = 10_000;
 /** Longest sleep between two attempts when no release wakes the waiter (a missed wake-up costs at most this). */
 const MAX_POLL_MS = 250;
 
-function checkOptions(name: unknown, options: LockOptions): { ttlMs: number; waitMs: number } {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 512) throw new ConfigError(`LOCK(name): name must be a non-empty string of at most 512 characters (got ${JSON.stringify(name)})`);
-  if (typeof options !== 'object' || options === null) throw new ConfigError('LOCK(name, options, fn): options must be an object { ttlMs?, waitMs? }');
-  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
-  const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
-  if (!Number.isInteger(ttlMs) || ttlMs < 30 || ttlMs > 86_400_000) throw new ConfigError(`LOCK: ttlMs must be a whole number of ms from 30 to 86,400,000 (got ${JSON.stringify(options.ttlMs)})`);
-  if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > 86_400_000) throw new ConfigError(`LOCK: waitMs must be a whole number of ms from 0 to 86,400,000 (got ${JSON.stringify(options.waitMs)})`);
-  return { ttlMs, waitMs };
+function lockOptions(input: unknown): { ttlMs: number; waitMs: number } {
+  const options = checkOptions('LOCK(name, options, fn)', input, ['ttlMs', 'waitMs'] as const);
+  return {
+    ttlMs: wholeNumber('LOCK', 'ttlMs', options.ttlMs, 30, 86_400_000, DEFAULT_TTL_MS),
+    waitMs: wholeNumber('LOCK', 'waitMs', options.waitMs, 0, 86_400_000, DEFAULT_WAIT_MS),
+  };
 }
 
 export function LOCK<T>(name: string, fn: (lease: Lease) => T | Promise<T>): Promise<T>;
 export function LOCK<T>(name: string, options: LockOptions, fn: (lease: Lease) => T | Promise<T>): Promise<T>;
 export async function LOCK<T>(name: string, optionsOrFn: LockOptions | ((lease: Lease) => T | Promise<T>), maybeFn?: (lease: Lease) => T | Promise<T>): Promise<T> {
   const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn;
+  checkName('LOCK', name);
   if (typeof fn !== 'function') throw new ConfigError('LOCK(name, options?, fn): fn must be a function');
-  const { ttlMs, waitMs } = checkOptions(name, typeof optionsOrFn === 'function' ? {} : optionsOrFn ?? {});
+  const { ttlMs, waitMs } = lockOptions(typeof optionsOrFn === 'function' ? undefined : optionsOrFn);
   const backend = coordBackend('LOCK');
   const token = processToken();
   const deadline = performance.now() + waitMs;
@@ -58,8 +58,9 @@ export async function LOCK<T>(name: string, optionsOrFn: LockOptions | ((lease: 
       result = await backend.lockAcquire(name, token, ttlMs);
     } catch (error) {
       // Redis away (restarting, failing over): keep trying while the wait lasts, then say why.
+      // A ConfigError (coordination closed, bad setup) will not get better by waiting.
       const left = deadline - performance.now();
-      if (left <= 0) throw error;
+      if (left <= 0 || error instanceof ConfigError) throw error;
       log.debug('lock.acquire_failed', { lock: name, error });
       await sleep(Math.min(left, jitteredBackoffMs(attempt, 25, 500)));
       continue;

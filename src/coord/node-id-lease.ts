@@ -3,7 +3,12 @@
  * only while the lease certainly holds: until `validUntil`, measured on the monotonic clock from
  * when the last successful renewal was sent. When renewals keep failing (Redis away), the id
  * stops being usable at that moment — fail closed — and comes back once a renewal succeeds. If
- * the id turns out to be someone else's, a new one is leased.
+ * the id turns out to be someone else's, it stops being usable at once and a new one is leased.
+ *
+ * Redis losing its data (a restart without persistence) shows as a new epoch (redis-scripts.ts):
+ * a renewal that finds one logs it and takes the id back if nobody took it meanwhile. Leases
+ * made in an epoch's first ttl start their ids ahead of the clock (grant.guardMs + the clock
+ * allowance), above anything a holder from before the loss can still make with the same id.
  */
 import { performance } from 'node:perf_hooks';
 import { log } from '../core/logger.js';
@@ -11,12 +16,19 @@ import type { NodeIdBackend } from './coord-backend.js';
 import { jitteredBackoffMs, sleep } from './backoff-wait.js';
 import { processToken } from './embedded-coordinator.js';
 
+/**
+ * How far another server's clock may be ahead of ours (twice the mesh's clock-skew warning) when
+ * ids start ahead of the clock after a new epoch: that server's last ids were stamped by its clock.
+ */
+export const CLOCK_ALLOWANCE_MS = 1_000;
+
 export class NodeIdLease {
   nodeId = -1;
   floorMs = 0;
+  /** The node ids' epoch this lease was made (or last renewed) in. */
+  epoch = '';
   private readonly token = processToken();
   private validUntil = 0;
-  private usableFrom = 0;
   private timer?: NodeJS.Timeout;
   private leasing?: Promise<void>;
   private closed = false;
@@ -28,11 +40,9 @@ export class NodeIdLease {
   }
 
   /** 'ok', or why ids cannot be made right now. */
-  state(): 'ok' | 'not-leased' | 'waiting' | 'expired' {
+  state(): 'ok' | 'not-leased' | 'expired' {
     if (this.nodeId < 0) return 'not-leased';
-    const now = performance.now();
-    if (now < this.usableFrom) return 'waiting';
-    return now < this.validUntil ? 'ok' : 'expired';
+    return performance.now() < this.validUntil ? 'ok' : 'expired';
   }
 
   /** Resolves once the id is usable (leasing it first if needed); retries while Redis is away. */
@@ -51,12 +61,14 @@ export class NodeIdLease {
           const grant = await this.backend.nodeIdLease(this.token, this.ttlMs);
           if (grant) {
             this.nodeId = grant.nodeId;
-            this.floorMs = grant.floorMs;
+            this.epoch = grant.epoch;
+            // In a new epoch's first ttl, a holder from before a data loss may still be making ids
+            // with this node id, up to its clock + ttl: start above that.
+            const guardFloor = grant.guardMs > 0 ? Date.now() + grant.guardMs + CLOCK_ALLOWANCE_MS : 0;
+            this.floorMs = Math.max(grant.floorMs, guardFloor);
             this.validUntil = sentAt + this.ttlMs;
-            this.usableFrom = performance.now() + grant.waitMs;
-            log.info('unique_id.leased', { nodeId: grant.nodeId, waitMs: grant.waitMs });
+            log.info('unique_id.leased', { nodeId: grant.nodeId, guardMs: grant.guardMs });
             this.scheduleRenewal();
-            if (grant.waitMs > 0) await sleep(grant.waitMs);
             return;
           }
           this.lastError = new Error('all 1,024 node ids are leased');
@@ -88,7 +100,15 @@ export class NodeIdLease {
       // The highest timestamp this process may use before the next renewal: the newcomer that gets
       // this id after us starts above it, even if our clock was ahead of theirs.
       const highWater = Math.max(this.highWaterMs(), Date.now()) + this.ttlMs;
-      if (await this.backend.nodeIdRenew(this.nodeId, this.token, this.ttlMs, highWater)) {
+      const renewal = await this.backend.nodeIdRenew(this.nodeId, this.token, this.ttlMs, highWater, this.epoch);
+      if (renewal.lost) {
+        log.warn('unique_id.redis_data_lost', {
+          nodeId: this.nodeId, kept: renewal.renewed,
+          note: 'Redis lost the node id leases (a restart without persistence?); ids stay unique: this process keeps its id if nobody took it, and new leases start their ids ahead of the clock for one ttl',
+        });
+      }
+      this.epoch = renewal.epoch;
+      if (renewal.renewed) {
         this.validUntil = Math.max(this.validUntil, sentAt + this.ttlMs);
         this.lastError = undefined;
         return true;

@@ -5,6 +5,7 @@
  * next delayed job / claim expiry is due. stop() claims nothing more and resolves once the running
  * jobs have finished and been acknowledged.
  */
+import { decode } from '../core/codec.js';
 import { log } from '../core/logger.js';
 import type { ClaimedJob, CoordBackend } from './coord-backend.js';
 import { jitteredBackoffMs, sleep } from './backoff-wait.js';
@@ -21,6 +22,9 @@ export interface JobInfo {
 }
 
 export type JobHandler<D> = (data: D, job: JobInfo) => unknown | Promise<unknown>;
+
+/** Longest error text kept with a failed job. */
+const MAX_ERROR_TEXT = 4_000;
 
 /** Longest idle sleep without a wake-up: claims of dead processes are noticed at least this often. */
 const IDLE_POLL_MS = 1_000;
@@ -84,7 +88,8 @@ export class QueueConsumer<D> {
       let failure: unknown;
       let failed = false;
       try {
-        await this.handler(job.data as D, info);
+        // Decoded here, per run: a job whose stored bytes cannot be decoded fails like a throw.
+        await this.handler(decode(job.payload) as D, info);
       } catch (error) {
         failed = true;
         failure = error;
@@ -151,7 +156,13 @@ export class QueueConsumer<D> {
   }
 }
 
+/** The stored text of what a handler threw: bounded, and never throws itself (a thrown object may have no toString). */
 function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  let text: string;
+  try {
+    text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    text = `a thrown ${typeof error} that cannot be shown as text`;
+  }
+  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text;
 }

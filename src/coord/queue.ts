@@ -14,24 +14,41 @@
  */
 import { onStopAccepting } from '../cpu/index.js';
 import { ConfigError } from '../core/errors.js';
-import { assertEncodable } from '../core/codec.js';
+import { decode } from '../core/codec.js';
 import { coordBackend } from './backend-choice.js';
-import type { FailedJob, QueueCounts } from './coord-backend.js';
-import { checkQueueName, processOptions, pushOptions, type ProcessInput, type PushInput } from './queue-options.js';
+import type { QueueCounts } from './coord-backend.js';
+import { checkName, encodeJobData, wholeNumber } from './coord-input.js';
+import { processOptions, pushOptions, type ProcessInput, type PushInput } from './queue-options.js';
 import { QueueConsumer, type JobHandler } from './queue-consumer.js';
+import { trackConsumer } from './running-consumers.js';
 
 export type { JobInfo, JobHandler } from './queue-consumer.js';
-export type { QueueCounts, FailedJob } from './coord-backend.js';
+export type { QueueCounts } from './coord-backend.js';
 export type { PushInput as PushOptions, ProcessInput as ProcessOptions } from './queue-options.js';
 
-export class Queue<D = unknown> {
-  constructor(readonly name: string) {}
+/** A job kept as failed, with its last error. */
+export interface FailedJob {
+  id: string;
+  data: unknown;
+  attemptsMade: number;
+  error: string;
+}
 
-  /** Adds a job; resolves to its id once it is stored (on Redis: written, and durable as Redis is). */
+export class Queue<D = unknown> {
+  readonly name: string;
+
+  constructor(name: string) {
+    this.name = checkName('QUEUE', name);
+  }
+
+  /**
+   * Adds a job; resolves to its id once it is stored (on Redis: written, and durable as Redis is).
+   * The data is copied (encoded) at once: changing the object afterwards does not change the job.
+   */
   async push(data: D, options?: PushInput): Promise<string> {
     const checked = pushOptions(options);
-    assertEncodable(data);
-    return coordBackend('QUEUE').queuePush(this.name, data, checked);
+    const payload = encodeJobData(`QUEUE('${this.name}').push`, data);
+    return coordBackend('QUEUE').queuePush(this.name, payload, checked);
   }
 
   /**
@@ -46,9 +63,11 @@ export class Queue<D = unknown> {
     let stopped: Promise<void> | undefined;
     const stop = () => {
       unregister();
+      untrack();
       return (stopped ??= consumer.stop());
     };
     const unregister = onStopAccepting(stop);
+    const untrack = trackConsumer(stop);
     return stop;
   }
 
@@ -58,9 +77,10 @@ export class Queue<D = unknown> {
   }
 
   /** Jobs kept as failed (oldest first), with their last error. */
-  failed(limit = 100): Promise<FailedJob[]> {
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ConfigError('failed(limit): limit must be a whole number from 1 to 10,000');
-    return coordBackend('QUEUE').queueFailed(this.name, limit);
+  async failed(limit = 100): Promise<FailedJob[]> {
+    wholeNumber(`QUEUE('${this.name}').failed(limit)`, 'limit', limit, 1, 10_000, 100);
+    const jobs = await coordBackend('QUEUE').queueFailed(this.name, limit);
+    return jobs.map(({ payload, ...job }) => ({ ...job, data: payload && decodeOr(payload) }));
   }
 
   /** Puts every failed job back in line with its attempts reset; resolves to how many. */
@@ -70,5 +90,14 @@ export class Queue<D = unknown> {
 }
 
 export function QUEUE<D = unknown>(name: string): Queue<D> {
-  return new Queue<D>(checkQueueName(name));
+  return new Queue<D>(name);
+}
+
+/** Failed jobs are listed even when one's data cannot be decoded (it shows as undefined). */
+function decodeOr(payload: Uint8Array): unknown {
+  try {
+    return decode(payload);
+  } catch {
+    return undefined;
+  }
 }

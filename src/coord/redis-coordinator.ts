@@ -5,11 +5,12 @@
  * pushed), so waiters sleep instead of polling Redis.
  */
 import { randomUUID } from 'node:crypto';
-import { decode, encode } from '../core/codec.js';
 import { log } from '../core/logger.js';
 import { createRedisConnection, whenRedisReady, type RedisClient } from '../redis/redis-connection.js';
 import type { RedisSettings } from '../redis/redis-settings.js';
-import { FENCE_CLOCK_FACTOR, NODE_ID_COUNT, type ClaimResult, type CoordBackend, type FailedJob, type LockAttempt, type NodeIdBackend, type NodeIdGrant, type PushOptions, type QueueCounts } from './coord-backend.js';
+import { FENCE_CLOCK_FACTOR, NODE_ID_COUNT, type ClaimResult, type CoordBackend, type StoredFailedJob, type LockAttempt, type NodeIdBackend, type NodeIdGrant, type NodeIdRenewal, type PushOptions, type QueueCounts } from './coord-backend.js';
+import { ConfigError } from '../core/errors.js';
+import { redisKeyPart } from './coord-input.js';
 import { FENCE_KEEP_MS, scripts, type ScriptName } from './redis-scripts.js';
 import { WakeList } from './wake-list.js';
 
@@ -25,12 +26,18 @@ const READY_WAIT_MS = 3_000;
 
 type ScriptCall = (...args: Array<string | number | Buffer>) => Promise<any>;
 
+/** Tells two epochs made in the same Redis millisecond apart. */
+function epochRandom(): string {
+  return randomUUID().slice(0, 8);
+}
+
 function lockKeys(name: string): [lock: string, fence: string, waiters: string] {
-  return [`boxwire:lock:{${name}}`, `boxwire:lock:{${name}}:fence`, `boxwire:lock:{${name}}:waiters`];
+  const tag = `{${redisKeyPart(name)}}`;
+  return [`boxwire:lock:${tag}`, `boxwire:lock:${tag}:fence`, `boxwire:lock:${tag}:waiters`];
 }
 
 function queueKeys(name: string) {
-  const prefix = `boxwire:q:{${name}}:`;
+  const prefix = `boxwire:q:{${redisKeyPart(name)}}:`;
   return { prefix, wait: prefix + 'wait', delayed: prefix + 'delayed', active: prefix + 'active', failed: prefix + 'failed', done: prefix + 'done', seq: prefix + 'seq' };
 }
 
@@ -43,6 +50,7 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
   private readonly closeListeners: Array<() => Promise<void>> = [];
   /** Names this process in wake-up messages, so it skips its own (it woke its waiters already). */
   private readonly sender = randomUUID().slice(0, 8);
+  private closed = false;
 
   constructor(private readonly settings: RedisSettings) {
     this.command = createRedisConnection(settings, 'command', { name: 'coord' });
@@ -59,6 +67,7 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
     const client = this.command as unknown as Record<string, ScriptCall>;
     const call = client[buffers ? `${name}Buffer` : name].bind(client);
     return async (...args) => {
+      if (this.closed) throw new ConfigError('coordination on Redis was closed in this process (closeCoordination() or a graceful shutdown); a LOCK / QUEUE / UNIQUE_ID call made after that opens new connections');
       if (this.command.status !== 'ready') await whenRedisReady(this.command, this.settings, READY_WAIT_MS);
       return call(...args);
     };
@@ -89,7 +98,10 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    // The listeners (the node id release) still talk to Redis; calls after them fail at once.
     await Promise.allSettled(this.closeListeners.map((listener) => listener()));
+    this.closed = true;
     this.lockWaiters.wakeAll();
     this.queueWaiters.wakeAll();
     await Promise.allSettled([this.command.quit(), this.subscriber?.quit()]);
@@ -124,9 +136,9 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
 
   // ---- queues ------------------------------------------------------------------------------
 
-  async queuePush(name: string, data: unknown, options: PushOptions): Promise<string> {
+  async queuePush(name: string, payload: Uint8Array, options: PushOptions): Promise<string> {
     const k = queueKeys(name);
-    const id = await this.script('bwQueuePush')(k.wait, k.delayed, k.seq, k.prefix, encode(data), options.attempts, options.backoffMs, options.delayMs, QUEUE_PUSHED, this.wakeMessage(name));
+    const id = await this.script('bwQueuePush')(k.wait, k.delayed, k.seq, k.prefix, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), options.attempts, options.backoffMs, options.delayMs, QUEUE_PUSHED, this.wakeMessage(name));
     this.queueWaiters.wake(name);
     return String(id);
   }
@@ -135,7 +147,7 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
     const k = queueKeys(name);
     const [rows, nextDue] = (await this.script('bwQueueClaim', true)(k.wait, k.delayed, k.active, k.failed, k.prefix, owner, visibilityMs, max)) as [Buffer[][], number];
     return {
-      jobs: rows.map(([id, data, attempt, attempts, token]) => ({ id: id.toString(), data: decode(data), attempt: Number(attempt), attempts: Number(attempts.toString()), token: token.toString() })),
+      jobs: rows.map(([id, data, attempt, attempts, token]) => ({ id: id.toString(), payload: data, attempt: Number(attempt), attempts: Number(attempts.toString()), token: token.toString() })),
       nextDueMs: Number(nextDue),
     };
   }
@@ -162,10 +174,10 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
     return { waiting, delayed, active, completed, failed };
   }
 
-  async queueFailed(name: string, limit: number): Promise<FailedJob[]> {
+  async queueFailed(name: string, limit: number): Promise<StoredFailedJob[]> {
     const k = queueKeys(name);
     const rows = (await this.script('bwQueueFailed', true)(k.failed, k.prefix, limit)) as Buffer[][];
-    return rows.map(([id, data, made, error]) => ({ id: id.toString(), data: data ? decode(data) : undefined, attemptsMade: Number(made?.toString() ?? 0), error: error.toString() }));
+    return rows.map(([id, data, made, error]) => ({ id: id.toString(), payload: data ?? undefined, attemptsMade: Number(made?.toString() ?? 0), error: error?.toString() ?? '' }));
   }
 
   async queueRetryFailed(name: string): Promise<number> {
@@ -182,18 +194,18 @@ export class RedisCoordinator implements CoordBackend, NodeIdBackend {
 
   // ---- node ids ----------------------------------------------------------------------------
 
-  async nodeIdLease(token: string, ttlMs: number): Promise<NodeIdGrant | undefined> {
-    const start = Math.floor(Math.random() * NODE_ID_COUNT);
-    const [nodeId, highWater, waitMs] = (await this.script('bwNodeIdLease')(NODE_IDS + 'marker', NODE_IDS, token, ttlMs, start, NODE_ID_COUNT)) as [number, string, number];
+  async nodeIdLease(token: string, ttlMs: number, start = Math.floor(Math.random() * NODE_ID_COUNT)): Promise<NodeIdGrant | undefined> {
+    const [nodeId, highWater, guardMs, epoch] = (await this.script('bwNodeIdLease')(NODE_IDS + 'epoch', NODE_IDS, token, ttlMs, start, NODE_ID_COUNT, epochRandom())) as [number, string, number, string];
     if (nodeId < 0) return undefined;
-    return { nodeId, floorMs: Number(highWater) + 1, waitMs: Number(waitMs) };
+    return { nodeId, floorMs: Number(highWater) + 1, guardMs: Number(guardMs), epoch };
   }
 
-  async nodeIdRenew(nodeId: number, token: string, ttlMs: number, highWaterMs: number): Promise<boolean> {
-    return (await this.script('bwNodeIdRenew')(NODE_IDS + 'marker', NODE_IDS, nodeId, token, ttlMs, highWaterMs, HIGH_WATER_KEEP_MS)) === 1;
+  async nodeIdRenew(nodeId: number, token: string, ttlMs: number, highWaterMs: number, epoch: string): Promise<NodeIdRenewal> {
+    const [renewed, current, lost] = (await this.script('bwNodeIdRenew')(NODE_IDS + 'epoch', NODE_IDS, nodeId, token, ttlMs, highWaterMs, HIGH_WATER_KEEP_MS, epoch, epochRandom())) as [number, string, number];
+    return { renewed: renewed === 1, epoch: current, lost: lost === 1 };
   }
 
   async nodeIdRelease(nodeId: number, token: string, highWaterMs: number): Promise<void> {
-    await this.script('bwNodeIdRelease')(NODE_IDS + 'marker', NODE_IDS, nodeId, token, highWaterMs, HIGH_WATER_KEEP_MS);
+    await this.script('bwNodeIdRelease')(NODE_IDS + 'epoch', NODE_IDS, nodeId, token, highWaterMs, HIGH_WATER_KEEP_MS);
   }
 }

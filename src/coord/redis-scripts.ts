@@ -8,6 +8,18 @@
 const NOW = `local function nowMs() local t = redis.call('TIME') return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
 `;
 
+/** The node ids' epoch (KEYS[1]): read it, or make it when there is none. */
+const EPOCH = `local function currentEpoch(now, random)
+  local epoch = redis.call('GET', KEYS[1])
+  if not epoch then
+    epoch = string.format('%.0f', now) .. ':' .. random
+    redis.call('SET', KEYS[1], epoch)
+  end
+  return epoch
+end
+local function epochCreated(epoch) return tonumber(string.match(epoch, '^(%d+)')) or 0 end
+`;
+
 /** How long a fence counter outlives the last acquisition (its loss only makes fences jump to the clock). */
 export const FENCE_KEEP_MS = 7 * 86_400_000;
 
@@ -203,36 +215,41 @@ if #ids > 0 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return #ids`,
   },
 
-  // KEYS: marker. ARGV: prefix, token, ttlMs, start, count.
-  // The marker holds "no id may be used before" (Redis ms): missing means this Redis never saw a
-  // lease or lost its data, so a process leased before the loss may still use its id until its
-  // own lease runs out — newcomers wait one ttl. Returns {nodeId, highWaterMs, waitMs} or {-1}.
+  // The node ids' epoch: "<Redis ms when it was made>:<random>", written by the first lease or
+  // renewal that finds none, never expiring. Missing means this Redis never held node ids, or lost
+  // them (restart without persistence, FLUSHALL, eviction) — the two look the same from inside
+  // Redis. Either way no wait: for one ttl after an epoch is made, leases come with `guardMs`
+  // (the epoch's remaining first ttl), and the process starts its ids that far ahead of its clock
+  // (node-id-lease.ts), above anything a holder from before a loss can still make.
+  // KEYS: epoch. ARGV: prefix, token, ttlMs, start, count, new epoch's random part.
+  // Returns {nodeId, highWaterMs, guardMs, epoch}, nodeId -1 when every id is taken.
   bwNodeIdLease: {
     numberOfKeys: 1,
-    lua: NOW + `
+    lua: NOW + EPOCH + `
 local now = nowMs()
-local notBefore = tonumber(redis.call('GET', KEYS[1]) or '-1')
-if notBefore < 0 then
-  notBefore = now + tonumber(ARGV[3])
-  redis.call('SET', KEYS[1], notBefore)
-end
+local epoch = currentEpoch(now, ARGV[6])
+local guard = math.max(0, epochCreated(epoch) + tonumber(ARGV[3]) - now)
 local count = tonumber(ARGV[5])
 for i = 0, count - 1 do
   local n = (tonumber(ARGV[4]) + i) % count
   if redis.call('SET', ARGV[1] .. 'lease:' .. n, ARGV[2], 'NX', 'PX', ARGV[3]) then
     local hwm = tonumber(redis.call('GET', ARGV[1] .. 'hwm:' .. n) or '0')
-    return {n, string.format('%.0f', hwm), math.max(0, notBefore - now)}
+    return {n, string.format('%.0f', hwm), guard, epoch}
   end
 end
-return {-1}`,
+return {-1, '0', guard, epoch}`,
   },
-  // KEYS: marker. ARGV: prefix, nodeId, token, ttlMs, highWaterMs, keepMs.
-  // Our key is gone when Redis lost its data: we were the holder, so we take it back (newcomers
-  // wait out the marker's quarantine). Someone else's key means we lost it: stop using the id.
+  // KEYS: epoch. ARGV: prefix, nodeId, token, ttlMs, highWaterMs, keepMs, the epoch the caller leased in, new epoch's random part.
+  // A different (or no) epoch means Redis lost its data since the caller's lease: the caller's key
+  // is gone too. If nobody took the id meanwhile, the caller takes it back (newcomers got ids
+  // ahead of the clock meanwhile); if someone did, the caller must stop using it.
+  // Returns {renewed 1|0, epoch, lost 1|0}.
   bwNodeIdRenew: {
     numberOfKeys: 1,
-    lua: NOW + `
-if not redis.call('GET', KEYS[1]) then redis.call('SET', KEYS[1], nowMs() + tonumber(ARGV[4])) end
+    lua: NOW + EPOCH + `
+local epoch = currentEpoch(nowMs(), ARGV[8])
+local lost = 0
+if epoch ~= ARGV[7] then lost = 1 end
 local key = ARGV[1] .. 'lease:' .. ARGV[2]
 local holder = redis.call('GET', key)
 if holder == ARGV[3] then
@@ -240,12 +257,12 @@ if holder == ARGV[3] then
 elseif not holder then
   redis.call('SET', key, ARGV[3], 'PX', ARGV[4])
 else
-  return 0
+  return {0, epoch, lost}
 end
 redis.call('SET', ARGV[1] .. 'hwm:' .. ARGV[2], ARGV[5], 'PX', ARGV[6])
-return 1`,
+return {1, epoch, lost}`,
   },
-  // KEYS: marker (routes the script to the node ids' slot on a Redis Cluster). ARGV: prefix, nodeId, token, highWaterMs, keepMs.
+  // KEYS: epoch (routes the script to the node ids' slot on a Redis Cluster). ARGV: prefix, nodeId, token, highWaterMs, keepMs.
   bwNodeIdRelease: {
     numberOfKeys: 1,
     lua: `

@@ -4,10 +4,14 @@
  * increase: when the clock steps back, the generator keeps counting from the highest millisecond
  * it used (borrowing sequence numbers, then the next millisecond) instead of going back.
  */
+import { ConfigError } from '../core/errors.js';
+import { describeInput } from './coord-input.js';
+
 export const SNOWFLAKE_EPOCH_MS = Date.UTC(2024, 0, 1);
 const SEQUENCE_BITS = 12n;
 const NODE_BITS = 10n;
 const MAX_SEQUENCE = 4095;
+const MAX_ID = (1n << 63n) - 1n;
 
 export interface SnowflakeParts {
   timestamp: Date;
@@ -45,8 +49,8 @@ export class SnowflakeGenerator {
 
 /** The parts of an id made by UNIQUE_ID. */
 export function parseSnowflake(id: string): SnowflakeParts {
-  if (typeof id !== 'string' || !/^\d{1,20}$/.test(id)) throw new TypeError(`not a UNIQUE_ID id: ${JSON.stringify(id)}`);
-  const value = BigInt(id);
+  const value = typeof id === 'string' && /^\d{1,20}$/.test(id) ? BigInt(id) : -1n;
+  if (value < 0n || value > MAX_ID) throw new ConfigError(`UNIQUE_ID.parse(id): not a UNIQUE_ID id (got ${describeInput(id)}); ids are decimal strings of a 64-bit number`);
   return {
     timestamp: new Date(Number(value >> (NODE_BITS + SEQUENCE_BITS)) + SNOWFLAKE_EPOCH_MS),
     nodeId: Number((value >> SEQUENCE_BITS) & ((1n << NODE_BITS) - 1n)),

@@ -17,6 +17,7 @@
 import { ConfigError } from '../core/errors.js';
 import { currentEndpoint } from '../cpu/index.js';
 import { coordBackend } from './backend-choice.js';
+import { checkOptions, wholeNumber } from './coord-input.js';
 import { UniqueIdUnavailableError } from './coord-errors.js';
 import { NodeIdLease } from './node-id-lease.js';
 import type { RedisCoordinator } from './redis-coordinator.js';
@@ -24,8 +25,8 @@ import { SnowflakeGenerator, parseSnowflake } from './snowflake.js';
 
 const generator = new SnowflakeGenerator();
 /**
- * Short enough that ids stop within seconds when Redis is gone (and that a fresh or emptied Redis
- * makes new leases wait only this long), long enough that renewals (every third) cost nothing.
+ * Short enough that ids stop within seconds when Redis is gone (and that ids start at most this
+ * far ahead of the clock after Redis lost its data), long enough that renewals (every third) cost nothing.
  */
 const DEFAULT_LEASE_TTL_MS = 5_000;
 let leaseTtlMs = leaseTtlFromEnv();
@@ -54,11 +55,12 @@ function redisLease(): NodeIdLease | undefined {
 function explain(state: ReturnType<NodeIdLease['state']>, current: NodeIdLease): string {
   const cause = current.lastError ? ` (last error: ${(current.lastError as Error).message ?? current.lastError})` : '';
   if (state === 'not-leased') return `this process has no node id yet; call \`await UNIQUE_ID.ready()\` once at start-up (or use \`await UNIQUE_ID.next()\`)${cause}`;
-  if (state === 'waiting') return 'Redis lost its data recently; node ids are usable again one lease ttl after that (await UNIQUE_ID.ready())';
   return `the node id lease could not be renewed with Redis in time, so no id is made rather than risk a duplicate; ids resume once Redis answers (await UNIQUE_ID.ready())${cause}`;
 }
 
-function make(): string {
+function make(...args: unknown[]): string {
+  // UNIQUE_ID takes nothing: an argument (a prefix, a node id) would be silently ignored otherwise.
+  if (args.length) throw new ConfigError(`UNIQUE_ID() takes no arguments (got ${args.length}); it returns the id as a string — add any prefix yourself`);
   const current = redisLease();
   if (!current) return generator.next(currentEndpoint().workerId, Date.now());
   const state = current.state();
@@ -69,7 +71,7 @@ function make(): string {
   return generator.next(current.nodeId, Date.now(), current.floorMs);
 }
 
-export const UNIQUE_ID = Object.assign(make, {
+export const UNIQUE_ID = Object.assign(make as () => string, {
   /** Resolves once UNIQUE_ID() can make ids in this process (leases a node id on Redis). */
   async ready(): Promise<void> {
     await redisLease()?.ready();
@@ -89,9 +91,11 @@ export const UNIQUE_ID = Object.assign(make, {
   parse: parseSnowflake,
   /** Sets the node id lease ttl (default 5,000 ms, or env BOXWIRE_ID_LEASE_TTL_MS) before the first use. */
   configure(options: { leaseTtlMs?: number }): void {
-    const ttl = options?.leaseTtlMs;
-    if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 300 || ttl > 3_600_000)) throw new ConfigError('UNIQUE_ID.configure: leaseTtlMs must be a whole number of ms from 300 to 3,600,000');
+    const where = 'UNIQUE_ID.configure(options)';
+    if (options === undefined || options === null) throw new ConfigError(`${where}: options must be an object { leaseTtlMs? }`);
+    const checked = checkOptions(where, options, ['leaseTtlMs'] as const);
+    const ttl = wholeNumber(where, 'leaseTtlMs', checked.leaseTtlMs, 300, 3_600_000, leaseTtlMs);
     if (lease) throw new ConfigError('UNIQUE_ID.configure must be called before the first UNIQUE_ID use');
-    if (ttl !== undefined) leaseTtlMs = ttl;
+    leaseTtlMs = ttl;
   },
 });

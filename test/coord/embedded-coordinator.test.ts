@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EmbeddedCoordinator } from '../../src/coord/embedded-coordinator.js';
 import { SnowflakeGenerator, parseSnowflake } from '../../src/coord/snowflake.js';
+import { decode, encode } from '../../src/core/codec.js';
 
 function setup() {
   const clock = { now: 1_800_000_000_000 };
@@ -13,14 +14,14 @@ const push = { delayMs: 0, attempts: 2, backoffMs: 100 };
 
 test('a claim that is not renewed expires: the job runs again (first in line), then fails when its attempts are used up', async () => {
   const { clock, coord } = setup();
-  await coord.queuePush('q', 'a', push);
-  await coord.queuePush('q', 'b', push);
+  await coord.queuePush('q', encode('a'), push);
+  await coord.queuePush('q', encode('b'), push);
   const first = await coord.queueClaim('q', 'p1.x', 1_000, 1);
-  assert.equal(first.jobs.map((j) => [j.data, j.attempt]), [['a', 1]]);
+  assert.equal(first.jobs.map((j) => [decode(j.payload), j.attempt]), [['a', 1]]);
   assert.is(first.nextDueMs, 1_000);
   clock.now += 1_001;
   const second = await coord.queueClaim('q', 'p2.y', 1_000, 1);
-  assert.equal(second.jobs.map((j) => [j.data, j.attempt]), [['a', 2]], 'the taken-over job goes first');
+  assert.equal(second.jobs.map((j) => [decode(j.payload), j.attempt]), [['a', 2]], 'the taken-over job goes first');
   // The first claimant's late acknowledgements: a failure is stale, a completion still counts once.
   assert.is(await coord.queueFail('q', first.jobs[0].id, first.jobs[0].token, 'late'), 'stale');
   assert.equal(await coord.queueExtend('q', [[first.jobs[0].id, first.jobs[0].token]], 1_000), [first.jobs[0].id]);
@@ -32,7 +33,7 @@ test('a claim that is not renewed expires: the job runs again (first in line), t
 
 test('a thrown job waits backoff × 2^(retry−1), then runs again; retryFailed resets its attempts', async () => {
   const { clock, coord } = setup();
-  await coord.queuePush('q', 'x', { delayMs: 0, attempts: 3, backoffMs: 100 });
+  await coord.queuePush('q', encode('x'), { delayMs: 0, attempts: 3, backoffMs: 100 });
   let [job] = (await coord.queueClaim('q', 'p.1', 5_000, 1)).jobs;
   assert.is(await coord.queueFail('q', job.id, job.token, 'boom'), 'retrying');
   assert.equal((await coord.queueClaim('q', 'p.1', 5_000, 1)).jobs, []);
@@ -55,7 +56,7 @@ test('a thrown job waits backoff × 2^(retry−1), then runs again; retryFailed 
 test('a dead process gives back its locks and running jobs at once', async () => {
   const { coord } = setup();
   assert.ok('fence' in (await coord.lockAcquire('l', 'p42.t', 60_000)));
-  await coord.queuePush('q', 'j', push);
+  await coord.queuePush('q', encode('j'), push);
   await coord.queueClaim('q', 'p42.t', 60_000, 1);
   coord.forgetProcess(42);
   assert.ok('fence' in (await coord.lockAcquire('l', 'p7.t', 60_000)));
