@@ -182,11 +182,12 @@ test('late operation below later ones replays its id; clear replays the store; d
   const op = (o: Partial<Operation>): Operation => ({ store: 's', origin: 'b', seq: 1, wall: 10, counter: 0, kind: 'update', id: 'x', ...o });
   r.receive(op({ origin: 'a', seq: 1, wall: 5, kind: 'save', data: { n: 1 } }));
   r.receive(op({ origin: 'a', seq: 2, wall: 20, data: { $inc: { n: 10 } } }));
-  const late = r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 } } }));
+  // Not a counter update (a plain field too): its place in the order matters, so it is replayed.
+  const late = r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 }, m: 1 } }));
   assert.is(late.items[0].t, 'entry');
-  assert.equal(r.state.table('s').get('x')!.doc, { n: 111 });
-  r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 } } }));
-  assert.equal(r.state.table('s').get('x')!.doc, { n: 111 }, 'a duplicate changes nothing');
+  assert.equal(r.state.table('s').get('x')!.doc, { n: 111, m: 1 });
+  r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 }, m: 1 } }));
+  assert.equal(r.state.table('s').get('x')!.doc, { n: 111, m: 1 }, 'a duplicate changes nothing');
   const clear = r.receive(op({ origin: 'c', seq: 1, wall: 15, kind: 'clear', id: undefined }));
   assert.is(clear.items[0].t, 'table');
   assert.equal(r.state.table('s').get('x'), undefined, 'the update at 20 found no document after the clear at 15');

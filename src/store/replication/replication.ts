@@ -1,5 +1,5 @@
 import type { Stamp } from '../../core/hlc.js';
-import type { ReplicaSnapshot } from './replica.js';
+import type { ReplicaSnapshot } from './snapshot.js';
 import type { SnapshotPart } from './snapshot.js';
 
 /** What replicas (one per server) say to each other. */

@@ -1,8 +1,18 @@
 import { encode } from '../../core/codec.js';
 import { measure } from '../documents/document-size.js';
+import type { Stamp } from '../../core/hlc.js';
 import type { Operation } from './operation.js';
-import type { ReplicaSnapshot } from './replica.js';
 import type { Entry } from '../documents/store-tables.js';
+
+/** Everything a replica holds, as sent to a replica that lost its memory (restart) or fell behind. */
+export interface ReplicaSnapshot {
+  frontier: Stamp;
+  base: Array<[string, Array<[string, Entry]>]>;
+  log: Operation[];
+  seen: Array<[string, number]>;
+  folded: Array<[string, number]>;
+  watermarks: Array<[string, Stamp]>;
+}
 
 /**
  * A replica snapshot can be far larger than one server-link frame (16 MiB by default), so it
