@@ -24,8 +24,13 @@ export class AntiEntropy {
     private readonly inFlight: (peer: string) => { origin: string; seq: number } | undefined = () => undefined,
   ) {}
 
-  /** Starts an exchange with `peer`: tell it what we hold and ask for its digest. */
+  /**
+   * Starts an exchange with `peer`: tell it what we hold and ask for its digest. Not while a
+   * snapshot merges here: the digest would still show what the merge is bringing, and the peer
+   * would send another snapshot (the next sweep asks again).
+   */
   open(peer: string): void {
+    if (this.replica.mergeUnderWay) return;
     this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: true });
   }
 
