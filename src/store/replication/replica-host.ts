@@ -48,6 +48,7 @@ export class ReplicaHost {
   private readonly workers = new WorkerFeeds(() => this.feedSink);
   private sentOffset = 0;
   private ticks = 0;
+  private folding = false;
   private readonly timer: NodeJS.Timeout;
   private readonly catchUp = new CatchUp(() => this.transport?.networkOpen() === true, () => this.writeCarryOver(), () => ({ replica: this.replica.name, origin: this.replica.origin }));
   private readonly creates = new CreateSettling(() => this.transport?.connected() ?? [], (server) => this.replica.heardFrom(server));
@@ -346,6 +347,7 @@ export class ReplicaHost {
     this.catchUp.check();
     this.creates.check();
     this.publish(this.replica.advance(this.clusterClock.now()));
+    if (this.replica.foldBehind && !this.folding) this.foldInTurns();
     if (this.workers.hasReaders() && Math.abs(this.clusterClock.offset - this.sentOffset) >= 1) {
       this.sentOffset = this.clusterClock.offset;
       this.workers.push({ t: 'clock', offset: this.sentOffset });
@@ -356,6 +358,15 @@ export class ReplicaHost {
       for (const peer of this.transport.connected()) this.sender!.send(peer, beat);
     }
     if (this.ticks % SWEEP_EVERY_TICKS === 0) this.antiEntropy?.sweep();
+  }
+
+  /** A fold backlog (a partition healing) goes on one bounded step per turn (see Replica.foldStep). */
+  private foldInTurns(): void {
+    this.folding = true;
+    setImmediate(() => {
+      this.folding = false;
+      if (this.replica.foldStep()) this.foldInTurns();
+    });
   }
 
   stop(): void {

@@ -16,12 +16,10 @@ import type { ReplicaSnapshot } from './snapshot.js';
 import { MAX_FOLDABLE_HISTORY, foldsWithoutReplay, isCounterUpdate } from '../documents/counter-update.js';
 import { StoreTables, type ApplyOutcome, type Entry } from '../documents/store-tables.js';
 
-/** The most operations one `advance` folds into the base (it runs every tick; the rest waits). */
-const MAX_FOLD_PER_ADVANCE = 20_000;
+/** The most operations one fold step takes into the base (a few ms); a backlog folds over several turns. */
+const MAX_FOLD_PER_STEP = 5_000;
 
 export type LocalWrite = Pick<Operation, 'store' | 'kind' | 'id' | 'data' | 'expiresAt'>;
-
-export type { ReplicaSnapshot };
 
 export interface ReplicaOptions {
   /** This replica's name (the server name, or 'local'). */
@@ -40,10 +38,7 @@ export interface ReplicaOptions {
  * and its id replayed from the base (`clear`: the whole store), so every replica that received
  * the same operations holds the same state whatever order they arrived in. Duplicates are
  * recognised by (origin, seq); operations that arrive ahead of a gap wait until it is filled.
- *
- * Stability: each replica reports a watermark (it holds every operation at or below it); the
- * minimum over all members is the stable frontier, below which no operation can still arrive, so
- * the log folds into the base there.
+ * Below the stable frontier (see Stability) no operation can still arrive: the log folds there.
  */
 export class Replica {
   readonly name: string;
@@ -60,6 +55,8 @@ export class Replica {
   private nextSeq = 1;
   private ownOrigin: string;
   private prunedAt = 0;
+  /** The stable frontier the log is still folding toward (a backlog, see foldStep). */
+  private foldTarget?: Stamp;
   private batch?: ReplayBatch;
   /** A snapshot merge under way, and the operations accepted meanwhile (see beginMerge). */
   private merging?: { job: SnapshotMerge; meanwhile: Operation[] };
@@ -86,10 +83,7 @@ export class Replica {
     return this.log.size;
   }
 
-  /**
-   * The newest operation on `id` still above the stable frontier (diagnostics and tests: which of
-   * two concurrent writes wins is decided by this order, not by when they were made).
-   */
+  /** The newest operation on `id` above the stable frontier (diagnostics, tests: the order decides which write wins). */
   newestUnstable(store: string, id: string): Operation | undefined {
     return this.log.store(store)?.ids.get(id)?.last;
   }
@@ -109,14 +103,10 @@ export class Replica {
     return op;
   }
 
-  /**
-   * Takes one operation (local or remote) and returns what changed for mirrors, plus the outcome
-   * when it was applied in order (always the case for operations stamped here).
-   */
+  /** Takes one operation (local or remote): what changed for mirrors, and its outcome when applied in order (always so for one stamped here). */
   receive(op: Operation, precomputed?: Entry): { items: FeedItem[]; outcome?: ApplyOutcome } {
     const items: FeedItem[] = [];
-    const outcome = this.take(op, items, precomputed);
-    return { items, outcome };
+    return { outcome: this.take(op, items, precomputed), items };
   }
 
   /**
@@ -266,7 +256,6 @@ export class Replica {
     return this.stability.heardFrom(member);
   }
 
-  /** The origin this replica stamps its writes with. */
   get origin(): string {
     return this.ownOrigin;
   }
@@ -281,7 +270,6 @@ export class Replica {
     this.nextSeq = (this.seen.get(this.ownOrigin) ?? 0) + 1;
   }
 
-  /** This origin's sequence (for beats). */
   get lastSeq(): number {
     return this.nextSeq - 1;
   }
@@ -296,16 +284,31 @@ export class Replica {
     if (this.merging) return [];
     this.watermark();
     const stable = this.stability.stable();
-    // A large backlog (a partition healing) folds over several ticks, a bounded amount at a time.
     if (stable && compareStamps(stable, this.frontierStamp) > 0) {
-      this.frontierStamp = this.log.foldCut(stable, MAX_FOLD_PER_ADVANCE);
-      foldStable(this.log, this.base, this.folded, this.frontierStamp);
+      this.foldTarget = stable;
+      this.foldStep();
     }
     const pruneAt = Math.min(this.frontierStamp.wall, readTime);
     if (pruneAt <= this.prunedAt) return [];
     this.prunedAt = pruneAt;
     this.base.prune(pruneAt);
     return this.state.prune(pruneAt).length ? [{ t: 'prune', wall: pruneAt }] : [];
+  }
+
+  /** Whether the log is still folding toward the stable frontier (a backlog: call foldStep in later turns). */
+  get foldBehind(): boolean {
+    return this.foldTarget !== undefined;
+  }
+
+  /** Folds at most MAX_FOLD_PER_STEP more operations toward the stable frontier; whether more remain. */
+  foldStep(): boolean {
+    const target = this.foldTarget;
+    if (!target || this.merging) return false;
+    this.frontierStamp = this.log.foldCut(target, MAX_FOLD_PER_STEP);
+    foldStable(this.log, this.base, this.folded, this.frontierStamp);
+    if (compareStamps(this.frontierStamp, target) < 0) return true;
+    this.foldTarget = undefined;
+    return false;
   }
 
   // ---- anti-entropy -------------------------------------------------------------------------
@@ -335,16 +338,11 @@ export class Replica {
     };
   }
 
-  /** Whether a snapshot merge is under way (begun, not finished). */
   get mergeUnderWay(): boolean {
     return this.merging !== undefined;
   }
 
-  /**
-   * Merges a peer's snapshot at once: the higher frontier's base wins (it contains everything
-   * below it), logs are united, and every store is replayed. Safe to call with any snapshot, any
-   * time. A large snapshot is better merged in slices: beginMerge, step, finishMerge.
-   */
+  /** Merges a peer's snapshot at once (see SnapshotMerge); any snapshot, any time. In slices: beginMerge, step, finishMerge. */
   merge(snapshot: ReplicaSnapshot): FeedItem[] {
     const job = this.beginMerge(snapshot);
     job.step(Infinity);
@@ -371,6 +369,7 @@ export class Replica {
     const merging = this.merging;
     if (!merging?.job.done) throw new Error(`no finished snapshot merge in replica '${this.name}'`);
     this.merging = undefined;
+    this.foldTarget = undefined;
     const { job, meanwhile } = merging;
     const { snapshot } = job;
     if (job.base !== this.base) this.base.adopt(job.base);

@@ -28,29 +28,40 @@ export interface SnapshotPart {
 }
 
 export function splitSnapshot(snapshot: ReplicaSnapshot, transfer: string): { parts: SnapshotPart[]; head: ReplicaSnapshot } {
-  const parts: SnapshotPart[] = [];
+  return { parts: [...snapshotParts(snapshot, transfer)], head: snapshotHead(snapshot) };
+}
+
+/** The parts of a transfer, one at a time (each entry is measured as its part is cut, not all at once). */
+export function* snapshotParts(snapshot: ReplicaSnapshot, transfer: string): Generator<SnapshotPart> {
   let entries: NonNullable<SnapshotPart['entries']> = [];
   let bytes = 0;
-  const flushEntries = () => {
-    if (entries.length) parts.push({ transfer, entries });
-    entries = [];
-    bytes = 0;
-  };
   for (const [store, table] of snapshot.base) {
     for (const [id, entry] of table) {
       entries.push([store, id, entry]);
       bytes += encode(entry).length + id.length + store.length;
-      if (bytes >= CHUNK_BYTES) flushEntries();
+      if (bytes >= CHUNK_BYTES) {
+        yield { transfer, entries };
+        entries = [];
+        bytes = 0;
+      }
     }
   }
-  flushEntries();
-  for (const ops of chunkOperations(snapshot.log)) parts.push({ transfer, ops });
-  return { parts, head: { ...snapshot, base: [], log: [] } };
+  if (entries.length) yield { transfer, entries };
+  for (const ops of operationChunks(snapshot.log)) yield { transfer, ops };
+}
+
+/** What closes a transfer: everything but the base entries and the log, which travel in parts. */
+export function snapshotHead(snapshot: ReplicaSnapshot): ReplicaSnapshot {
+  return { ...snapshot, base: [], log: [] };
 }
 
 /** Splits operations into runs of about CHUNK_BYTES, keeping their order. */
 export function chunkOperations(ops: Operation[]): Operation[][] {
-  const chunks: Operation[][] = [];
+  return [...operationChunks(ops)];
+}
+
+/** The same, one run at a time (a large repair measures its operations as it sends them, not all at once). */
+export function* operationChunks(ops: Iterable<Operation>): Generator<Operation[]> {
   let chunk: Operation[] = [];
   let bytes = 0;
   for (const op of ops) {
@@ -58,13 +69,12 @@ export function chunkOperations(ops: Operation[]): Operation[][] {
     // A bound, not an exact size: chunks only need to stay near CHUNK_BYTES.
     bytes += op.data === undefined ? 64 : measure(op.data) + 64;
     if (bytes >= CHUNK_BYTES) {
-      chunks.push(chunk);
+      yield chunk;
       chunk = [];
       bytes = 0;
     }
   }
-  if (chunk.length) chunks.push(chunk);
-  return chunks;
+  if (chunk.length) yield chunk;
 }
 
 /** Collects the parts of one transfer per peer; a new transfer from that peer discards an unfinished one. */
