@@ -7,7 +7,7 @@ import type { ReplicaSnapshot } from './snapshot.js';
  * operation collected, logged or applied): a few milliseconds, so a server that merges a large
  * snapshot still answers heartbeats and serves reads and writes meanwhile.
  */
-export const MERGE_UNITS_PER_TURN = 1_000;
+export const MERGE_UNITS_PER_TURN = 4_000;
 
 /**
  * Merges `snapshot` into `replica` one slice per event-loop turn, and calls `done` with what
