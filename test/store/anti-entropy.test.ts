@@ -88,7 +88,13 @@ test('a large snapshot goes out over several turns, one transfer per peer at a t
   for (const part of parts) assembler.add('A', part);
   const head = sent.find((m) => m.t === 'snapshot')!;
   const fresh = new Replica({ name: 'B', members: () => ['A', 'B'], clock: new HybridLogicalClock(() => time.now) });
-  fresh.merge(assembler.finish('A', head.t === 'snapshot' ? head.snapshot : (undefined as never), head.t === 'snapshot' ? head.transfer : undefined));
+  if (head.t !== 'snapshot') throw new Error('no head');
+  assert.is(head.parts, parts.length, 'the head counts the parts');
+  assert.is(new SnapshotAssembler().finish('A', head.snapshot, head.transfer, head.parts), undefined, 'without its parts (a link dropped) the head is refused, not merged');
+  const partial = new SnapshotAssembler();
+  for (const part of parts.slice(1)) partial.add('A', part);
+  assert.is(partial.finish('A', head.snapshot, head.transfer, head.parts), undefined, 'one part missing: refused');
+  fresh.merge(assembler.finish('A', head.snapshot, head.transfer, head.parts)!);
   assert.is(fresh.state.table('s').size, count);
   assert.equal(fresh.state.table('s').get('k12345')!.doc, { i: 12_345, pad: 'x'.repeat(400) });
   assert.equal(fresh.digest(), replica.digest());

@@ -91,6 +91,10 @@ function* opsMessages(ops: Operation[]): Generator<ReplicationMessage> {
 
 /** A snapshot as a transfer: its parts, then the head that closes it. */
 function* snapshotMessages(snapshot: ReplicaSnapshot, transfer: string): Generator<ReplicationMessage> {
-  for (const part of snapshotParts(snapshot, transfer)) yield { t: 'snapshot-part', part };
-  yield { t: 'snapshot', snapshot: snapshotHead(snapshot), transfer };
+  let parts = 0;
+  for (const part of snapshotParts(snapshot, transfer)) {
+    parts++;
+    yield { t: 'snapshot-part', part };
+  }
+  yield { t: 'snapshot', snapshot: snapshotHead(snapshot), transfer, parts };
 }

@@ -1,3 +1,4 @@
+import { log } from '../../core/logger.js';
 import type { FeedItem } from '../workers/feed.js';
 import type { Replica } from './replica.js';
 import type { ReplicaSnapshot } from './snapshot.js';
@@ -17,7 +18,14 @@ export const MERGE_UNITS_PER_TURN = 4_000;
 export function mergeInSlices(replica: Replica, snapshot: ReplicaSnapshot, done: (items: FeedItem[]) => void, unitsPerTurn = MERGE_UNITS_PER_TURN): void {
   const job = replica.beginMerge(snapshot);
   const slice = () => {
-    job.step(unitsPerTurn);
+    try {
+      job.step(unitsPerTurn);
+    } catch (error) {
+      // Never leave the replica waiting for a merge that cannot finish: it would take nothing more.
+      log.error('store.snapshot_merge_failed', { replica: replica.name, error, note: 'kept the state from before; anti-entropy asks again' });
+      replica.abortMerge();
+      return done([]);
+    }
     if (job.done) done(replica.finishMerge());
     else setImmediate(slice);
   };

@@ -330,15 +330,18 @@ export class ReplicaHost {
       case 'snapshot-part':
         this.snapshots.add(from, message.part);
         return;
-      case 'snapshot':
+      case 'snapshot': {
+        const snapshot = this.snapshots.finish(from, message.snapshot, message.transfer, message.parts);
+        if (!snapshot) return log.warn('store.snapshot_incomplete', { from, parts: message.parts, note: 'parts were lost with a link; anti-entropy asks again' });
         log.info('store.snapshot_received', { from });
         // Merged in slices, one per turn; the inbox holds back later messages until it is done.
-        mergeInSlices(this.replica, this.snapshots.finish(from, message.snapshot, message.transfer), (items) => {
+        mergeInSlices(this.replica, snapshot, (items) => {
           this.publish(items);
           this.creates.check();
           this.inbox.resume();
         });
         return;
+      }
     }
   }
 

@@ -109,10 +109,7 @@ export class Replica {
     return { outcome: this.take(op, items, precomputed), items };
   }
 
-  /**
-   * Takes a batch from another replica. Late operations are only logged; each id they touch is
-   * replayed once at the end (from the earliest late one), instead of once per operation.
-   */
+  /** Takes a batch from another replica; ids late operations touch are replayed once at the end (see ReplayBatch). */
   receiveBatch(ops: Operation[]): FeedItem[] {
     const batch = new ReplayBatch();
     this.batch = batch;
@@ -260,11 +257,7 @@ export class Replica {
     return this.ownOrigin;
   }
 
-  /**
-   * Writes from now on carry a new, never-used origin. For a server that restarted and could reach
-   * no peer: it cannot know where its sequence ended before, and reusing numbers would make the
-   * others drop its new writes as duplicates.
-   */
+  /** Writes from now on carry a new origin: a restarted server cannot know where its old sequence ended (reuse = duplicates). */
   useFreshOrigin(incarnation: string): void {
     this.ownOrigin = `${this.name}~${incarnation}`;
     this.nextSeq = (this.seen.get(this.ownOrigin) ?? 0) + 1;
@@ -342,7 +335,7 @@ export class Replica {
     return this.merging !== undefined;
   }
 
-  /** Merges a peer's snapshot at once (see SnapshotMerge); any snapshot, any time. In slices: beginMerge, step, finishMerge. */
+  /** Merges a peer's snapshot at once (see SnapshotMerge). In slices: beginMerge, step, finishMerge. */
   merge(snapshot: ReplicaSnapshot): FeedItem[] {
     const job = this.beginMerge(snapshot);
     job.step(Infinity);
@@ -362,6 +355,11 @@ export class Replica {
     // Writes made here meanwhile are stamped above the snapshot's frontier (base), like every write after it.
     this.clock.observe(snapshot.frontier);
     return job;
+  }
+
+  /** Drops a merge under way (it failed): the replica goes on as before it began; anti-entropy asks again. */
+  abortMerge(): void {
+    this.merging = undefined;
   }
 
   /** Adopts the finished merge's base, log and state, then takes the operations accepted meanwhile. */

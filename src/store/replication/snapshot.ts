@@ -79,19 +79,26 @@ export function* operationChunks(ops: Iterable<Operation>): Generator<Operation[
 
 /** Collects the parts of one transfer per peer; a new transfer from that peer discards an unfinished one. */
 export class SnapshotAssembler {
-  private readonly pending = new Map<string, { transfer: string; entries: NonNullable<SnapshotPart['entries']>; ops: Operation[] }>();
+  private readonly pending = new Map<string, { transfer: string; parts: number; entries: NonNullable<SnapshotPart['entries']>; ops: Operation[] }>();
 
   add(peer: string, part: SnapshotPart): void {
     let state = this.pending.get(peer);
-    if (!state || state.transfer !== part.transfer) this.pending.set(peer, (state = { transfer: part.transfer, entries: [], ops: [] }));
+    if (!state || state.transfer !== part.transfer) this.pending.set(peer, (state = { transfer: part.transfer, parts: 0, entries: [], ops: [] }));
+    state.parts++;
     if (part.entries) for (const item of part.entries) state.entries.push(item);
     if (part.ops) for (const op of part.ops) state.ops.push(op);
   }
 
-  /** The whole snapshot, once its head arrived. */
-  finish(peer: string, head: ReplicaSnapshot, transfer?: string): ReplicaSnapshot {
+  /**
+   * The whole snapshot, once its head arrived; undefined when the head says how many parts it had
+   * and not all of them arrived (a link that dropped mid-transfer): merging the rest would replace
+   * the base with part of it. Anti-entropy asks again.
+   */
+  finish(peer: string, head: ReplicaSnapshot, transfer?: string, parts?: number): ReplicaSnapshot | undefined {
     const state = this.pending.get(peer);
     this.pending.delete(peer);
+    const received = state && state.transfer === transfer ? state.parts : 0;
+    if (parts !== undefined && received !== parts) return undefined;
     if (!state || state.transfer !== transfer) return head;
     const base = new Map<string, Array<[string, Entry]>>();
     for (const [store, id, entry] of state.entries) {
