@@ -67,15 +67,18 @@ export class AntiEntropy {
    * Builds and sends messages for about SEND_BUDGET_MS, then yields and goes on in the next turn
    * (a large repair or snapshot never blocks the event loop for long); calls `done` after the last.
    */
-  private sendInTurns(peer: string, messages: Iterator<ReplicationMessage>, done: () => void): void {
+  private sendInTurns(peer: string, messages: Iterator<ReplicationMessage>, done: () => void, next = messages.next()): void {
     const deadline = performance.now() + SEND_BUDGET_MS;
-    for (;;) {
-      const next = messages.next();
-      if (next.done) return done();
+    while (!next.done) {
       this.send(peer, next.value);
-      if (performance.now() > deadline) break;
+      next = messages.next();
+      // Built already; it goes first next turn. `done` runs in this turn when nothing is left.
+      if (!next.done && performance.now() > deadline) {
+        const carried = next;
+        return void setImmediate(() => this.sendInTurns(peer, messages, done, carried));
+      }
     }
-    setImmediate(() => this.sendInTurns(peer, messages, done));
+    done();
   }
 
   /** Periodic repair with every connected peer. */
