@@ -151,7 +151,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const addsTried = new Map<string, Set<string>>();
     const createsAcked = new Set<string>();
     const relays: Array<{ from: string; outcome: string; message?: string; ms: number; pausedOrKilled: boolean }> = [];
-    const disturbed = new Set<string>(); // servers paused or killed at some point during an operation
+    // Per server, how many times it was paused or killed: an operation that sees the count change
+    // while it runs was disturbed. (A shared "disturbed" flag cleared as each operation starts lost
+    // the mark when another client loop picked the same server right after SIGCONT, while a request
+    // begun before the SIGSTOP was still settling.)
+    const disturbances = new Map<string, number>();
+    const disturb = (name: string) => disturbances.set(name, (disturbances.get(name) ?? 0) + 1);
     const random = seededRandom(options.seed ^ 0x5eed);
     const hot = ['h1', 'h2', 'h3'];
     const cold = Array.from({ length: 200 }, (_, i) => `c${i}`);
@@ -168,8 +173,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const address = net.addresses[target.index];
         const roll = random();
         const id = pickId();
-        const wasDisturbed = () => disturbed.has(target.name);
-        disturbed.delete(target.name);
+        const epoch = disturbances.get(target.name) ?? 0;
+        const wasDisturbed = () => (disturbances.get(target.name) ?? 0) !== epoch;
         if (roll < 0.35) {
           const by = 1 + Math.floor(random() * 5);
           count(operations, 'inc');
@@ -251,7 +256,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const s = servers[fault.server];
         count(faults, fault.skewMs ? 'kill -9 + restart with clock skew' : 'kill -9 + restart');
         note(`kill -9 ${s.name}; restart in ${fault.downMs} ms${fault.skewMs ? ` with BOXWIRE_CLOCK_SKEW_MS=${fault.skewMs}` : ''}`);
-        disturbed.add(s.name);
+        disturb(s.name);
         kill(s);
         pending.push(delay(fault.downMs).then(async () => {
           start(s, fault.skewMs);
@@ -262,7 +267,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const s = servers[fault.server];
         count(faults, 'SIGSTOP/SIGCONT');
         note(`SIGSTOP ${s.name} for ${fault.forMs} ms`);
-        disturbed.add(s.name);
+        disturb(s.name);
         signalGroup(s, 'SIGSTOP');
         s.paused = true;
         pending.push(delay(fault.forMs).then(() => {

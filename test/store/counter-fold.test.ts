@@ -183,7 +183,7 @@ function foldAt(r: Replica, wall: number): void {
   r.advance(0);
 }
 
-test('a late $inc behind 1,000 later ones is folded in (an op item, no replay); a late save behind them is replayed; then $inc replays until the save folds', () => {
+test('a late $inc behind 1,000 later ones is folded in (an op item, no replay); a late save behind them is replayed; then a late $inc folds if it lands after the save, replays if before', () => {
   const r = replica('a');
   r.receive({ store: 's', origin: 'a', seq: 1, wall: 1, counter: 0, kind: 'save', id: 'hot', data: { n: 0 } });
   foldAt(r, 1);
@@ -196,8 +196,11 @@ test('a late $inc behind 1,000 later ones is folded in (an op item, no replay); 
   assert.equal(lateSave.items.map((item) => item.t), ['entry']);
   assert.equal(r.state.peek('s')!.get('hot')!.doc, { n: 1100 });
   const afterSave = r.receive({ store: 's', origin: 'c', seq: 3, wall: 70, counter: 0, kind: 'update', id: 'hot', data: { $inc: { n: 1 } } });
-  assert.equal(afterSave.items.map((item) => item.t), ['entry'], 'a save in the history: order matters, replayed');
+  assert.equal(afterSave.items.map((item) => item.t), ['op'], 'lands after the save: folded onto the entry right after the save, no replay');
   assert.equal(r.state.peek('s')!.get('hot')!.doc, { n: 1101 });
+  const beforeSave = r.receive({ store: 's', origin: 'd', seq: 1, wall: 55, counter: 0, kind: 'update', id: 'hot', data: { $inc: { n: 1 } } });
+  assert.equal(beforeSave.items.map((item) => item.t), ['entry'], 'lands before the save: order matters, replayed');
+  assert.equal(r.state.peek('s')!.get('hot')!.doc, { n: 1101 }, 'the save after it overrides it');
   // Fold past the save (c's operations at walls 50–70 and b's first ones); the rest are counters again.
   foldAt(r, 120);
   assert.is(r.frontier.wall, 120);

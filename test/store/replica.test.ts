@@ -182,11 +182,12 @@ test('late operation below later ones replays its id; clear replays the store; d
   const op = (o: Partial<Operation>): Operation => ({ store: 's', origin: 'b', seq: 1, wall: 10, counter: 0, kind: 'update', id: 'x', ...o });
   r.receive(op({ origin: 'a', seq: 1, wall: 5, kind: 'save', data: { n: 1 } }));
   r.receive(op({ origin: 'a', seq: 2, wall: 20, data: { $inc: { n: 10 } } }));
-  const late = r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 } } }));
+  // Not a counter update (a plain field too): its place in the order matters, so it is replayed.
+  const late = r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 }, m: 1 } }));
   assert.is(late.items[0].t, 'entry');
-  assert.equal(r.state.table('s').get('x')!.doc, { n: 111 });
-  r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 } } }));
-  assert.equal(r.state.table('s').get('x')!.doc, { n: 111 }, 'a duplicate changes nothing');
+  assert.equal(r.state.table('s').get('x')!.doc, { n: 111, m: 1 });
+  r.receive(op({ origin: 'b', seq: 1, wall: 10, data: { $inc: { n: 100 }, m: 1 } }));
+  assert.equal(r.state.table('s').get('x')!.doc, { n: 111, m: 1 }, 'a duplicate changes nothing');
   const clear = r.receive(op({ origin: 'c', seq: 1, wall: 15, kind: 'clear', id: undefined }));
   assert.is(clear.items[0].t, 'table');
   assert.equal(r.state.table('s').get('x'), undefined, 'the update at 20 found no document after the clear at 15');
@@ -235,7 +236,7 @@ test('a snapshot larger than a link frame travels in ~1 MiB parts and rebuilds a
   assembler.add('a', { transfer: 'stale', entries: [['s1', 'ghost', { doc: { stale: true } }]] });
   for (const part of parts) assembler.add('a', part);
   const fresh = replica('b', ['a', 'b']);
-  fresh.merge(assembler.finish('a', head, 't1'));
+  fresh.merge(assembler.finish('a', head, 't1')!);
   assert.equal(visible(fresh.state, 0), visible(source.state, 0));
   assert.is(fresh.state.table('s1').get('k1')!.doc.i, 11);
   assert.is(fresh.state.table('s1').get('ghost'), undefined, 'parts of an unfinished earlier transfer are discarded');

@@ -101,7 +101,7 @@ export function applyOperation(table: Table, op: Operation): ApplyOutcome {
  */
 export class StoreTables {
   readonly tables = new Map<string, Table>();
-  private readonly expiries = new ExpiryQueue();
+  private expiries = new ExpiryQueue();
 
   table(store: string): Table {
     let table = this.tables.get(store);
@@ -136,6 +136,13 @@ export class StoreTables {
       stored(entry);
       this.track(store, id, entry);
     }
+  }
+
+  /** Takes over `other`'s tables and expiry index (built aside, e.g. by a snapshot merge); `other` is not used again. */
+  adopt(other: StoreTables): void {
+    this.tables.clear();
+    for (const [store, table] of other.tables) this.tables.set(store, table);
+    this.expiries = other.expiries;
   }
 
   /**

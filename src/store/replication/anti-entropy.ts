@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { log } from '../../core/logger.js';
 import { packOperations } from './operation-wire.js';
-import { chunkOperations, splitSnapshot } from './snapshot.js';
+import { operationChunks, snapshotHead, snapshotParts, type ReplicaSnapshot } from './snapshot.js';
 import type { Operation } from './operation.js';
 import type { Replica } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
@@ -16,6 +16,9 @@ const SEND_BUDGET_MS = 10;
  * dropped sends and partial partitions (operations of any origin are relayed).
  */
 export class AntiEntropy {
+  /** Peers a snapshot is being sent to now: one transfer at a time per peer (parts of two would mix). */
+  private readonly sendingSnapshot = new Set<string>();
+
   constructor(
     private readonly replica: Replica,
     private readonly transport: ReplicationTransport,
@@ -24,8 +27,13 @@ export class AntiEntropy {
     private readonly inFlight: (peer: string) => { origin: string; seq: number } | undefined = () => undefined,
   ) {}
 
-  /** Starts an exchange with `peer`: tell it what we hold and ask for its digest. */
+  /**
+   * Starts an exchange with `peer`: tell it what we hold and ask for its digest. Not while a
+   * snapshot merges here: the digest would still show what the merge is bringing, and the peer
+   * would send another snapshot (the next sweep asks again).
+   */
   open(peer: string): void {
+    if (this.replica.mergeUnderWay) return;
     this.send(peer, { t: 'digest', digest: this.replica.digest(), answer: true });
   }
 
@@ -39,37 +47,57 @@ export class AntiEntropy {
     };
     const missing = this.replica.missingFor(digest);
     if (missing === 'snapshot') {
-      const transfer = randomUUID();
-      const { parts, head } = splitSnapshot(this.replica.snapshot(), transfer);
-      log.info('store.send_snapshot', { to: peer, parts: parts.length });
-      for (const part of parts) this.send(peer, { t: 'snapshot-part', part });
-      this.send(peer, { t: 'snapshot', snapshot: head, transfer });
-      return reply();
+      // The transfer under way answers too (its digest goes out behind it).
+      if (this.sendingSnapshot.has(peer)) return;
+      this.sendingSnapshot.add(peer);
+      log.info('store.send_snapshot', { to: peer });
+      return this.sendInTurns(peer, snapshotMessages(this.replica.snapshot(), randomUUID()), () => {
+        this.sendingSnapshot.delete(peer);
+        reply();
+      });
     }
     const sent = this.inFlight(peer);
     const lacking = sent ? missing.filter((op) => op.origin !== sent.origin || op.seq > sent.seq) : missing;
     if (!lacking.length) return reply();
     log.debug('store.send_missing', { to: peer, operations: lacking.length });
-    this.sendChunks(peer, chunkOperations(lacking), 0, reply);
+    this.sendInTurns(peer, opsMessages(lacking), reply);
   }
 
   /**
-   * Packs and sends chunks from `next` on for about SEND_BUDGET_MS, then yields and goes on in the
-   * next turn (a large repair, a partition healing, never blocks the event loop for long); calls
-   * `done` after the last.
+   * Builds and sends messages for about SEND_BUDGET_MS, then yields and goes on in the next turn
+   * (a large repair or snapshot never blocks the event loop for long); calls `done` after the last.
    */
-  private sendChunks(peer: string, chunks: Operation[][], next: number, done: () => void): void {
+  private sendInTurns(peer: string, messages: Iterator<ReplicationMessage>, done: () => void, next = messages.next()): void {
     const deadline = performance.now() + SEND_BUDGET_MS;
-    while (next < chunks.length) {
-      this.send(peer, { t: 'ops', packed: packOperations(chunks[next++]) });
-      if (performance.now() > deadline) break;
+    while (!next.done) {
+      this.send(peer, next.value);
+      next = messages.next();
+      // Built already; it goes first next turn. `done` runs in this turn when nothing is left.
+      if (!next.done && performance.now() > deadline) {
+        const carried = next;
+        return void setImmediate(() => this.sendInTurns(peer, messages, done, carried));
+      }
     }
-    if (next < chunks.length) setImmediate(() => this.sendChunks(peer, chunks, next, done));
-    else done();
+    done();
   }
 
   /** Periodic repair with every connected peer. */
   sweep(): void {
     for (const peer of this.transport.connected()) this.open(peer);
   }
+}
+
+/** Operations as `ops` messages of about CHUNK_BYTES, cut and packed one at a time. */
+function* opsMessages(ops: Operation[]): Generator<ReplicationMessage> {
+  for (const chunk of operationChunks(ops)) yield { t: 'ops', packed: packOperations(chunk) };
+}
+
+/** A snapshot as a transfer: its parts, then the head that closes it. */
+function* snapshotMessages(snapshot: ReplicaSnapshot, transfer: string): Generator<ReplicationMessage> {
+  let parts = 0;
+  for (const part of snapshotParts(snapshot, transfer)) {
+    parts++;
+    yield { t: 'snapshot-part', part };
+  }
+  yield { t: 'snapshot', snapshot: snapshotHead(snapshot), transfer, parts };
 }

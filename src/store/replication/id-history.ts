@@ -26,6 +26,11 @@ export class IdHistory {
   /** Operations here that are not counter updates: their result depends on their place in the order. */
   orderDependent = 0;
   /**
+   * The greatest order-dependent operation here. Counter updates ordered after it commute with
+   * each other, so a late one that lands after it can be folded in from the entry right after it.
+   */
+  lastOrderDependent?: Operation;
+  /**
    * The earliest operation folded in late without a replay. The entries cached after it and after
    * every later operation miss that operation's effect; the ones before it are exact.
    */
@@ -45,7 +50,10 @@ export class IdHistory {
   /** Inserts `op` at its place; returns whether it is now the last (it arrived in order). */
   insert(op: Operation): boolean {
     this.count++;
-    if (!isCounterUpdate(op)) this.orderDependent++;
+    if (!isCounterUpdate(op)) {
+      this.orderDependent++;
+      if (!this.lastOrderDependent || compareOperations(this.lastOrderDependent, op) < 0) this.lastOrderDependent = op;
+    }
     const blocks = this.blocks;
     const lastBlock = blocks[blocks.length - 1];
     if (!lastBlock || compareOperations(lastBlock[lastBlock.length - 1], op) < 0) {
@@ -112,6 +120,8 @@ export class IdHistory {
     }
     this.count -= taken.length;
     for (const op of taken) if (!isCounterUpdate(op)) this.orderDependent--;
+    // The history keeps its order-dependent operations after the taken prefix: none left means the greatest was taken.
+    if (this.orderDependent === 0) this.lastOrderDependent = undefined;
     if (this.staleFrom && compareStamps(this.staleFrom, stable) <= 0) this.staleFrom = this.firstAfter(stable);
     return taken;
   }

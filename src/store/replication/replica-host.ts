@@ -12,13 +12,17 @@ import { checkDocumentSize, checkEntryCount, storeLimits } from '../limits.js';
 import type { Operation } from './operation.js';
 import { Replica, memberOf } from './replica.js';
 import type { ReplicationMessage, ReplicationTransport } from './replication.js';
-import { SnapshotAssembler, chunkOperations } from './snapshot.js';
+import { SnapshotAssembler } from './snapshot.js';
+import { ReplicationInbox } from './replication-inbox.js';
+import { ReplicationSender } from './replication-sender.js';
+import { CatchUp } from './catch-up.js';
+import { mergeInSlices } from './merge-slices.js';
 import { SIZE_BOUND, createVerdictOf, isLive, type Entry } from '../documents/store-tables.js';
 import { CreateSettling } from './create-settling.js';
 import { applyUpdate, type Document } from '../documents/update-operators.js';
 import type { WriteRequest, WriteResult } from '../workers/write-request.js';
 import { toWireError, type WireError } from '../../core/errors.js';
-import { operationToWire, packOperations, unpackOperations } from './operation-wire.js';
+import { operationToWire } from './operation-wire.js';
 import { AnswerCode, WorkerFeeds, type FeedSink, type SpecialAnswer } from '../workers/worker-feeds.js';
 
 const APPLIED: WriteResult = Object.freeze({ outcome: 'applied' });
@@ -27,15 +31,6 @@ const NOT_EXISTS: WriteResult = Object.freeze({ outcome: 'notExists' });
 const TICK_MS = 100;
 const BEAT_EVERY_TICKS = 2;
 const SWEEP_EVERY_TICKS = 20;
-/** How long a (re)started server waits to catch up with a peer before accepting writes alone. */
-const SYNC_WAIT_MS = 5_000;
-/**
- * Replication work per event-loop turn: at most this many received operations, and no further
- * message once this much time has passed. The rest waits for the next turn, so heartbeats are
- * sent and answered in between however much arrives at once (a burst, a partition healing).
- */
-const OPS_PER_TURN = 2_000;
-const TURN_BUDGET_MS = 10;
 
 /**
  * The replica of one server, in its master (or in a process without clustering): stamps the
@@ -48,30 +43,26 @@ export class ReplicaHost {
   replica: Replica;
   private transport?: ReplicationTransport;
   private antiEntropy?: AntiEntropy;
-  /**
-   * Per peer: this replica's own operations already sent on the link that is up now. A link
-   * delivers in order while it stays up, so anti-entropy does not send them again as "missing"
-   * (they are only in flight); a link that goes down or comes back up forgets this. `null`: a send
-   * on this link was refused (outbox full), so nothing counts as in flight until then.
-   */
-  private readonly sentOnLink = new Map<string, { origin: string; seq: number } | null>();
+  private sender?: ReplicationSender;
   private feedSink?: FeedSink;
   private readonly workers = new WorkerFeeds(() => this.feedSink);
   private sentOffset = 0;
-  private readonly outgoing: Operation[] = [];
-  private outgoingScheduled = false;
   private ticks = 0;
+  private folding = false;
   private readonly timer: NodeJS.Timeout;
-  private synced = true;
-  private networkOpenedAt?: number;
-  private syncWaiters: Array<() => void> = [];
+  private readonly catchUp = new CatchUp(() => this.transport?.networkOpen() === true, () => this.writeCarryOver(), () => ({ replica: this.replica.name, origin: this.replica.origin }));
   private readonly creates = new CreateSettling(() => this.transport?.connected() ?? [], (server) => this.replica.heardFrom(server));
   /** Per worker pid: its write answers held behind a `create` that is settling (answers keep their order). */
   private readonly answering = new Map<number, Promise<void>>();
-  /** Replication messages not handled yet, in arrival order (an `ops` message may be part-done). */
-  private inbox: InboxItem[] = [];
-  private inboxHead = 0;
-  private inboxScheduled = false;
+  /** Replication messages not handled yet, in arrival order; held back while a snapshot merges. */
+  private readonly inbox = new ReplicationInbox({
+    ops: (_from, ops) => {
+      this.publish(this.replica.receiveBatch(ops));
+      this.creates.check();
+    },
+    message: (from, message) => this.onReplication(from, message),
+    paused: () => this.replica.mergeUnderWay,
+  });
   /** Per peer: what it said it holds (origin → sequence) in its last anti-entropy digest. */
   private readonly peerDigests = new Map<string, Record<string, number>>();
 
@@ -117,13 +108,13 @@ export class ReplicaHost {
     for (const [store, table] of old.state.tables) for (const [id, entry] of table) this.carryOver.push({ store, id, entry });
     this.replica = this.createReplica(transport.self, () => transport.members());
     this.transport = transport;
-    this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => this.sendTo(peer, message), (peer) => this.sentOnLink.get(peer) ?? undefined);
+    const sender = (this.sender = new ReplicationSender(transport, () => this.replica.origin));
+    this.antiEntropy = new AntiEntropy(this.replica, transport, (peer, message) => sender.send(peer, message), (peer) => sender.inFlight(peer));
     transport.onMessage((from, message) => this.enqueue(from, message));
     transport.onPeerUp((peer) => {
-      this.sentOnLink.delete(peer);
+      sender.linkUp(peer);
       this.antiEntropy!.open(peer);
     });
-    transport.onPeerDown((peer) => this.sentOnLink.delete(peer));
     // Each lifetime of a server writes under its own origin (`B~1a2b3c4d`): whatever a previous
     // life wrote, nothing written now can be mistaken for it, so writes never need to learn where
     // an earlier sequence ended — not even those made in work(), before any peer can be reached.
@@ -131,48 +122,19 @@ export class ReplicaHost {
     const peers = transport.members().filter((m) => m !== transport.self);
     if (!peers.length) this.writeCarryOver();
     if (peers.length) {
-      this.synced = false;
+      this.catchUp.begin();
       for (const peer of transport.connected()) this.antiEntropy.open(peer);
     }
   }
 
-  /**
-   * Catching up: once the network is open (SERVER_CLUSTERING opens its port after `work()`), reads
-   * and writes wait until a peer has sent what this replica lacks, at most SYNC_WAIT_MS; then it
-   * goes on alone. Before the network opens nothing can be learned, so nothing waits.
-   */
-  private checkCatchUp(): void {
-    if (this.synced || !this.transport?.networkOpen()) return;
-    this.networkOpenedAt ??= Date.now();
-    if (Date.now() - this.networkOpenedAt < SYNC_WAIT_MS) return;
-    log.warn('store.alone_after_start', { replica: this.replica.name, origin: this.replica.origin, waitedMs: SYNC_WAIT_MS, note: 'no other server answered; accepting writes alone' });
-    this.markSynced('no peer answered in time');
-  }
-
-  /**
-   * Resolves once this replica caught up with a peer (or waited long enough), so reads and writes
-   * are judged against what the cluster holds, not an empty replica after a restart. Undefined
-   * when there is nothing to wait for.
-   */
+  /** Resolves once this replica caught up with a peer after a (re)start (see CatchUp); undefined when nothing waits. */
   whenSynced(): Promise<void> | undefined {
-    if (this.synced || !this.transport?.networkOpen()) return undefined;
-    this.networkOpenedAt ??= Date.now();
-    return new Promise((resolve) => this.syncWaiters.push(resolve));
+    return this.catchUp.whenSynced();
   }
 
   /** Whether reads and writes wait for the catch-up now. */
   catchingUp(): boolean {
-    return !this.synced && this.transport?.networkOpen() === true;
-  }
-
-  private markSynced(reason: string): void {
-    if (this.synced) return;
-    this.synced = true;
-    log.info('store.synced', { replica: this.replica.name, reason });
-    this.writeCarryOver();
-    const waiters = this.syncWaiters;
-    this.syncWaiters = [];
-    for (const resolve of waiters) resolve();
+    return this.catchUp.waiting();
   }
 
   private readonly snapshots = new SnapshotAssembler();
@@ -342,99 +304,14 @@ export class ReplicaHost {
   // ---- replication --------------------------------------------------------------------------
 
   private replicate(op: Operation): void {
-    if (!this.transport) return;
-    this.outgoing.push(op);
-    if (!this.outgoingScheduled) {
-      this.outgoingScheduled = true;
-      setImmediate(() => this.flushOutgoing());
-    }
+    this.sender?.replicate(op);
   }
 
-  private flushOutgoing(): void {
-    this.outgoingScheduled = false;
-    const ops = this.outgoing.splice(0);
-    if (!ops.length || !this.transport) return;
-    // Only connected peers: anti-entropy sends the rest when a link comes (back) up.
-    const chunks = chunkOperations(ops);
-    const peers = this.transport.connected();
-    for (const chunk of chunks) {
-      const message: ReplicationMessage = { t: 'ops', packed: packOperations(chunk) };
-      const last = chunk[chunk.length - 1];
-      for (const peer of peers) {
-        const sent = this.sendTo(peer, message);
-        // After a refused send, nothing on this link counts as in flight until it goes down or up.
-        if (!sent) this.sentOnLink.set(peer, null);
-        else if (last.origin === this.replica.origin && this.sentOnLink.get(peer) !== null) this.sentOnLink.set(peer, { origin: last.origin, seq: last.seq });
-      }
-    }
-  }
-
-  /** Whether the message went onto the peer's link (a refused send is repaired by anti-entropy). */
-  private sendTo(peer: string, message: ReplicationMessage): boolean {
-    try {
-      this.transport!.send(peer, message);
-      return true;
-    } catch (error) {
-      log.warn('store.replication_send_failed', { peer, kind: message.t, error, note: 'anti-entropy repairs it' });
-      return false;
-    }
-  }
-
-  /** Replication messages are handled in arrival order, a bounded amount per turn (see drainInbox). */
+  /** Replication messages are handled in arrival order, a bounded amount per turn (see ReplicationInbox). */
   private enqueue(from: string, message: ReplicationMessage): void {
     // The clock sample is taken on arrival: a wait in the queue is not the peer's clock offset.
     if (message.t === 'beat') this.clusterClock.sample(from, message.physical);
-    this.inbox.push({ from, message });
-    if (this.inboxScheduled) return;
-    this.inboxScheduled = true;
-    setImmediate(() => this.drainInbox());
-  }
-
-  /**
-   * Handles queued messages until OPS_PER_TURN operations or TURN_BUDGET_MS, then yields (a large
-   * `ops` message is taken in parts). Each message's operations go to the replica as one batch,
-   * published before the next message is applied, so change listeners see each message's documents
-   * as they were after it.
-   */
-  private drainInbox(): void {
-    this.inboxScheduled = false;
-    const deadline = performance.now() + TURN_BUDGET_MS;
-    let done = 0;
-    while (this.inboxHead < this.inbox.length) {
-      const item = this.inbox[this.inboxHead];
-      const { from, message } = item;
-      if (message.t === 'ops') {
-        if (!item.ops) {
-          const { ops, dropped } = unpackOperations(message.packed);
-          if (dropped) log.warn('store.malformed_operations', { from, dropped });
-          item.ops = ops;
-          item.next = 0;
-        }
-        const start = item.next!;
-        const end = Math.min(item.ops.length, start + OPS_PER_TURN - done);
-        const part = start === 0 && end === item.ops.length ? item.ops : item.ops.slice(start, end);
-        item.next = end;
-        done += part.length;
-        if (end === item.ops.length) this.inboxHead++;
-        this.publish(this.replica.receiveBatch(part));
-        this.creates.check();
-      } else {
-        this.inboxHead++;
-        this.onReplication(from, message);
-      }
-      if (done >= OPS_PER_TURN || performance.now() > deadline) break;
-    }
-    if (this.inboxHead === this.inbox.length) {
-      this.inbox = [];
-      this.inboxHead = 0;
-    } else {
-      if (this.inboxHead > 1024) {
-        this.inbox = this.inbox.slice(this.inboxHead);
-        this.inboxHead = 0;
-      }
-      this.inboxScheduled = true;
-      setImmediate(() => this.drainInbox());
-    }
+    this.inbox.push(from, message);
   }
 
   /** Every message but `ops` (drainInbox hands their operations to the replica in batches). */
@@ -448,23 +325,32 @@ export class ReplicaHost {
       case 'digest':
         this.peerDigests.set(from, message.digest);
         this.antiEntropy?.onDigest(from, message.digest, message.answer);
-        if (!message.answer) this.markSynced(`caught up with ${from}`);
+        if (!message.answer) this.catchUp.done(`caught up with ${from}`);
         return;
       case 'snapshot-part':
         this.snapshots.add(from, message.part);
         return;
-      case 'snapshot':
+      case 'snapshot': {
+        const snapshot = this.snapshots.finish(from, message.snapshot, message.transfer, message.parts);
+        if (!snapshot) return log.warn('store.snapshot_incomplete', { from, parts: message.parts, note: 'parts were lost with a link; anti-entropy asks again' });
         log.info('store.snapshot_received', { from });
-        this.publish(this.replica.merge(this.snapshots.finish(from, message.snapshot, message.transfer)));
+        // Merged in slices, one per turn; the inbox holds back later messages until it is done.
+        mergeInSlices(this.replica, snapshot, (items) => {
+          this.publish(items);
+          this.creates.check();
+          this.inbox.resume();
+        });
         return;
+      }
     }
   }
 
   private tick(): void {
     this.ticks++;
-    this.checkCatchUp();
+    this.catchUp.check();
     this.creates.check();
     this.publish(this.replica.advance(this.clusterClock.now()));
+    if (this.replica.foldBehind && !this.folding) this.foldInTurns();
     if (this.workers.hasReaders() && Math.abs(this.clusterClock.offset - this.sentOffset) >= 1) {
       this.sentOffset = this.clusterClock.offset;
       this.workers.push({ t: 'clock', offset: this.sentOffset });
@@ -472,9 +358,18 @@ export class ReplicaHost {
     if (!this.transport) return;
     if (this.ticks % BEAT_EVERY_TICKS === 0) {
       const beat: ReplicationMessage = { t: 'beat', origin: this.replica.origin, seq: this.replica.lastSeq, stamp: this.replica.clock.now(), mark: this.replica.watermark(), physical: physicalNow() };
-      for (const peer of this.transport.connected()) this.sendTo(peer, beat);
+      for (const peer of this.transport.connected()) this.sender!.send(peer, beat);
     }
     if (this.ticks % SWEEP_EVERY_TICKS === 0) this.antiEntropy?.sweep();
+  }
+
+  /** A fold backlog (a partition healing) goes on one bounded step per turn (see Replica.foldStep). */
+  private foldInTurns(): void {
+    this.folding = true;
+    setImmediate(() => {
+      this.folding = false;
+      if (this.replica.foldStep()) this.foldInTurns();
+    });
   }
 
   stop(): void {
@@ -482,10 +377,3 @@ export class ReplicaHost {
   }
 }
 
-/** A received replication message; `ops`/`next`: an `ops` message's operations and how many were handled. */
-interface InboxItem {
-  from: string;
-  message: ReplicationMessage;
-  ops?: Operation[];
-  next?: number;
-}

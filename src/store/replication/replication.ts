@@ -1,5 +1,5 @@
 import type { Stamp } from '../../core/hlc.js';
-import type { ReplicaSnapshot } from './replica.js';
+import type { ReplicaSnapshot } from './snapshot.js';
 import type { SnapshotPart } from './snapshot.js';
 
 /** What replicas (one per server) say to each other. */
@@ -13,7 +13,7 @@ export type ReplicationMessage =
   /** One part of a snapshot transfer (base entries or log operations). */
   | { t: 'snapshot-part'; part: SnapshotPart }
   /** Everything, for a peer that lost its memory or is behind my folded base: closes a transfer. */
-  | { t: 'snapshot'; snapshot: ReplicaSnapshot; transfer?: string };
+  | { t: 'snapshot'; snapshot: ReplicaSnapshot; transfer?: string; parts?: number };
 
 /**
  * The replication seam: how a replica reaches the others. SERVER_CLUSTERING's mesh is one
