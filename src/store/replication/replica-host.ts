@@ -314,7 +314,7 @@ export class ReplicaHost {
     this.inbox.push(from, message);
   }
 
-  /** Every message but `ops` (drainInbox hands their operations to the replica in batches). */
+  /** Every message but `ops` (ReplicationInbox hands their operations to the replica in batches). */
   private onReplication(from: string, message: Exclude<ReplicationMessage, { t: 'ops' }>): void {
     switch (message.t) {
       case 'beat':
