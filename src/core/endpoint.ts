@@ -5,6 +5,7 @@ import { log } from './logger.js';
 import { HeldMessages } from './held-messages.js';
 import { HandlerRegistry, assertMethodName, type Handler } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
+import { REQUESTS_DOWN, settleRequestsDown } from './requests-down.js';
 import { messageCounts } from '../metrics/counters.js';
 
 export type Registries = Record<Channel, HandlerRegistry>;
@@ -127,6 +128,10 @@ export abstract class Endpoint {
     }
     if (envelope.kind === Kind.Failure) {
       this.requests.reject(envelope.id, new RemoteError(envelope.data as WireError));
+      return;
+    }
+    if (envelope.method === REQUESTS_DOWN && envelope.channel === Channel.System && envelope.kind === Kind.Message) {
+      settleRequestsDown(this.requests, envelope.data);
       return;
     }
     const handlers = this.registries[envelope.channel]?.get(envelope.method) ?? [];

@@ -13,6 +13,8 @@ import { drain, setServerState } from './lifecycle.js';
 import { runShutdownHooks } from './shutdown-hooks.js';
 import { ReplacementReplies } from './replacement-replies.js';
 import { WorkerSlot, type Incarnation } from './worker-slot.js';
+import { InFlightRequests } from './in-flight-requests.js';
+import { REQUESTS_DOWN, type RequestsDownNotice } from '../core/requests-down.js';
 
 /** `sourceWorker` for envelopes that came from no local worker (none to skip or blame). */
 const FROM_ELSEWHERE = -1;
@@ -51,6 +53,8 @@ export class Master extends Endpoint {
   private readonly replacementReplies = new ReplacementReplies();
   /** Listeners told when a worker id's process went away unexpectedly (server links, store). */
   readonly workerDownListeners = new Set<(workerId: number) => void>();
+  /** Requests this master routed to a worker process itself (to "any worker", from other servers). */
+  private readonly inFlight = new InFlightRequests(() => this.serverName);
 
   constructor(options: MasterOptions, registries?: Registries) {
     super(MASTER, registries);
@@ -171,6 +175,7 @@ export class Master extends Endpoint {
       replacement.link.sendEnvelope(slot.id, envelope);
       return;
     }
+    if (slot.up && slot.current) this.inFlight.track(slot.id, envelope);
     try {
       slot.deliverEnvelope(envelope);
     } catch (error) {
@@ -236,6 +241,7 @@ export class Master extends Endpoint {
   }
 
   private fromWorkerToMaster(sourceId: number, envelope: Envelope): void {
+    this.inFlight.settled(sourceId, envelope);
     if (envelope.toServer !== undefined && envelope.toServer !== this.serverName) {
       try {
         this.routeRemote({ server: envelope.toServer, worker: envelope.toWorker ?? ANY_WORKER }, envelope);
@@ -419,6 +425,20 @@ export class Master extends Endpoint {
       if (other.id !== id) other.current?.link.sendEnvelope(other.id, notice);
     }
     for (const listener of this.workerDownListeners) listener(id);
+    this.failInFlight(id);
+  }
+
+  /** Requests the dead worker took through this master: each requester rejects them at once (PeerDownError). */
+  private failInFlight(id: number): void {
+    const notice: RequestsDownNotice = { ids: [], who: this.serverName ? `worker ${id} of server '${this.serverName}'` : `worker ${id}` };
+    for (const { requester, ids } of this.inFlight.takeAll(id)) {
+      const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method: REQUESTS_DOWN, data: { ...notice, ids }, id: 0, fromWorker: MASTER };
+      try {
+        this.route({ server: requester.server || undefined, worker: requester.worker }, envelope);
+      } catch (error) {
+        log.warn('reply.undeliverable', { method: REQUESTS_DOWN, to: requester, error });
+      }
+    }
   }
 
   private sendControl(incarnation: Incarnation, workerId: number, method: string, data: unknown = null): void {
