@@ -4,12 +4,12 @@
  * that says per property what held. See docs/chaos.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ChaosNetwork } from './network.js';
+import { runNames, sweepLeftovers } from './leftovers.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const WEB_PORT = 8080;
@@ -82,10 +82,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     history.push(stamped);
     log(stamped);
   };
-  const tag = (process.pid % 0xffff).toString(16).padStart(4, '0') + Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  // A SIGKILLed run left its namespaces (servers still running inside), links and directory:
+  // remove those of runs whose process is gone, never those of a run still going.
+  const swept = sweepLeftovers();
+  if (swept.namespaces.length + swept.links.length + swept.dirs.length > 0) {
+    note(`removed leftovers of dead runs: ${swept.namespaces.length} namespaces, ${swept.links.length} links, ${swept.dirs.length} directories, ${swept.processes.length} processes`);
+  }
+  const { tag, dirPrefix } = runNames(process.pid, Math.floor(Math.random() * 36 * 36).toString(36).padStart(2, '0'));
   const net = new ChaosNetwork(tag, options.servers, `10.${200 + (process.pid % 50)}.${Math.floor(Math.random() * 250)}`);
   const servers: Server[] = Array.from({ length: options.servers }, (_, index) => ({ index, name: `s${index + 1}`, up: false, paused: false }));
-  const dir = mkdtempSync(join(tmpdir(), 'boxwire-chaos-'));
+  const dir = mkdtempSync(dirPrefix);
   const configPath = join(dir, 'cluster.json');
   writeFileSync(configPath, JSON.stringify({
     clusteringPort: MESH_PORT, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', boxes: ['chaos'], defaultBox: 'chaos',
@@ -128,6 +134,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const cleanup = () => {
     for (const s of servers) kill(s);
     net.destroy();
+    rmSync(dir, { recursive: true, force: true });
   };
   const onSignal = () => {
     cleanup();
