@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ChaosNetwork } from './network.js';
 import { runNames, sweepLeftovers } from './leftovers.js';
+import { RoomClients } from './room-clients.js';
+import { JobWatch, type JobsAnswer } from './job-watch.js';
+import { download, upload, type Uploaded } from './uploads.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const WEB_PORT = 8080;
@@ -95,7 +98,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const configPath = join(dir, 'cluster.json');
   writeFileSync(configPath, JSON.stringify({
     clusteringPort: MESH_PORT, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', boxes: ['chaos'], defaultBox: 'chaos',
-    servers: Object.fromEntries(servers.map((s) => [s.name, { host: net.addresses[s.index], webPort: WEB_PORT, roles: ['front-door', 'api'] }])),
+    servers: Object.fromEntries(servers.map((s) => [s.name, { host: net.addresses[s.index], webPort: WEB_PORT, roles: ['front-door', 'api', 'upload'], dataDir: join(dir, 'data', s.name) }])),
   }));
   const faults: Record<string, number> = {};
   const operations: Record<string, number> = {};
@@ -131,7 +134,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     server.paused = false;
   };
 
+  /** Background activity of the run (room clients, the job poller), stopped however the run ends. */
+  const background: Array<() => void> = [];
   const cleanup = () => {
+    for (const stop of background.splice(0)) stop();
     for (const s of servers) kill(s);
     net.destroy();
     rmSync(dir, { recursive: true, force: true });
@@ -160,6 +166,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const relays: Array<{ from: string; outcome: string; message?: string; ms: number; pausedOrKilled: boolean }> = [];
     const disturbed = new Set<string>(); // servers paused or killed at some point during an operation
     const random = seededRandom(options.seed ^ 0x5eed);
+    const uploads: Uploaded[] = [];
+    const uploadChecks: Record<string, number> = {};
+    const wrongBytes: string[] = [];
+    const roomClients = new RoomClients(servers.map((s) => ({ name: s.name, address: net.addresses[s.index], port: WEB_PORT })));
+    roomClients.start();
+    background.push(() => roomClients.stop());
+    const jobs = new JobWatch();
+    const pollJobs = async () => {
+      const live = servers.filter((s) => s.up && !s.paused);
+      const answers = await Promise.all(live.map(async (s) => (await call(net.addresses[s.index], 'jobs', null, 2000)).result as JobsAnswer | undefined));
+      jobs.observe(answers.filter((a): a is JobsAnswer => a !== undefined));
+      return answers;
+    };
+    let polling = true;
+    background.push(() => (polling = false));
+    const jobPoller = (async () => {
+      while (polling) {
+        await pollJobs();
+        await delay(1000);
+      }
+    })();
     const hot = ['h1', 'h2', 'h3'];
     const cold = Array.from({ length: 200 }, (_, i) => `c${i}`);
     const pickId = () => (random() < 0.7 ? hot[Math.floor(random() * hot.length)] : cold[Math.floor(random() * cold.length)]);
@@ -177,32 +204,49 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const id = pickId();
         const wasDisturbed = () => disturbed.has(target.name);
         disturbed.delete(target.name);
-        if (roll < 0.35) {
+        if (roll < 0.3) {
           const by = 1 + Math.floor(random() * 5);
           count(operations, 'inc');
           const answer = await call(address, 'inc', { id, by });
           if (answer.ok) acked.set(id, (acked.get(id) ?? 0) + by);
           else maybe.set(id, (maybe.get(id) ?? 0) + by);
-        } else if (roll < 0.6) {
+        } else if (roll < 0.52) {
           const item = `i${++serial}`;
           count(operations, 'addToSet');
           (addsTried.get(id) ?? addsTried.set(id, new Set()).get(id)!).add(item);
           const answer = await call(address, 'add', { id, item });
           if (answer.ok) (addsAcked.get(id) ?? addsAcked.set(id, new Set()).get(id)!).add(item);
-        } else if (roll < 0.7) {
+        } else if (roll < 0.6) {
           const createId = `k${++serial}`;
           count(operations, 'create');
           const answer = await call(address, 'create', { id: createId, data: { by: target.name } });
           if (answer.ok) createsAcked.add(createId);
-        } else if (roll < 0.8) {
+        } else if (roll < 0.68) {
           count(operations, 'save');
           await call(address, 'save', { id, data: { n: serial++ } });
-        } else if (roll < 0.85) {
+        } else if (roll < 0.72) {
           count(operations, 'remove');
           await call(address, 'remove', { id });
-        } else if (roll < 0.9) {
-          count(operations, 'broadcast');
+        } else if (roll < 0.78) {
+          count(operations, 'broadcast + messages');
           await call(address, 'broadcast', null);
+        } else if (roll < 0.84) {
+          count(operations, 'room push');
+          if ((await call(address, 'push', null)).ok) count(operations, 'room push acknowledged');
+        } else if (roll < 0.88) {
+          count(operations, 'upload');
+          const file = await upload(address, WEB_PORT, 1 + Math.floor(random() * 64 * 1024), random);
+          if (file) {
+            uploads.push(file);
+            // At once, through another server (a redirect to the owner): the bytes must match.
+            const via = servers[Math.floor(random() * servers.length)];
+            const owner = servers.find((s) => s.name === file.owner);
+            if (owner?.up && !owner.paused && via.up && !via.paused) {
+              const got = await download(net.addresses[via.index], WEB_PORT, file.id);
+              count(uploadChecks, String(got.status));
+              if (got.status === 200 && got.sha256 !== file.sha256) wrongBytes.push(`${file.id} (via ${via.name}, right after its upload)`);
+            }
+          }
         } else {
           const other = servers[Math.floor(random() * servers.length)];
           if (other === target) continue;
@@ -232,8 +276,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const names = fault.groups.map((g) => g.map((i) => servers[i].name).join('+'));
         note(`partition ${fault.name}: ${names.join(' | ')} for ${fault.forMs} ms`);
         const repair = net.cut(fault.groups[0], fault.groups[1]);
+        const faultKey = `partition@${fault.at}`;
+        jobs.linksDown(faultKey);
         pending.push(delay(fault.forMs).then(() => {
           repair();
+          jobs.linksUp(faultKey);
           note(`partition ${names.join(' | ')} healed`);
         }));
       } else if (fault.kind === 'kill-worker') {
@@ -259,10 +306,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         count(faults, fault.skewMs ? 'kill -9 + restart with clock skew' : 'kill -9 + restart');
         note(`kill -9 ${s.name}; restart in ${fault.downMs} ms${fault.skewMs ? ` with BOXWIRE_CLOCK_SKEW_MS=${fault.skewMs}` : ''}`);
         disturbed.add(s.name);
+        jobs.linksDown(`kill@${fault.at}`);
         kill(s);
         pending.push(delay(fault.downMs).then(async () => {
           start(s, fault.skewMs);
           await waitAlive(net.addresses[s.index], 60_000);
+          jobs.linksUp(`kill@${fault.at}`);
           note(`${s.name} back`);
         }));
       } else if (fault.kind === 'pause') {
@@ -272,10 +321,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         disturbed.add(s.name);
         signalGroup(s, 'SIGSTOP');
         s.paused = true;
+        jobs.linksDown(`pause@${fault.at}`);
         pending.push(delay(fault.forMs).then(() => {
           if (!s.paused) return;
           signalGroup(s, 'SIGCONT');
           s.paused = false;
+          jobs.linksUp(`pause@${fault.at}`);
           note(`SIGCONT ${s.name}`);
         }));
       } else {
@@ -291,10 +342,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     stopWorkload = true;
     await Promise.all(workers);
     clearInterval(rssTimer);
+    jobs.linksDown('final heal');
     net.heal();
     for (const s of servers) if (!s.up) start(s);
     await Promise.all(servers.map((s) => waitAlive(net.addresses[s.index], 60_000)));
     note('healed; waiting for the replicas to converge');
+    jobs.linksUp('final heal');
 
     // ---- checker ----
     let dumps: Array<Record<string, Record<string, any>>> = [];
@@ -335,10 +388,44 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const outcomes = relays.reduce<Record<string, number>>((t, r) => ((t[r.outcome] = (t[r.outcome] ?? 0) + 1), t), {});
     properties.push({ name: `every request settled once (answer, TimeoutError or PeerDownError) within deadline + 1 s`, held: late.length === 0 && wrong.length === 0,
       detail: `${relays.length} requests: ${JSON.stringify(outcomes)}${late.length ? `; ${late.length} late (max ${Math.max(...late.map((r) => r.ms)).toFixed(0)} ms)` : ''}${wrong.length ? `; unexpected: ${wrong.slice(0, 3).map((r) => `${r.outcome} (${r.message})`).join(', ')}` : ''}` });
-    const orders = await Promise.all(servers.map(async (s) => (await call(net.addresses[s.index], 'order', null)).result as { received: number; outOfOrder: number; examples: string[] } | undefined));
-    const disordered = orders.filter((o) => !o || o.outOfOrder > 0);
-    properties.push({ name: 'broadcasts from each sender arrive in order (gaps allowed across faults)', held: disordered.length === 0,
-      detail: `${orders.reduce((sum, o) => sum + (o?.received ?? 0), 0)} received since each server's last start${disordered.length ? `; out of order: ${disordered.flatMap((o) => o?.examples ?? ['no answer']).join(', ')}` : ''}` });
+    type Order = { received: number; outOfOrder: number; examples: string[] };
+    const orders = await Promise.all(servers.map(async (s) => (await call(net.addresses[s.index], 'order', null)).result as { broadcasts: Order; messages: Order } | undefined));
+    const streams = orders.flatMap((o) => (o ? [o.broadcasts, o.messages] : [undefined]));
+    const disordered = streams.filter((o) => !o || o.outOfOrder > 0);
+    const received = (pick: (o: { broadcasts: Order; messages: Order }) => Order) => orders.reduce((sum, o) => sum + (o ? pick(o).received : 0), 0);
+    properties.push({ name: 'broadcasts and messages per sender arrive in order (gaps allowed across faults)', held: disordered.length === 0,
+      detail: `${received((o) => o.broadcasts)} broadcasts and ${received((o) => o.messages)} messages received since each server's last start${disordered.length ? `; out of order: ${disordered.flatMap((o) => o?.examples ?? ['no answer']).join(', ')}` : ''}` });
+    roomClients.stop();
+    const rooms = roomClients.report();
+    properties.push({ name: 'room pushes reach joined clients in order per sender (and without a gap from the client\'s own server process)', held: rooms.outOfOrder.length === 0 && rooms.ownGaps.length === 0 && rooms.received > 0,
+      detail: `${rooms.received} pushes received over ${rooms.sessions} client sessions${rooms.outOfOrder.length ? `; out of order: ${rooms.outOfOrder.join(', ')}` : ''}${rooms.ownGaps.length ? `; gaps from the own server: ${rooms.ownGaps.join(', ')}` : ''}${rooms.received === 0 ? '; none received' : ''}` });
+    // Jobs: after the heal each job runs somewhere again (failover), and no copy started while links were up.
+    let finalJobs: Record<string, string[]> = {};
+    const jobsBy = Date.now() + 30_000;
+    for (;;) {
+      const answers = (await pollJobs()).filter((a): a is JobsAnswer => a !== undefined);
+      finalJobs = {};
+      for (const a of answers) for (const tag of Object.keys(a.running)) (finalJobs[tag] ??= []).push(`${a.server}/${a.pid}`);
+      if (Object.keys(finalJobs).length >= 3 || Date.now() > jobsBy) break;
+      await delay(500);
+    }
+    polling = false;
+    await jobPoller;
+    const jobCheck = jobs.check();
+    properties.push({ name: 'no DISTRIBUTE_PROCESS job started twice while links were up; each runs again after the heal', held: jobCheck.duplicates.length === 0 && Object.keys(finalJobs).length === 3,
+      detail: `${jobCheck.copies} copies of ${jobCheck.jobs} jobs seen over ${jobs.polls} polls; at the end ${JSON.stringify(finalJobs)}${jobCheck.duplicates.length ? `; duplicates: ${jobCheck.duplicates.slice(0, 5).join(', ')}` : ''}` });
+    const fileProblems = [...wrongBytes];
+    const finalStatuses: Record<string, number> = {};
+    for (const file of uploads) {
+      const via = servers[Math.floor(random() * servers.length)];
+      const got = await download(net.addresses[via.index], WEB_PORT, file.id);
+      count(finalStatuses, String(got.status));
+      if (got.status !== 200) fileProblems.push(`${file.id} (owner ${file.owner}, via ${via.name}): HTTP ${got.status}`);
+      else if (got.sha256 !== file.sha256) fileProblems.push(`${file.id} (owner ${file.owner}, via ${via.name}): different bytes`);
+    }
+    operations['upload acknowledged'] = uploads.length;
+    properties.push({ name: 'every uploaded file downloadable with the same bytes while its owner is up', held: fileProblems.length === 0,
+      detail: `${uploads.length} acknowledged uploads (${(uploads.reduce((sum, f) => sum + f.size, 0) / 1024 / 1024).toFixed(1)} MiB); right after upload: ${JSON.stringify(uploadChecks)}; after the heal, through random servers: ${JSON.stringify(finalStatuses)}${fileProblems.length ? `; problems: ${fileProblems.slice(0, 5).join('; ')}` : ''}` });
     properties.push({ name: `process RSS bounded (each server's master + worker < ${MAX_RSS_MB} MB)`, held: maxRssMB < MAX_RSS_MB, detail: `max ${maxRssMB.toFixed(0)} MB` });
     const ok = properties.every((p) => p.held);
     return { seed: options.seed, properties, faults, operations, history, ok };
