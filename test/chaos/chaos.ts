@@ -164,7 +164,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const addsTried = new Map<string, Set<string>>();
     const createsAcked = new Set<string>();
     const relays: Array<{ from: string; outcome: string; message?: string; ms: number; pausedOrKilled: boolean }> = [];
-    const disturbed = new Set<string>(); // servers paused or killed at some point during an operation
+    // When each server was paused or killed: a request measured there meanwhile is exempt from the time bound.
+    const stalls = new Map<string, Array<[number, number]>>();
+    const stallFrom = (name: string) => (stalls.get(name) ?? stalls.set(name, []).get(name)!).push([Date.now(), Infinity]);
+    const stallTo = (name: string) => {
+      const last = stalls.get(name)?.at(-1);
+      if (last && last[1] === Infinity) last[1] = Date.now();
+    };
+    const stalledDuring = (name: string, from: number, to: number) => (stalls.get(name) ?? []).some(([a, b]) => a <= to && b >= from);
     const random = seededRandom(options.seed ^ 0x5eed);
     const uploads: Uploaded[] = [];
     const uploadChecks: Record<string, number> = {};
@@ -202,8 +209,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const address = net.addresses[target.index];
         const roll = random();
         const id = pickId();
-        const wasDisturbed = () => disturbed.has(target.name);
-        disturbed.delete(target.name);
         if (roll < 0.3) {
           const by = 1 + Math.floor(random() * 5);
           count(operations, 'inc');
@@ -251,8 +256,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           const other = servers[Math.floor(random() * servers.length)];
           if (other === target) continue;
           count(operations, 'request');
+          const sentAt = Date.now();
           const answer = await call(address, 'relay', { server: other.name, timeoutMs: RELAY_TIMEOUT_MS, token: `t${++serial}` });
-          if (answer.ok) relays.push({ from: target.name, ...(answer.result as { outcome: string; message?: string; ms: number }), pausedOrKilled: wasDisturbed() });
+          if (answer.ok) relays.push({ from: target.name, ...(answer.result as { outcome: string; message?: string; ms: number }), pausedOrKilled: stalledDuring(target.name, sentAt, Date.now()) });
         }
       }
     };
@@ -305,20 +311,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const s = servers[fault.server];
         count(faults, fault.skewMs ? 'kill -9 + restart with clock skew' : 'kill -9 + restart');
         note(`kill -9 ${s.name}; restart in ${fault.downMs} ms${fault.skewMs ? ` with BOXWIRE_CLOCK_SKEW_MS=${fault.skewMs}` : ''}`);
-        disturbed.add(s.name);
+        stallFrom(s.name);
         jobs.linksDown(`kill@${fault.at}`);
         kill(s);
         pending.push(delay(fault.downMs).then(async () => {
           start(s, fault.skewMs);
           await waitAlive(net.addresses[s.index], 60_000);
           jobs.linksUp(`kill@${fault.at}`);
+          stallTo(s.name);
           note(`${s.name} back`);
         }));
       } else if (fault.kind === 'pause') {
         const s = servers[fault.server];
         count(faults, 'SIGSTOP/SIGCONT');
         note(`SIGSTOP ${s.name} for ${fault.forMs} ms`);
-        disturbed.add(s.name);
+        stallFrom(s.name);
         signalGroup(s, 'SIGSTOP');
         s.paused = true;
         jobs.linksDown(`pause@${fault.at}`);
@@ -327,6 +334,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           signalGroup(s, 'SIGCONT');
           s.paused = false;
           jobs.linksUp(`pause@${fault.at}`);
+          stallTo(s.name);
           note(`SIGCONT ${s.name}`);
         }));
       } else {
