@@ -20,9 +20,17 @@ const MESH_PORT = 9000;
 const RELAY_TIMEOUT_MS = 2000;
 const MAX_RSS_MB = 600;
 
-export interface ChaosOptions { servers: number; seed: number; seconds: number; log?: (line: string) => void }
+export interface ChaosOptions {
+  servers: number; seed: number; seconds: number; log?: (line: string) => void;
+  /** How long the checker waits for the replicas to agree after the heal (default 60 s). */
+  settleSeconds?: number;
+}
 export interface PropertyResult { name: string; held: boolean; detail: string }
-export interface ChaosResult { seed: number; properties: PropertyResult[]; faults: Record<string, number>; operations: Record<string, number>; history: string[]; ok: boolean }
+export interface ChaosResult {
+  seed: number; properties: PropertyResult[]; faults: Record<string, number>; operations: Record<string, number>; history: string[]; ok: boolean;
+  /** On failure: the faults, and every operation on the (up to 3) broken ids with the fewest operations, in time order. */
+  minimalHistory: string[];
+}
 
 /** mulberry32: small, seedable, good enough to pick faults. */
 export function seededRandom(seed: number): () => number {
@@ -80,6 +88,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const started = Date.now();
   const history: string[] = [];
+  const stamp = () => ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+  /** Per id, what the workload did to it (bounded): the minimal history of a broken id. */
+  const opLog = new Map<string, string[]>();
+  const logOp = (id: string, text: string, sentAt: string) => {
+    const lines = opLog.get(id) ?? opLog.set(id, []).get(id)!;
+    if (lines.length < 300) lines.push(`${sentAt} s  ${id}: ${text} (answered at ${stamp().trim()} s)`);
+  };
   const note = (line: string) => {
     const stamped = `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}`;
     history.push(stamped);
@@ -212,19 +227,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         if (roll < 0.3) {
           const by = 1 + Math.floor(random() * 5);
           count(operations, 'inc');
+          const sentAt = stamp();
           const answer = await call(address, 'inc', { id, by });
+          logOp(id, `$inc +${by} on ${target.name}: ${answer.ok ? `acknowledged, value ${answer.result}` : 'unknown outcome'}`, sentAt);
           if (answer.ok) acked.set(id, (acked.get(id) ?? 0) + by);
           else maybe.set(id, (maybe.get(id) ?? 0) + by);
         } else if (roll < 0.52) {
           const item = `i${++serial}`;
           count(operations, 'addToSet');
           (addsTried.get(id) ?? addsTried.set(id, new Set()).get(id)!).add(item);
+          const sentAt = stamp();
           const answer = await call(address, 'add', { id, item });
+          logOp(id, `$addToSet ${item} on ${target.name}: ${answer.ok ? 'acknowledged' : 'unknown outcome'}`, sentAt);
           if (answer.ok) (addsAcked.get(id) ?? addsAcked.set(id, new Set()).get(id)!).add(item);
         } else if (roll < 0.6) {
           const createId = `k${++serial}`;
           count(operations, 'create');
+          const sentAt = stamp();
           const answer = await call(address, 'create', { id: createId, data: { by: target.name } });
+          logOp(createId, `create on ${target.name}: ${answer.ok ? 'acknowledged' : 'unknown outcome'}`, sentAt);
           if (answer.ok) createsAcked.add(createId);
         } else if (roll < 0.68) {
           count(operations, 'save');
@@ -359,7 +380,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     // ---- checker ----
     let dumps: Array<Record<string, Record<string, any>>> = [];
-    const settleBy = Date.now() + 60_000;
+    const settleBy = Date.now() + (options.settleSeconds ?? 60) * 1000;
     for (;;) {
       dumps = await Promise.all(servers.map(async (s) => (await call(net.addresses[s.index], 'dump', null)).result as Record<string, Record<string, any>>));
       if (dumps.every((d) => d && isDeepStrictEqual(d, dumps[0])) || Date.now() > settleBy) break;
@@ -370,10 +391,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     properties.push({ name: 'every replica equal', held: equal, detail: equal ? `${servers.length} replicas, ${Object.keys(dumps[0].counters).length} counters, ${Object.keys(dumps[0].sets).length} sets, ${Object.keys(dumps[0].created).length} created` : describeDifference(dumps, servers.map((s) => s.name)) });
     const state = dumps[0];
     const counterProblems: string[] = [];
+    const brokenIds: string[] = [];
     for (const id of new Set([...acked.keys(), ...maybe.keys()])) {
       const value = state.counters[id]?.value ?? 0;
       const low = acked.get(id) ?? 0;
       const high = low + (maybe.get(id) ?? 0);
+      if (value < low || value > high) brokenIds.push(id);
       if (value < low) counterProblems.push(`${id}: ${value} < acknowledged ${low} (lost ${low - value})`);
       if (value > high) counterProblems.push(`${id}: ${value} > acknowledged ${low} + unknown-outcome ${high - low} (counted twice)`);
     }
@@ -382,6 +405,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const [id, items] of addsAcked) {
       const held = new Set<string>(state.sets[id]?.items ?? []);
       const missing = [...items].filter((item) => !held.has(item));
+      if (missing.length) brokenIds.push(id);
       if (missing.length) setProblems.push(`${id}: missing ${missing.length} acknowledged adds (${missing.slice(0, 5).join(', ')})`);
     }
     for (const [id, doc] of Object.entries(state.sets)) {
@@ -390,6 +414,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     properties.push({ name: 'sets hold every acknowledged add', held: setProblems.length === 0, detail: setProblems.join('; ') || `${[...addsAcked.values()].reduce((a, s) => a + s.size, 0)} acknowledged adds` });
     const missingCreates = [...createsAcked].filter((id) => !state.created[id]);
+    brokenIds.push(...missingCreates);
     properties.push({ name: 'each acknowledged create left one document', held: missingCreates.length === 0, detail: missingCreates.length ? `missing: ${missingCreates.slice(0, 10).join(', ')}` : `${createsAcked.size} creates` });
     const late = relays.filter((r) => !r.pausedOrKilled && r.ms > RELAY_TIMEOUT_MS + 1000);
     const wrong = relays.filter((r) => !['answer', 'TimeoutError', 'PeerDownError', 'RemoteError(PeerDownError)'].includes(r.outcome));
@@ -436,7 +461,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       detail: `${uploads.length} acknowledged uploads (${(uploads.reduce((sum, f) => sum + f.size, 0) / 1024 / 1024).toFixed(1)} MiB); right after upload: ${JSON.stringify(uploadChecks)}; after the heal, through random servers: ${JSON.stringify(finalStatuses)}${fileProblems.length ? `; problems: ${fileProblems.slice(0, 5).join('; ')}` : ''}` });
     properties.push({ name: `process RSS bounded (each server's master + worker < ${MAX_RSS_MB} MB)`, held: maxRssMB < MAX_RSS_MB, detail: `max ${maxRssMB.toFixed(0)} MB` });
     const ok = properties.every((p) => p.held);
-    return { seed: options.seed, properties, faults, operations, history, ok };
+    const byTime = (line: string) => Number.parseFloat(line);
+    // The broken ids with the fewest operations: the shortest story that shows the violation.
+    const smallest = [...new Set(brokenIds)].sort((a, b) => (opLog.get(a)?.length ?? 0) - (opLog.get(b)?.length ?? 0)).slice(0, 3);
+    const minimalHistory = ok ? [] : [...history, ...smallest.flatMap((id) => opLog.get(id) ?? [])].sort((a, b) => byTime(a) - byTime(b));
+    return { seed: options.seed, properties, faults, operations, history, ok, minimalHistory };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
