@@ -5,7 +5,7 @@ import { log } from './logger.js';
 import { HeldMessages } from './held-messages.js';
 import { HandlerRegistry, assertMethodName, type Handler } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
-import { REQUESTS_DOWN, settleRequestsDown } from './requests-down.js';
+import { REQUESTS_DOWN, WORKER_DOWN, settleRequestsDown, settleWorkerDown } from './requests-down.js';
 import { messageCounts } from '../metrics/counters.js';
 
 export type Registries = Record<Channel, HandlerRegistry>;
@@ -26,6 +26,8 @@ export interface Address {
  */
 export interface ServerRouter {
   forward(toServer: string, toWorker: number, envelope: Envelope): void;
+  /** The servers linked right now. */
+  connectedNames?(): string[];
 }
 
 export function describeAddress(address: Address): string {
@@ -130,8 +132,9 @@ export abstract class Endpoint {
       this.requests.reject(envelope.id, new RemoteError(envelope.data as WireError));
       return;
     }
-    if (envelope.method === REQUESTS_DOWN && envelope.channel === Channel.System && envelope.kind === Kind.Message) {
-      settleRequestsDown(this.requests, envelope.data);
+    if (envelope.channel === Channel.System && envelope.kind === Kind.Message && (envelope.method === REQUESTS_DOWN || envelope.method === WORKER_DOWN)) {
+      if (envelope.method === REQUESTS_DOWN) settleRequestsDown(this.requests, envelope.data);
+      else settleWorkerDown((matches, who) => this.peerDown(matches, who), envelope.data);
       return;
     }
     const handlers = this.registries[envelope.channel]?.get(envelope.method) ?? [];

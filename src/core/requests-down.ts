@@ -25,3 +25,22 @@ export function settleRequestsDown(requests: RequestTable, data: unknown): void 
     if (typeof id === 'number') requests.reject(id, new PeerDownError(notice.who.slice(0, 200)));
   }
 }
+
+/**
+ * System-channel message from a master to the master and the workers of every other server it is
+ * linked to: "my worker N died". Requests addressed to that very worker (`workerId` given) from
+ * elsewhere are pending as `<server>/<N>` there; they reject at once with PeerDownError.
+ */
+export const WORKER_DOWN = 'bw.remoteWorkerDown';
+
+export interface WorkerDownNotice {
+  server: string;
+  worker: number;
+}
+
+export function settleWorkerDown(reject: (matches: (peer: string) => boolean, who: string) => void, data: unknown): void {
+  const notice = data as Partial<WorkerDownNotice> | null;
+  if (!notice || typeof notice.server !== 'string' || typeof notice.worker !== 'number') return;
+  const peer = `${notice.server}/${notice.worker}`;
+  reject((p) => p === peer, `worker ${notice.worker} of server '${notice.server.slice(0, 100)}'`);
+}

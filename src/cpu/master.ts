@@ -14,7 +14,7 @@ import { runShutdownHooks } from './shutdown-hooks.js';
 import { ReplacementReplies } from './replacement-replies.js';
 import { WorkerSlot, type Incarnation } from './worker-slot.js';
 import { InFlightRequests } from './in-flight-requests.js';
-import { REQUESTS_DOWN, type RequestsDownNotice } from '../core/requests-down.js';
+import { REQUESTS_DOWN, WORKER_DOWN, type RequestsDownNotice, type WorkerDownNotice } from '../core/requests-down.js';
 
 /** `sourceWorker` for envelopes that came from no local worker (none to skip or blame). */
 const FROM_ELSEWHERE = -1;
@@ -428,8 +428,24 @@ export class Master extends Endpoint {
     this.failInFlight(id);
   }
 
-  /** Requests the dead worker took through this master: each requester rejects them at once (PeerDownError). */
+  /**
+   * Requests the dead worker took through this master: each requester rejects them at once
+   * (PeerDownError). Those addressed to that very worker from other servers are pending there as
+   * `<this server>/<id>`: every linked server's master and workers are told.
+   */
   private failInFlight(id: number): void {
+    if (this.serverName && this.serverRouter?.connectedNames) {
+      const down: WorkerDownNotice = { server: this.serverName, worker: id };
+      for (const server of this.serverRouter.connectedNames()) {
+        for (const worker of [MASTER, ALL_WORKERS]) {
+          try {
+            this.serverRouter.forward(server, worker, { kind: Kind.Message, channel: Channel.System, method: WORKER_DOWN, data: down, id: 0, fromWorker: MASTER });
+          } catch (error) {
+            log.warn('message.dropped', { method: WORKER_DOWN, to: server, error });
+          }
+        }
+      }
+    }
     const notice: RequestsDownNotice = { ids: [], who: this.serverName ? `worker ${id} of server '${this.serverName}'` : `worker ${id}` };
     for (const { requester, ids } of this.inFlight.takeAll(id)) {
       const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method: REQUESTS_DOWN, data: { ...notice, ids }, id: 0, fromWorker: MASTER };

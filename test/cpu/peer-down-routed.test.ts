@@ -53,4 +53,14 @@ test("B's master asks any worker of its own server; that worker is killed -9: Pe
   assert.is(result.error.name, 'PeerDownError', JSON.stringify(result.error));
 });
 
+test("a worker of A asks worker 2 of B by id; B's worker 2 is killed -9: PeerDownError (B tells A)", async () => {
+  const pending = A.run({ from: 1, op: 'request', server: 'B', worker: 2, method: 'hang', timeoutMs: DEADLINE_MS }, DEADLINE_MS + 10_000);
+  const hanging = await B.waitForEvent('hanging', 4, 30_000);
+  assert.is(hanging[3].workerId, 2);
+  process.kill(hanging[3].pid!, 'SIGKILL');
+  const result = await pending;
+  assert.is(result.error.name, 'PeerDownError', JSON.stringify(result.error));
+  assert.match(result.error.message, /worker 2 of server 'B'/);
+});
+
 test.run();
