@@ -1,7 +1,7 @@
 /**
  * A Jepsen-style run against real boxwire servers: each server in its own network namespace, a
  * workload of acknowledged operations over the HTTP API, a nemesis driven by a seed, and a checker
- * that says per property what held. See docs/chaos.md.
+ * that says per property what held. See docs/chaos-and-fuzz.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -4,33 +4,30 @@ import { DISTRIBUTE_PROCESS, SERVER_CLUSTERING } from '../../../../src/index.ts'
 
 SERVER_CLUSTERING.on('chaos.echo', (data) => data);
 
-// Broadcast order: per sending process (its random instance, so a restart starts a new sequence)
-// the numbers must only grow here; gaps are allowed (a partition or a restart drops messages).
+// Order checks: per sending process (its random instance, so a restart starts a new sequence) the
+// numbers must only grow here; gaps are allowed (a partition or a restart drops messages).
 const instance = Math.random().toString(36).slice(2);
-let sent = 0;
-const lastSeen = new Map();
-const order = { received: 0, outOfOrder: 0, examples: [] };
-SERVER_CLUSTERING.on('chaos.seq', ({ from, n }) => {
-  order.received++;
-  const last = lastSeen.get(from) ?? 0;
-  if (n <= last) {
-    order.outOfOrder++;
-    if (order.examples.length < 5) order.examples.push(`${from}: ${n} after ${last}`);
-  } else lastSeen.set(from, n);
-});
 
-// Direct messages: per sending process and receiving server, numbered; the receiver checks order.
+/** Receives numbered messages on `method` and counts those that arrive after a larger number. */
+function orderCheck(method) {
+  const lastSeen = new Map();
+  const report = { received: 0, outOfOrder: 0, examples: [] };
+  SERVER_CLUSTERING.on(method, ({ from, n }) => {
+    report.received++;
+    const last = lastSeen.get(from) ?? 0;
+    if (n <= last) {
+      report.outOfOrder++;
+      if (report.examples.length < 5) report.examples.push(`${from}: ${n} after ${last}`);
+    } else lastSeen.set(from, n);
+  });
+  return report;
+}
+
+// Broadcasts: one sequence per sending process. Direct messages: one per sender and receiving server.
+let sent = 0;
+const order = orderCheck('chaos.seq');
 const sentTo = new Map();
-const lastMessage = new Map();
-const messages = { received: 0, outOfOrder: 0, examples: [] };
-SERVER_CLUSTERING.on('chaos.msg', ({ from, n }) => {
-  messages.received++;
-  const last = lastMessage.get(from) ?? 0;
-  if (n <= last) {
-    messages.outOfOrder++;
-    if (messages.examples.length < 5) messages.examples.push(`${from}: ${n} after ${last}`);
-  } else lastMessage.set(from, n);
-});
+const messages = orderCheck('chaos.msg');
 
 // DISTRIBUTE_PROCESS: a few singleton jobs offered by every process. A job runs until its process
 // dies (work cannot be stopped from outside); the driver polls which process runs what.
