@@ -53,6 +53,8 @@ export class Master extends Endpoint {
   private readonly replacementReplies = new ReplacementReplies();
   /** Listeners told when a worker id's process went away unexpectedly (server links, store). */
   readonly workerDownListeners = new Set<(workerId: number) => void>();
+  /** Listeners told when any worker process exits, expected or not (an old one after a rolling restart too). */
+  readonly processExitListeners = new Set<(workerId: number, pid: number) => void>();
   /** Requests this master routed to a worker process itself (to "any worker", from other servers). */
   private readonly inFlight = new InFlightRequests(() => this.serverName);
 
@@ -383,6 +385,7 @@ export class Master extends Endpoint {
     this.replacementReplies.forget(incarnation);
     const wasCurrent = slot.current === incarnation;
     const wasReplacement = slot.replacement === incarnation;
+    for (const listener of this.processExitListeners) listener(slot.id, incarnation.worker.process.pid!);
     if (!wasCurrent && !wasReplacement) return; // an old incarnation we stopped on purpose
     if (this.stopping) {
       if (wasCurrent) slot.current = undefined;

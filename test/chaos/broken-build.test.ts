@@ -14,7 +14,7 @@ if (process.getuid?.() !== 0) {
   console.log('SKIP broken-build chaos run: needs root (network namespaces, iptables)');
 } else {
   test('a build without anti-entropy repair fails the chaos run with the seed and a minimal history', async () => {
-    const run = spawn(process.execPath, ['--import', 'tsx', 'test/chaos/run.ts', '--servers', '3', '--seed', String(SEED), '--seconds', '40', '--settle-seconds', '15'], {
+    const run = spawn(process.execPath, ['--import', 'tsx', 'test/chaos/run.ts', '--servers', '3', '--seed', String(SEED), '--seconds', '30', '--settle-seconds', '15'], {
       cwd: join(import.meta.dirname, '..', '..'), env: { ...process.env, BOXWIRE_TEST_BREAK_ANTI_ENTROPY: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
