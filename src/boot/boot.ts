@@ -20,6 +20,9 @@ import { configureRedis, redisSettings } from '../redis/redis-settings.js';
 import { UNIQUE_ID } from '../coord/unique-id.js';
 // The master serves its workers' LOCK / QUEUE calls when there is no Redis (it loads no box code itself).
 import '../coord/embedded-node.js';
+// The master is every server's DISTRIBUTE_PROCESS agent (its workers' boxes offer the jobs), so it
+// needs the agent's handlers although it loads no box code: without them a box's jobs never ran.
+import '../server/distribute-process.js';
 import { currentEndpoint, processRole, sharedRegistries } from '../cpu/index.js';
 import { onShutdown, onStopAccepting } from '../cpu/index.js';
 import { bootBoxes, loadBoxes, loadedBoxes } from '../boxes/box-registry.js';

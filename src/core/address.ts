@@ -14,6 +14,8 @@ export interface Address {
  */
 export interface ServerRouter {
   forward(toServer: string, toWorker: number, envelope: Envelope): void;
+  /** The servers linked right now. */
+  connectedNames?(): string[];
 }
 
 /** What metrics read of one worker id a master supervises. */

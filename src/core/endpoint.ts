@@ -6,6 +6,7 @@ import { isThenable } from './value-kinds.js';
 import { HeldMessages } from './held-messages.js';
 import { HandlerRegistry, assertMethodName, type Handler } from './registry.js';
 import { DEFAULT_TIMEOUT_MS, RequestTable } from './request-table.js';
+import { REQUESTS_DOWN, WORKER_DOWN, settleRequestsDown, settleWorkerDown } from './requests-down.js';
 import { messageCounts } from '../metrics/counters.js';
 import { describeAddress, type Address, type ServerRouter, type WorkerSlotView } from './address.js';
 import { answerEnvelope, failureEnvelope, requesterOf } from './replies.js';
@@ -101,6 +102,14 @@ export abstract class Endpoint {
   }
 
   /**
+   * `listener(workerId, pid)` whenever one of this server's worker processes exits, expected or
+   * not (a crash, or an old process retired by a rolling restart). Returns an unsubscribe function.
+   */
+  onProcessExit(_listener: (workerId: number, pid: number) => void): () => void {
+    return () => {};
+  }
+
+  /**
    * Sends one encoded envelope (`encodeEnvelope`) straight to the process `pid` serving `workerId`
    * on this server, even before it reports ready — SHARED_STORE feeds a worker's read replica this
    * way, as work() may await store calls. Returns false when there is no such process (it is gone,
@@ -177,6 +186,11 @@ export abstract class Endpoint {
     }
     if (envelope.kind === Kind.Failure) {
       this.requests.reject(envelope.id, new RemoteError(envelope.data as WireError));
+      return;
+    }
+    if (envelope.channel === Channel.System && envelope.kind === Kind.Message && (envelope.method === REQUESTS_DOWN || envelope.method === WORKER_DOWN)) {
+      if (envelope.method === REQUESTS_DOWN) settleRequestsDown(this.requests, envelope.data);
+      else settleWorkerDown((matches, who) => this.peerDown(matches, who), envelope.data);
       return;
     }
     const handlers = this.registries[envelope.channel]?.get(envelope.method) ?? [];

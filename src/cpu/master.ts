@@ -7,6 +7,8 @@ import { Control, isMasterControl, type MethodsNotice } from './control.js';
 import { MethodOwners } from './method-owners.js';
 import { WorkerSupervisor } from './worker-supervisor.js';
 import type { Incarnation, WorkerSlot } from './worker-slot.js';
+import { InFlightRequests } from './in-flight-requests.js';
+import { REQUESTS_DOWN, WORKER_DOWN, type RequestsDownNotice, type WorkerDownNotice } from '../core/requests-down.js';
 
 export interface MasterOptions {
   workers: number;
@@ -26,6 +28,9 @@ export class Master extends Endpoint {
   private readonly supervisor: WorkerSupervisor;
   private readonly owners = new MethodOwners();
   private readonly workerDownListeners = new Set<(workerId: number) => void>();
+  private readonly processExitListeners = new Set<(workerId: number, pid: number) => void>();
+  /** Requests this master routed to a worker process itself (to "any worker", from other servers). */
+  private readonly inFlight = new InFlightRequests(() => this.serverName);
 
   constructor(options: MasterOptions, registries?: Registries) {
     super(MASTER, registries);
@@ -35,6 +40,7 @@ export class Master extends Endpoint {
       replaced: (id) => this.owners.workerReplaced(id),
       allReady: () => this.owners.releaseRestarting(),
       down: (id) => this.workerDown(id),
+      exited: (id, pid) => this.processExitListeners.forEach((listener) => listener(id, pid)),
     });
     // Until every worker's work() is done, what no process handles yet waits (see dispatch).
     this.beginStartUp();
@@ -75,6 +81,11 @@ export class Master extends Endpoint {
   override onWorkerDown(listener: (workerId: number) => void): () => void {
     this.workerDownListeners.add(listener);
     return () => void this.workerDownListeners.delete(listener);
+  }
+
+  override onProcessExit(listener: (workerId: number, pid: number) => void): () => void {
+    this.processExitListeners.add(listener);
+    return () => void this.processExitListeners.delete(listener);
   }
 
   /** Straight to the process `pid` serving `workerId` (current, replacement or retiring), bypassing the outbox. */
@@ -147,6 +158,7 @@ export class Master extends Endpoint {
       replacement.link.sendEnvelope(slot.id, envelope);
       return;
     }
+    if (slot.up && slot.current) this.inFlight.track(slot.id, envelope);
     try {
       slot.deliverEnvelope(envelope);
     } catch (error) {
@@ -200,6 +212,7 @@ export class Master extends Endpoint {
   }
 
   private fromWorkerToMaster(sourceId: number, envelope: Envelope): void {
+    this.inFlight.settled(sourceId, envelope);
     if (envelope.toServer !== undefined && envelope.toServer !== this.serverName) {
       try {
         this.routeRemote({ server: envelope.toServer, worker: envelope.toWorker ?? ANY_WORKER }, envelope);
@@ -233,6 +246,36 @@ export class Master extends Endpoint {
   private workerDown(id: number): void {
     this.peerDown((key) => key === `/${id}`, `worker ${id}`);
     for (const listener of this.workerDownListeners) listener(id);
+    this.failInFlight(id);
+  }
+
+  /**
+   * Requests the dead worker took through this master: each requester rejects them at once
+   * (PeerDownError). Those addressed to that very worker from other servers are pending there as
+   * `<this server>/<id>`: every linked server's master and workers are told.
+   */
+  private failInFlight(id: number): void {
+    if (this.serverName && this.serverRouter?.connectedNames) {
+      const down: WorkerDownNotice = { server: this.serverName, worker: id };
+      for (const server of this.serverRouter.connectedNames()) {
+        for (const worker of [MASTER, ALL_WORKERS]) {
+          try {
+            this.serverRouter.forward(server, worker, { kind: Kind.Message, channel: Channel.System, method: WORKER_DOWN, data: down, id: 0, fromWorker: MASTER });
+          } catch (error) {
+            log.warn('message.dropped', { method: WORKER_DOWN, to: server, error });
+          }
+        }
+      }
+    }
+    const notice: RequestsDownNotice = { ids: [], who: this.serverName ? `worker ${id} of server '${this.serverName}'` : `worker ${id}` };
+    for (const { requester, ids } of this.inFlight.takeAll(id)) {
+      const envelope: Envelope = { kind: Kind.Message, channel: Channel.System, method: REQUESTS_DOWN, data: { ...notice, ids }, id: 0, fromWorker: MASTER };
+      try {
+        this.route({ server: requester.server || undefined, worker: requester.worker }, envelope);
+      } catch (error) {
+        log.warn('reply.undeliverable', { method: REQUESTS_DOWN, to: requester, error });
+      }
+    }
   }
 
   // ---- stopping ---------------------------------------------------------------------------

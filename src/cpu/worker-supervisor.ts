@@ -22,6 +22,8 @@ export interface SupervisedEvents {
   allReady(): void;
   /** A worker's process went away unexpectedly; it is being re-forked with backoff. */
   down(workerId: number): void;
+  /** Any worker process exited, expected or not (an old one after a rolling restart too). */
+  exited(workerId: number, pid: number): void;
 }
 
 export interface SupervisorOptions {
@@ -164,6 +166,7 @@ export class WorkerSupervisor {
     this.replacementReplies.forget(incarnation);
     const wasCurrent = slot.current === incarnation;
     const wasReplacement = slot.replacement === incarnation;
+    this.events.exited(slot.id, incarnation.worker.process.pid!);
     if (!wasCurrent && !wasReplacement) return; // an old incarnation we stopped on purpose
     if (this.stoppingNow) {
       if (wasCurrent) slot.current = undefined;

@@ -114,18 +114,35 @@ class JobAgent {
     // Subscribed here, not at construction: the process may have become a master since.
     if (!this.watchingWorkers && processRole() === 'master') {
       this.watchingWorkers = true;
-      currentEndpoint().onWorkerDown((id) => this.workerGone(id));
+      const endpoint = currentEndpoint();
+      endpoint.onWorkerDown((id) => this.workerGone(id));
+      endpoint.onProcessExit((id, pid) => this.processGone(id, pid));
     }
     // A new pid under a known worker id: the old process is gone (restart), with its offers and jobs.
     for (const byWorker of this.offers.values()) {
       const previous = byWorker.get(workerId);
       if (previous && previous.pid !== offer.pid) byWorker.delete(workerId);
     }
-    for (const [runningTag, job] of this.running) if (job.workerId === workerId && job.pid !== offer.pid) this.running.delete(runningTag);
+    // Its jobs stay counted as running until that process exits (processGone): after a rolling
+    // restart the old process runs them until it stops, and a job never runs twice meanwhile.
+    for (const [runningTag, job] of this.running) if (job.workerId === workerId && job.pid !== offer.pid && !processAlive(job.pid)) this.running.delete(runningTag);
     const byWorker = this.offers.get(tag) ?? new Map<number, Offer>();
     byWorker.set(workerId, offer);
     this.offers.set(tag, byWorker);
     this.report();
+  }
+
+  /** A process exited (a crash, or an old one after a rolling restart): its jobs are placed again. */
+  private processGone(workerId: number, pid: number): void {
+    for (const byWorker of this.offers.values()) if (byWorker.get(workerId)?.pid === pid) byWorker.delete(workerId);
+    let lost = false;
+    for (const [tag, job] of this.running) {
+      if (job.pid !== pid) continue;
+      this.running.delete(tag);
+      lost = true;
+      log.info('job.process_exited', { tag, workerId, pid, note: 'placing it again' });
+    }
+    if (lost) this.report();
   }
 
   private workerGone(workerId: number): void {
@@ -235,3 +252,13 @@ system.on(ServerControl.jobOffer, (offer: { tag: string; complexity: number; pid
 system.on(ServerControl.jobPlace, ({ tag }: { tag: string }) => jobAgent().place(tag));
 system.on(ServerControl.jobReport, (report: JobReport) => jobAgent().receiveReport(report));
 system.on(ServerControl.jobRun, ({ tag }: { tag: string }) => runJob(tag));
+
+/** Whether a process of this machine (a worker of this master) still exists. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,15 +1,18 @@
 /**
  * A Jepsen-style run against real boxwire servers: each server in its own network namespace, a
  * workload of acknowledged operations over the HTTP API, a nemesis driven by a seed, and a checker
- * that says per property what held. See docs/chaos.md.
+ * that says per property what held. See docs/chaos-and-fuzz.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ChaosNetwork } from './network.js';
+import { runNames, sweepLeftovers } from './leftovers.js';
+import { RoomClients } from './room-clients.js';
+import { JobWatch, type JobsAnswer } from './job-watch.js';
+import { download, upload, type Uploaded } from './uploads.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const WEB_PORT = 8080;
@@ -17,9 +20,17 @@ const MESH_PORT = 9000;
 const RELAY_TIMEOUT_MS = 2000;
 const MAX_RSS_MB = 600;
 
-export interface ChaosOptions { servers: number; seed: number; seconds: number; log?: (line: string) => void }
+export interface ChaosOptions {
+  servers: number; seed: number; seconds: number; log?: (line: string) => void;
+  /** How long the checker waits for the replicas to agree after the heal (default 60 s). */
+  settleSeconds?: number;
+}
 export interface PropertyResult { name: string; held: boolean; detail: string }
-export interface ChaosResult { seed: number; properties: PropertyResult[]; faults: Record<string, number>; operations: Record<string, number>; history: string[]; ok: boolean }
+export interface ChaosResult {
+  seed: number; properties: PropertyResult[]; faults: Record<string, number>; operations: Record<string, number>; history: string[]; ok: boolean;
+  /** On failure: the faults, and every operation on the (up to 3) broken ids with the fewest operations, in time order. */
+  minimalHistory: string[];
+}
 
 /** mulberry32: small, seedable, good enough to pick faults. */
 export function seededRandom(seed: number): () => number {
@@ -77,19 +88,32 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const started = Date.now();
   const history: string[] = [];
+  const stamp = () => ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+  /** Per id, what the workload did to it (bounded): the minimal history of a broken id. */
+  const opLog = new Map<string, string[]>();
+  const logOp = (id: string, text: string, sentAt: string) => {
+    const lines = opLog.get(id) ?? opLog.set(id, []).get(id)!;
+    if (lines.length < 300) lines.push(`${sentAt} s  ${id}: ${text} (answered at ${stamp().trim()} s)`);
+  };
   const note = (line: string) => {
     const stamped = `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}`;
     history.push(stamped);
     log(stamped);
   };
-  const tag = (process.pid % 0xffff).toString(16).padStart(4, '0') + Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  // A SIGKILLed run left its namespaces (servers still running inside), links and directory:
+  // remove those of runs whose process is gone, never those of a run still going.
+  const swept = sweepLeftovers();
+  if (swept.namespaces.length + swept.links.length + swept.dirs.length > 0) {
+    note(`removed leftovers of dead runs: ${swept.namespaces.length} namespaces, ${swept.links.length} links, ${swept.dirs.length} directories, ${swept.processes.length} processes`);
+  }
+  const { tag, dirPrefix } = runNames(process.pid, Math.floor(Math.random() * 36 * 36).toString(36).padStart(2, '0'));
   const net = new ChaosNetwork(tag, options.servers, `10.${200 + (process.pid % 50)}.${Math.floor(Math.random() * 250)}`);
   const servers: Server[] = Array.from({ length: options.servers }, (_, index) => ({ index, name: `s${index + 1}`, up: false, paused: false }));
-  const dir = mkdtempSync(join(tmpdir(), 'boxwire-chaos-'));
+  const dir = mkdtempSync(dirPrefix);
   const configPath = join(dir, 'cluster.json');
   writeFileSync(configPath, JSON.stringify({
     clusteringPort: MESH_PORT, clusterKey: 'env:BOXWIRE_CLUSTER_KEY', boxes: ['chaos'], defaultBox: 'chaos',
-    servers: Object.fromEntries(servers.map((s) => [s.name, { host: net.addresses[s.index], webPort: WEB_PORT, roles: ['front-door', 'api'] }])),
+    servers: Object.fromEntries(servers.map((s) => [s.name, { host: net.addresses[s.index], webPort: WEB_PORT, roles: ['front-door', 'api', 'upload'], dataDir: join(dir, 'data', s.name) }])),
   }));
   const faults: Record<string, number> = {};
   const operations: Record<string, number> = {};
@@ -125,9 +149,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     server.paused = false;
   };
 
+  /** Background activity of the run (room clients, the job poller), stopped however the run ends. */
+  const background: Array<() => void> = [];
   const cleanup = () => {
+    for (const stop of background.splice(0)) stop();
     for (const s of servers) kill(s);
     net.destroy();
+    rmSync(dir, { recursive: true, force: true });
   };
   const onSignal = () => {
     cleanup();
@@ -151,13 +179,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const addsTried = new Map<string, Set<string>>();
     const createsAcked = new Set<string>();
     const relays: Array<{ from: string; outcome: string; message?: string; ms: number; pausedOrKilled: boolean }> = [];
-    // Per server, how many times it was paused or killed: an operation that sees the count change
-    // while it runs was disturbed. (A shared "disturbed" flag cleared as each operation starts lost
-    // the mark when another client loop picked the same server right after SIGCONT, while a request
-    // begun before the SIGSTOP was still settling.)
-    const disturbances = new Map<string, number>();
-    const disturb = (name: string) => disturbances.set(name, (disturbances.get(name) ?? 0) + 1);
+    // When each server was paused or killed: a request measured there meanwhile is exempt from the time bound.
+    const stalls = new Map<string, Array<[number, number]>>();
+    const stallFrom = (name: string) => (stalls.get(name) ?? stalls.set(name, []).get(name)!).push([Date.now(), Infinity]);
+    const stallTo = (name: string) => {
+      const last = stalls.get(name)?.at(-1);
+      if (last && last[1] === Infinity) last[1] = Date.now();
+    };
+    const stalledDuring = (name: string, from: number, to: number) => (stalls.get(name) ?? []).some(([a, b]) => a <= to && b >= from);
     const random = seededRandom(options.seed ^ 0x5eed);
+    const uploads: Uploaded[] = [];
+    const uploadChecks: Record<string, number> = {};
+    const wrongBytes: string[] = [];
+    const roomClients = new RoomClients(servers.map((s) => ({ name: s.name, address: net.addresses[s.index], port: WEB_PORT })));
+    roomClients.start();
+    background.push(() => roomClients.stop());
+    const jobs = new JobWatch();
+    const pollJobs = async () => {
+      const live = servers.filter((s) => s.up && !s.paused);
+      const answers = await Promise.all(live.map(async (s) => (await call(net.addresses[s.index], 'jobs', null, 2000)).result as JobsAnswer | undefined));
+      jobs.observe(answers.filter((a): a is JobsAnswer => a !== undefined));
+      return answers;
+    };
+    let polling = true;
+    background.push(() => (polling = false));
+    const jobPoller = (async () => {
+      while (polling) {
+        await pollJobs();
+        await delay(1000);
+      }
+    })();
     const hot = ['h1', 'h2', 'h3'];
     const cold = Array.from({ length: 200 }, (_, i) => `c${i}`);
     const pickId = () => (random() < 0.7 ? hot[Math.floor(random() * hot.length)] : cold[Math.floor(random() * cold.length)]);
@@ -173,40 +224,62 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const address = net.addresses[target.index];
         const roll = random();
         const id = pickId();
-        const epoch = disturbances.get(target.name) ?? 0;
-        const wasDisturbed = () => (disturbances.get(target.name) ?? 0) !== epoch;
-        if (roll < 0.35) {
+        if (roll < 0.3) {
           const by = 1 + Math.floor(random() * 5);
           count(operations, 'inc');
+          const sentAt = stamp();
           const answer = await call(address, 'inc', { id, by });
+          logOp(id, `$inc +${by} on ${target.name}: ${answer.ok ? `acknowledged, value ${answer.result}` : 'unknown outcome'}`, sentAt);
           if (answer.ok) acked.set(id, (acked.get(id) ?? 0) + by);
           else maybe.set(id, (maybe.get(id) ?? 0) + by);
-        } else if (roll < 0.6) {
+        } else if (roll < 0.52) {
           const item = `i${++serial}`;
           count(operations, 'addToSet');
           (addsTried.get(id) ?? addsTried.set(id, new Set()).get(id)!).add(item);
+          const sentAt = stamp();
           const answer = await call(address, 'add', { id, item });
+          logOp(id, `$addToSet ${item} on ${target.name}: ${answer.ok ? 'acknowledged' : 'unknown outcome'}`, sentAt);
           if (answer.ok) (addsAcked.get(id) ?? addsAcked.set(id, new Set()).get(id)!).add(item);
-        } else if (roll < 0.7) {
+        } else if (roll < 0.6) {
           const createId = `k${++serial}`;
           count(operations, 'create');
+          const sentAt = stamp();
           const answer = await call(address, 'create', { id: createId, data: { by: target.name } });
+          logOp(createId, `create on ${target.name}: ${answer.ok ? 'acknowledged' : 'unknown outcome'}`, sentAt);
           if (answer.ok) createsAcked.add(createId);
-        } else if (roll < 0.8) {
+        } else if (roll < 0.68) {
           count(operations, 'save');
           await call(address, 'save', { id, data: { n: serial++ } });
-        } else if (roll < 0.85) {
+        } else if (roll < 0.72) {
           count(operations, 'remove');
           await call(address, 'remove', { id });
-        } else if (roll < 0.9) {
-          count(operations, 'broadcast');
+        } else if (roll < 0.78) {
+          count(operations, 'broadcast + messages');
           await call(address, 'broadcast', null);
+        } else if (roll < 0.84) {
+          count(operations, 'room push');
+          if ((await call(address, 'push', null)).ok) count(operations, 'room push acknowledged');
+        } else if (roll < 0.88) {
+          count(operations, 'upload');
+          const file = await upload(address, WEB_PORT, 1 + Math.floor(random() * 64 * 1024), random);
+          if (file) {
+            uploads.push(file);
+            // At once, through another server (a redirect to the owner): the bytes must match.
+            const via = servers[Math.floor(random() * servers.length)];
+            const owner = servers.find((s) => s.name === file.owner);
+            if (owner?.up && !owner.paused && via.up && !via.paused) {
+              const got = await download(net.addresses[via.index], WEB_PORT, file.id);
+              count(uploadChecks, String(got.status));
+              if (got.status === 200 && got.sha256 !== file.sha256) wrongBytes.push(`${file.id} (via ${via.name}, right after its upload)`);
+            }
+          }
         } else {
           const other = servers[Math.floor(random() * servers.length)];
           if (other === target) continue;
           count(operations, 'request');
+          const sentAt = Date.now();
           const answer = await call(address, 'relay', { server: other.name, timeoutMs: RELAY_TIMEOUT_MS, token: `t${++serial}` });
-          if (answer.ok) relays.push({ from: target.name, ...(answer.result as { outcome: string; message?: string; ms: number }), pausedOrKilled: wasDisturbed() });
+          if (answer.ok) relays.push({ from: target.name, ...(answer.result as { outcome: string; message?: string; ms: number }), pausedOrKilled: stalledDuring(target.name, sentAt, Date.now()) });
         }
       }
     };
@@ -230,8 +303,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const names = fault.groups.map((g) => g.map((i) => servers[i].name).join('+'));
         note(`partition ${fault.name}: ${names.join(' | ')} for ${fault.forMs} ms`);
         const repair = net.cut(fault.groups[0], fault.groups[1]);
+        const faultKey = `partition@${fault.at}`;
+        jobs.linksDown(faultKey);
         pending.push(delay(fault.forMs).then(() => {
           repair();
+          jobs.linksUp(faultKey);
           note(`partition ${names.join(' | ')} healed`);
         }));
       } else if (fault.kind === 'kill-worker') {
@@ -256,24 +332,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const s = servers[fault.server];
         count(faults, fault.skewMs ? 'kill -9 + restart with clock skew' : 'kill -9 + restart');
         note(`kill -9 ${s.name}; restart in ${fault.downMs} ms${fault.skewMs ? ` with BOXWIRE_CLOCK_SKEW_MS=${fault.skewMs}` : ''}`);
-        disturb(s.name);
+        stallFrom(s.name);
+        jobs.linksDown(`kill@${fault.at}`);
         kill(s);
         pending.push(delay(fault.downMs).then(async () => {
           start(s, fault.skewMs);
           await waitAlive(net.addresses[s.index], 60_000);
+          jobs.linksUp(`kill@${fault.at}`);
+          stallTo(s.name);
           note(`${s.name} back`);
         }));
       } else if (fault.kind === 'pause') {
         const s = servers[fault.server];
         count(faults, 'SIGSTOP/SIGCONT');
         note(`SIGSTOP ${s.name} for ${fault.forMs} ms`);
-        disturb(s.name);
+        stallFrom(s.name);
         signalGroup(s, 'SIGSTOP');
         s.paused = true;
+        jobs.linksDown(`pause@${fault.at}`);
         pending.push(delay(fault.forMs).then(() => {
           if (!s.paused) return;
           signalGroup(s, 'SIGCONT');
           s.paused = false;
+          jobs.linksUp(`pause@${fault.at}`);
+          stallTo(s.name);
           note(`SIGCONT ${s.name}`);
         }));
       } else {
@@ -289,14 +371,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     stopWorkload = true;
     await Promise.all(workers);
     clearInterval(rssTimer);
+    jobs.linksDown('final heal');
     net.heal();
     for (const s of servers) if (!s.up) start(s);
     await Promise.all(servers.map((s) => waitAlive(net.addresses[s.index], 60_000)));
     note('healed; waiting for the replicas to converge');
+    jobs.linksUp('final heal');
 
     // ---- checker ----
     let dumps: Array<Record<string, Record<string, any>>> = [];
-    const settleBy = Date.now() + 60_000;
+    const settleBy = Date.now() + (options.settleSeconds ?? 60) * 1000;
     for (;;) {
       dumps = await Promise.all(servers.map(async (s) => (await call(net.addresses[s.index], 'dump', null)).result as Record<string, Record<string, any>>));
       if (dumps.every((d) => d && isDeepStrictEqual(d, dumps[0])) || Date.now() > settleBy) break;
@@ -307,10 +391,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     properties.push({ name: 'every replica equal', held: equal, detail: equal ? `${servers.length} replicas, ${Object.keys(dumps[0].counters).length} counters, ${Object.keys(dumps[0].sets).length} sets, ${Object.keys(dumps[0].created).length} created` : describeDifference(dumps, servers.map((s) => s.name)) });
     const state = dumps[0];
     const counterProblems: string[] = [];
+    const brokenIds: string[] = [];
     for (const id of new Set([...acked.keys(), ...maybe.keys()])) {
       const value = state.counters[id]?.value ?? 0;
       const low = acked.get(id) ?? 0;
       const high = low + (maybe.get(id) ?? 0);
+      if (value < low || value > high) brokenIds.push(id);
       if (value < low) counterProblems.push(`${id}: ${value} < acknowledged ${low} (lost ${low - value})`);
       if (value > high) counterProblems.push(`${id}: ${value} > acknowledged ${low} + unknown-outcome ${high - low} (counted twice)`);
     }
@@ -319,6 +405,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const [id, items] of addsAcked) {
       const held = new Set<string>(state.sets[id]?.items ?? []);
       const missing = [...items].filter((item) => !held.has(item));
+      if (missing.length) brokenIds.push(id);
       if (missing.length) setProblems.push(`${id}: missing ${missing.length} acknowledged adds (${missing.slice(0, 5).join(', ')})`);
     }
     for (const [id, doc] of Object.entries(state.sets)) {
@@ -327,19 +414,58 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     properties.push({ name: 'sets hold every acknowledged add', held: setProblems.length === 0, detail: setProblems.join('; ') || `${[...addsAcked.values()].reduce((a, s) => a + s.size, 0)} acknowledged adds` });
     const missingCreates = [...createsAcked].filter((id) => !state.created[id]);
+    brokenIds.push(...missingCreates);
     properties.push({ name: 'each acknowledged create left one document', held: missingCreates.length === 0, detail: missingCreates.length ? `missing: ${missingCreates.slice(0, 10).join(', ')}` : `${createsAcked.size} creates` });
     const late = relays.filter((r) => !r.pausedOrKilled && r.ms > RELAY_TIMEOUT_MS + 1000);
     const wrong = relays.filter((r) => !['answer', 'TimeoutError', 'PeerDownError', 'RemoteError(PeerDownError)'].includes(r.outcome));
     const outcomes = relays.reduce<Record<string, number>>((t, r) => ((t[r.outcome] = (t[r.outcome] ?? 0) + 1), t), {});
     properties.push({ name: `every request settled once (answer, TimeoutError or PeerDownError) within deadline + 1 s`, held: late.length === 0 && wrong.length === 0,
       detail: `${relays.length} requests: ${JSON.stringify(outcomes)}${late.length ? `; ${late.length} late (max ${Math.max(...late.map((r) => r.ms)).toFixed(0)} ms)` : ''}${wrong.length ? `; unexpected: ${wrong.slice(0, 3).map((r) => `${r.outcome} (${r.message})`).join(', ')}` : ''}` });
-    const orders = await Promise.all(servers.map(async (s) => (await call(net.addresses[s.index], 'order', null)).result as { received: number; outOfOrder: number; examples: string[] } | undefined));
-    const disordered = orders.filter((o) => !o || o.outOfOrder > 0);
-    properties.push({ name: 'broadcasts from each sender arrive in order (gaps allowed across faults)', held: disordered.length === 0,
-      detail: `${orders.reduce((sum, o) => sum + (o?.received ?? 0), 0)} received since each server's last start${disordered.length ? `; out of order: ${disordered.flatMap((o) => o?.examples ?? ['no answer']).join(', ')}` : ''}` });
+    type Order = { received: number; outOfOrder: number; examples: string[] };
+    const orders = await Promise.all(servers.map(async (s) => (await call(net.addresses[s.index], 'order', null)).result as { broadcasts: Order; messages: Order } | undefined));
+    const streams = orders.flatMap((o) => (o ? [o.broadcasts, o.messages] : [undefined]));
+    const disordered = streams.filter((o) => !o || o.outOfOrder > 0);
+    const received = (pick: (o: { broadcasts: Order; messages: Order }) => Order) => orders.reduce((sum, o) => sum + (o ? pick(o).received : 0), 0);
+    properties.push({ name: 'broadcasts and messages per sender arrive in order (gaps allowed across faults)', held: disordered.length === 0,
+      detail: `${received((o) => o.broadcasts)} broadcasts and ${received((o) => o.messages)} messages received since each server's last start${disordered.length ? `; out of order: ${disordered.flatMap((o) => o?.examples ?? ['no answer']).join(', ')}` : ''}` });
+    roomClients.stop();
+    const rooms = roomClients.report();
+    properties.push({ name: 'room pushes reach joined clients in order per sender (and without a gap from the client\'s own server process)', held: rooms.outOfOrder.length === 0 && rooms.ownGaps.length === 0 && rooms.received > 0,
+      detail: `${rooms.received} pushes received over ${rooms.sessions} client sessions${rooms.outOfOrder.length ? `; out of order: ${rooms.outOfOrder.join(', ')}` : ''}${rooms.ownGaps.length ? `; gaps from the own server: ${rooms.ownGaps.join(', ')}` : ''}${rooms.received === 0 ? '; none received' : ''}` });
+    // Jobs: after the heal each job runs somewhere again (failover), and no copy started while links were up.
+    let finalJobs: Record<string, string[]> = {};
+    const jobsBy = Date.now() + 30_000;
+    for (;;) {
+      const answers = (await pollJobs()).filter((a): a is JobsAnswer => a !== undefined);
+      finalJobs = {};
+      for (const a of answers) for (const tag of Object.keys(a.running)) (finalJobs[tag] ??= []).push(`${a.server}/${a.pid}`);
+      if (Object.keys(finalJobs).length >= 3 || Date.now() > jobsBy) break;
+      await delay(500);
+    }
+    polling = false;
+    await jobPoller;
+    const jobCheck = jobs.check();
+    properties.push({ name: 'no DISTRIBUTE_PROCESS job started twice while links were up; each runs again after the heal', held: jobCheck.duplicates.length === 0 && Object.keys(finalJobs).length === 3,
+      detail: `${jobCheck.copies} copies of ${jobCheck.jobs} jobs seen over ${jobs.polls} polls; at the end ${JSON.stringify(finalJobs)}${jobCheck.duplicates.length ? `; duplicates: ${jobCheck.duplicates.slice(0, 5).join(', ')}` : ''}` });
+    const fileProblems = [...wrongBytes];
+    const finalStatuses: Record<string, number> = {};
+    for (const file of uploads) {
+      const via = servers[Math.floor(random() * servers.length)];
+      const got = await download(net.addresses[via.index], WEB_PORT, file.id);
+      count(finalStatuses, String(got.status));
+      if (got.status !== 200) fileProblems.push(`${file.id} (owner ${file.owner}, via ${via.name}): HTTP ${got.status}`);
+      else if (got.sha256 !== file.sha256) fileProblems.push(`${file.id} (owner ${file.owner}, via ${via.name}): different bytes`);
+    }
+    operations['upload acknowledged'] = uploads.length;
+    properties.push({ name: 'every uploaded file downloadable with the same bytes while its owner is up', held: fileProblems.length === 0,
+      detail: `${uploads.length} acknowledged uploads (${(uploads.reduce((sum, f) => sum + f.size, 0) / 1024 / 1024).toFixed(1)} MiB); right after upload: ${JSON.stringify(uploadChecks)}; after the heal, through random servers: ${JSON.stringify(finalStatuses)}${fileProblems.length ? `; problems: ${fileProblems.slice(0, 5).join('; ')}` : ''}` });
     properties.push({ name: `process RSS bounded (each server's master + worker < ${MAX_RSS_MB} MB)`, held: maxRssMB < MAX_RSS_MB, detail: `max ${maxRssMB.toFixed(0)} MB` });
     const ok = properties.every((p) => p.held);
-    return { seed: options.seed, properties, faults, operations, history, ok };
+    const byTime = (line: string) => Number.parseFloat(line);
+    // The broken ids with the fewest operations: the shortest story that shows the violation.
+    const smallest = [...new Set(brokenIds)].sort((a, b) => (opLog.get(a)?.length ?? 0) - (opLog.get(b)?.length ?? 0)).slice(0, 3);
+    const minimalHistory = ok ? [] : [...history, ...smallest.flatMap((id) => opLog.get(id) ?? [])].sort((a, b) => byTime(a) - byTime(b));
+    return { seed: options.seed, properties, faults, operations, history, ok, minimalHistory };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -56,6 +56,8 @@ export class AntiEntropy {
         reply();
       });
     }
+    // A deliberately broken build for the chaos test that must catch it (test/chaos/broken-build.test.ts).
+    if (process.env.BOXWIRE_TEST_BREAK_ANTI_ENTROPY === '1') return reply();
     const sent = this.inFlight(peer);
     const lacking = sent ? missing.filter((op) => op.origin !== sent.origin || op.seq > sent.seq) : missing;
     if (!lacking.length) return reply();
