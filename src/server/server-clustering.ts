@@ -3,6 +3,7 @@
  * worker's sides in master-handlers.ts and worker-handlers.ts, delivery from other servers in
  * server-delivery.ts, and the view boxwire's own subsystems use in mesh-view.ts.
  */
+import { formatHost } from '../core/host.js';
 import { ANY_WORKER, Channel, MASTER } from '../core/envelope.js';
 import { UnknownPeerError } from '../core/errors.js';
 import type { Handler } from '../core/registry.js';
@@ -85,7 +86,7 @@ export const SERVER_CLUSTERING = Object.assign(start, {
   },
   /** `{ serverName: 'host:port' }` for every server, this one included. */
   getHosts(): Record<string, string> {
-    return Object.fromEntries([...configured().hosts].map(([name, a]) => [name, `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`]));
+    return Object.fromEntries([...configured().hosts].map(([name, a]) => [name, formatHost(a.host, a.port)]));
   },
   getThisServerName(): string | undefined {
     return clusteringState()?.config.thisServerName;
