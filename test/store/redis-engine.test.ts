@@ -250,9 +250,10 @@ test('connections: writes on one command connection, each read store followed on
   }
 });
 
-test('Redis Cluster (3 masters): stores spread across the masters, each store in one slot (documents, index, feed); concurrent $inc exact', async () => {
+// (The default on a cluster, slot groups spreading one store over every master: redis-cluster-slots.test.ts.)
+test('Redis Cluster (3 masters) with slotGroups 1: each store in one slot (documents, index, feed), stores spread across the masters; concurrent $inc exact', async () => {
   const redisCluster = await new RedisClusterHarness().start();
-  const cluster = await startStoreCluster('cpu', { common: { BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_CLUSTER: redisCluster.seeds.join(',') } });
+  const cluster = await startStoreCluster('cpu', { common: { BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_CLUSTER: redisCluster.seeds.join(','), BOXWIRE_STORE_SLOT_GROUPS: '1' } });
   const [node] = cluster.nodes;
   try {
     const stores = Array.from({ length: 12 }, (_, i) => `rc.s${i}`);
@@ -262,6 +263,8 @@ test('Redis Cluster (3 masters): stores spread across the masters, each store in
     assert.ok(holding.filter((keys) => keys > 0).length >= 2, `stores spread over the masters (keys per master: ${holding.join(', ')})`);
     const slots = await Promise.all(['meta', 'feed', 'ids', 'd:doc', 'd:other'].map(async (suffix) => (await redisCluster.nodes[0].cli('CLUSTER', 'KEYSLOT', `bw:store:{rc.s0}:${suffix}`)).stdout.trim()));
     assert.is(new Set(slots).size, 1, `one store's keys share one slot (${slots.join(', ')})`);
+    const onMasters = await Promise.all(redisCluster.nodes.map(async (n) => Number((await n.cli('EXISTS', 'bw:store:{rc.s0}:d:doc', 'bw:store:{rc.s0}:feed')).stdout)));
+    assert.equal(onMasters.sort(), [0, 0, 2], `the store's document and feed are on one master (${onMasters.join(', ')})`);
 
     await call(node, 1, 'rc.count', 'save', { id: 'c', data: { total: 0, members: [] } });
     await Promise.all([1, 2].map((from, k) => node.value({ from, op: 'incMany', store: 'rc.count', itemId: 'c', count: 200, amountBase: k * 1000 }, 120_000)));
