@@ -175,4 +175,38 @@ test('Redis Cluster failover: a master killed — reads answer, writes to its gr
   }
 });
 
+test('Redis Cluster without replicas: a master restarted empty — writes fail fast while the cluster is down, then work; the copies of its groups reload to what Redis holds (reset), the other groups keep their documents', async () => {
+  const redis = await new RedisClusterHarness().start();
+  const servers = [await startStoreCluster('cpu', { common: env(redis) })];
+  const procs = servers[0].processes;
+  const [[node, one]] = procs;
+  const STORE = 'rc.empty';
+  try {
+    const docs: Record<string, { n: number }> = {};
+    for (let i = 0; i < 120; i++) docs[`k${i}`] = { n: i };
+    await Promise.all(Object.entries(docs).map(([id, data]) => call(node, one, STORE, 'save', { id, data })));
+    for (const [p, w] of procs) await p.value({ from: w, op: 'watch', store: STORE });
+    await seesEverywhere(servers, STORE, docs);
+
+    const layout = storeLayout(STORE, GROUPS);
+    const victim = await redis.masterOf(await slotOf(redis, layout.groups[layout.groupOf('k0')].meta));
+    const owners = await Promise.all(layout.groups.map(async (keys) => (await redis.masterOf(await slotOf(redis, keys.meta))) === victim));
+    const kept = Object.fromEntries(Object.entries(docs).filter(([id]) => !owners[layout.groupOf(id)]));
+    assert.ok(Object.keys(kept).length > 0 && Object.keys(kept).length < 120, `some groups were on the victim (${120 - Object.keys(kept).length} documents)`);
+    await victim.kill9();
+    const during = await timed(node, one, STORE, 'save', { id: 'k0', data: { n: 'during' } });
+    assert.ok(during.ms < 8_000, `a write during the outage settled in ${during.ms} ms: ${JSON.stringify(during)}`);
+    for (const [p, w] of procs) assert.equal(await call(p, w, STORE, 'get', 'k1'), docs.k1, 'reads answer from the copy');
+
+    await redis.restartNode(victim);
+    await redis.untilOk(redis.nodes, 30_000);
+    await until('a write works again', async () => ((await timed(node, one, STORE, 'save', { id: 'fresh', data: { n: -1 } })).ok ? true : undefined));
+    await seesEverywhere(servers, STORE, { ...kept, fresh: { n: -1 } });
+    for (const [p] of procs) await p.waitFor((e) => e.event === 'change' && e.store === STORE && e.change.type === 'reset', 1, 15_000);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await redis.dispose();
+  }
+});
+
 test.run();
