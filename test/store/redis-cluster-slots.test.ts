@@ -7,27 +7,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStoreCluster, type StoreCluster, type StoreNode } from '../helpers/store-cluster.js';
 import { RedisClusterHarness, type RedisServer } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
 import { storeLayout } from '../../src/store/engines/redis/store-keys.js';
 
 const GROUPS = 16; // the engine's default on a Redis Cluster
 const env = (cluster: RedisClusterHarness) => ({ BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_CLUSTER: cluster.seeds.join(',') });
 const call = (node: StoreNode, from: number, store: string, method: string, ...args: unknown[]) => node.value({ from, op: 'call', store, method, args });
 const timed = (node: StoreNode, from: number, store: string, method: string, ...args: unknown[]) => node.value({ from, op: 'timed', store, method, args });
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function seesEverywhere(clusters: StoreCluster[], store: string, expect: unknown, itemId?: string): Promise<void> {
   for (const [node, from] of clusters.flatMap((c) => c.processes)) {
@@ -141,7 +127,7 @@ test('Redis Cluster failover: a master killed — reads answer, writes to its gr
 
     const survivors = redis.nodes.filter((n) => n !== victim);
     await redis.untilOk(survivors, 30_000);
-    await until('a write to the failed-over group works', async () => ((await timed(node, one, STORE, 'save', { id: 'k0', data: { n: 'after' } })).ok ? true : undefined));
+    await until('a write to the failed-over group works', async () => ((await timed(node, one, STORE, 'save', { id: 'k0', data: { n: 'after' } })).ok ? true : undefined), 30_000);
     docs.k0 = { n: 'after' } as never;
     await seesEverywhere(servers, STORE, docs);
 
@@ -200,7 +186,7 @@ test('Redis Cluster without replicas: a master restarted empty — writes fail f
 
     await redis.restartNode(victim);
     await redis.untilOk(redis.nodes, 30_000);
-    await until('a write works again', async () => ((await timed(node, one, STORE, 'save', { id: 'fresh', data: { n: -1 } })).ok ? true : undefined));
+    await until('a write works again', async () => ((await timed(node, one, STORE, 'save', { id: 'fresh', data: { n: -1 } })).ok ? true : undefined), 30_000);
     await seesEverywhere(servers, STORE, { ...kept, fresh: { n: -1 } });
     for (const [p] of procs) await p.waitFor((e) => e.event === 'change' && e.store === STORE && e.change.type === 'reset', 1, 15_000);
   } finally {

@@ -6,25 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStoreCluster, type StoreCluster, type StoreNode } from '../helpers/store-cluster.js';
 import { RedisClusterHarness, RedisServer } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
 
 const env = (url: string, extra: Record<string, string> = {}) => ({ BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_URL: url, ...extra });
 const EDGE = { empty: [], obj: {}, max: 2 ** 53 - 1, min: -(2 ** 53 - 1), nested: [[], [[]], { a: [] }, [{}]], deep: { x: { y: [] } }, zero: 0, nil: null, text: '' };
-
-/** Polls `check` until it returns something other than undefined (or the deadline passes). */
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const call = (node: StoreNode, from: number, store: string, method: string, ...args: unknown[]) => node.value({ from, op: 'call', store, method, args });
 const timed = (node: StoreNode, from: number, store: string, method: string, ...args: unknown[]) => node.value({ from, op: 'timed', store, method, args });
