@@ -55,6 +55,13 @@ export class FeedReader {
       if (!first) this.checkNeeded = true;
       first = false;
     });
+    // A Redis Cluster client stays 'ready' while one node restarts, and may hold our XREAD until
+    // the node is back (maybe empty): a node's error or removal also means "check before reading on".
+    const suspect = () => {
+      this.checkNeeded = true;
+    };
+    client.on('node error', suspect);
+    client.on('-node', suspect);
     this.client = client;
     return client;
   }
