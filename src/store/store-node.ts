@@ -77,7 +77,7 @@ export function storeEngine(): StoreEngine {
   const chosen = chosenStoreEngine();
   if (chosen.engine === 'redis') {
     // Every process (master, each worker) talks to Redis itself and keeps its own copy.
-    engine = new RedisStoreEngine(chosen.redis!, { feedLength: chosen.feedLength });
+    engine = new RedisStoreEngine(chosen.redis!, { feedLength: chosen.feedLength, slotGroups: chosen.slotGroups });
     return engine;
   }
   if (isWorkerProcess()) {

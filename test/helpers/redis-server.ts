@@ -62,6 +62,11 @@ export class RedisServer {
     return this.child?.pid;
   }
 
+  /** Whether the process is running (started and not exited). */
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** Starts redis-server and resolves once it accepts connections. */
   async start(extraArgs: string[] = []): Promise<this> {
     if (!this.port) this.port = this.options.port ?? (await freeTcpPort(this.host));
@@ -127,25 +132,85 @@ export class RedisServer {
   }
 }
 
-/** A 3-master Redis Cluster on free ports, made with `redis-cli --cluster create`. */
+function clusterArgs(node: RedisServer): string[] {
+  return ['--cluster-enabled', 'yes', '--cluster-config-file', join(node.dir, 'nodes.conf'), '--cluster-node-timeout', '2000', '--appendonly', 'no'];
+}
+
+/** A 3-master Redis Cluster on free ports (optionally with replicas), made with `redis-cli --cluster create`. */
 export class RedisClusterHarness {
   readonly nodes: RedisServer[] = [];
 
-  async start(count = 3): Promise<this> {
-    for (let i = 0; i < count; i++) {
+  /** `count` masters, each with `replicas` replicas (`--cluster-replicas`). */
+  async start(count = 3, replicas = 0): Promise<this> {
+    for (let i = 0; i < count * (1 + replicas); i++) {
       const node = new RedisServer();
       node.port = await freeTcpPort();
-      await node.start(['--cluster-enabled', 'yes', '--cluster-config-file', join(node.dir, 'nodes.conf'), '--cluster-node-timeout', '2000', '--appendonly', 'no']);
+      await node.start(clusterArgs(node));
       this.nodes.push(node);
     }
-    await run('redis-cli', ['--cluster', 'create', ...this.nodes.map((n) => `${n.host}:${n.port}`), '--cluster-yes']);
-    const deadline = Date.now() + 20_000;
+    await run('redis-cli', ['--cluster', 'create', ...this.nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
+    await this.untilOk(this.nodes, 20_000);
+    return this;
+  }
+
+  /** Starts a node that was killed again, on its port with its nodes.conf (it rejoins the cluster). */
+  async restartNode(node: RedisServer): Promise<void> {
+    await node.start(clusterArgs(node));
+  }
+
+  /** Resolves once every one of `nodes` says cluster_state:ok (and, with replicas, every replica has synced). */
+  async untilOk(nodes: RedisServer[] = this.nodes, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const states = await Promise.all(this.nodes.map((n) => n.cli('CLUSTER', 'INFO').then((r) => /cluster_state:ok/.test(r.stdout))));
-      if (states.every(Boolean)) return this;
+      const states = await Promise.all(nodes.map(async (n) => {
+        const info = (await n.cli('CLUSTER', 'INFO').catch(() => ({ stdout: '' }))).stdout;
+        const replication = (await n.cli('INFO', 'replication').catch(() => ({ stdout: '' }))).stdout;
+        return /cluster_state:ok/.test(info) && (!/role:slave/.test(replication) || /master_link_status:up/.test(replication));
+      }));
+      if (states.every(Boolean)) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error('redis cluster did not reach cluster_state:ok within 20 s');
+    throw new Error(`redis cluster did not reach cluster_state:ok within ${timeoutMs} ms`);
+  }
+
+  /** The running node that is master of `slot` now (as CLUSTER NODES on a running node says). */
+  async masterOf(slot: number): Promise<RedisServer> {
+    const alive = this.nodes.filter((n) => n.running);
+    const { stdout } = await alive[0].cli('CLUSTER', 'NODES');
+    for (const line of stdout.split('\n')) {
+      const [, address, flags, , , , , state, ...ranges] = line.split(' ');
+      if (!flags?.includes('master') || flags.includes('fail') || state !== 'connected') continue;
+      const owns = ranges.some((range) => {
+        const [low, high = low] = range.split('-').map(Number);
+        return slot >= low && slot <= high;
+      });
+      const port = Number(address.split('@')[0].split(':')[1]);
+      if (owns) return this.nodes.find((n) => n.port === port)!;
+    }
+    throw new Error(`no connected master serves slot ${slot}`);
+  }
+
+  /** The nodes that are masters now. */
+  async masters(): Promise<RedisServer[]> {
+    const alive = this.nodes.filter((n) => n.running);
+    const roles = await Promise.all(alive.map(async (n) => /role:master/.test((await n.cli('INFO', 'replication')).stdout)));
+    return alive.filter((_, i) => roles[i]);
+  }
+
+  /** Resolves once every master's replicas have acknowledged all of its writes (before killing it). */
+  async untilReplicated(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const synced = await Promise.all((await this.masters()).map(async (n) => {
+        const info = (await n.cli('INFO', 'replication')).stdout;
+        const offset = /master_repl_offset:(\d+)/.exec(info)?.[1];
+        const replicas = [...info.matchAll(/slave\d+:.*offset=(\d+)/g)].map((m) => m[1]);
+        return replicas.every((o) => o === offset);
+      }));
+      if (synced.every(Boolean)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`replicas did not catch up within ${timeoutMs} ms`);
   }
 
   /** "host:port" of every master, as boxwire's `redis.cluster` setting takes them. */

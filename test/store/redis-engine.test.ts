@@ -6,25 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startStoreCluster, type StoreCluster, type StoreNode } from '../helpers/store-cluster.js';
 import { RedisClusterHarness, RedisServer } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
 
 const env = (url: string, extra: Record<string, string> = {}) => ({ BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_URL: url, ...extra });
 const EDGE = { empty: [], obj: {}, max: 2 ** 53 - 1, min: -(2 ** 53 - 1), nested: [[], [[]], { a: [] }, [{}]], deep: { x: { y: [] } }, zero: 0, nil: null, text: '' };
-
-/** Polls `check` until it returns something other than undefined (or the deadline passes). */
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const call = (node: StoreNode, from: number, store: string, method: string, ...args: unknown[]) => node.value({ from, op: 'call', store, method, args });
 const timed = (node: StoreNode, from: number, store: string, method: string, ...args: unknown[]) => node.value({ from, op: 'timed', store, method, args });
@@ -250,9 +235,10 @@ test('connections: writes on one command connection, each read store followed on
   }
 });
 
-test('Redis Cluster (3 masters): stores spread across the masters, each store in one slot (documents, index, feed); concurrent $inc exact', async () => {
+// (The default on a cluster, slot groups spreading one store over every master: redis-cluster-slots.test.ts.)
+test('Redis Cluster (3 masters) with slotGroups 1: each store in one slot (documents, index, feed), stores spread across the masters; concurrent $inc exact', async () => {
   const redisCluster = await new RedisClusterHarness().start();
-  const cluster = await startStoreCluster('cpu', { common: { BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_CLUSTER: redisCluster.seeds.join(',') } });
+  const cluster = await startStoreCluster('cpu', { common: { BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_CLUSTER: redisCluster.seeds.join(','), BOXWIRE_STORE_SLOT_GROUPS: '1' } });
   const [node] = cluster.nodes;
   try {
     const stores = Array.from({ length: 12 }, (_, i) => `rc.s${i}`);
@@ -262,6 +248,8 @@ test('Redis Cluster (3 masters): stores spread across the masters, each store in
     assert.ok(holding.filter((keys) => keys > 0).length >= 2, `stores spread over the masters (keys per master: ${holding.join(', ')})`);
     const slots = await Promise.all(['meta', 'feed', 'ids', 'd:doc', 'd:other'].map(async (suffix) => (await redisCluster.nodes[0].cli('CLUSTER', 'KEYSLOT', `bw:store:{rc.s0}:${suffix}`)).stdout.trim()));
     assert.is(new Set(slots).size, 1, `one store's keys share one slot (${slots.join(', ')})`);
+    const owner = await redisCluster.masterOf(Number(slots[0]));
+    assert.is((await owner.cli('EXISTS', 'bw:store:{rc.s0}:d:doc', 'bw:store:{rc.s0}:feed')).stdout.trim(), '2', "the store's document and feed are on the master of its slot");
 
     await call(node, 1, 'rc.count', 'save', { id: 'c', data: { total: 0, members: [] } });
     await Promise.all([1, 2].map((from, k) => node.value({ from, op: 'incMany', store: 'rc.count', itemId: 'c', count: 200, amountBase: k * 1000 }, 120_000)));

@@ -19,17 +19,31 @@ export interface StoreEngineOptions {
   redis?: RedisSettingsInput;
   /** Redis engine: feed entries kept per store (about; default 10,000, BOXWIRE_STORE_FEED_LENGTH). A process away for longer reloads the store. */
   feedLength?: number;
+  /**
+   * Redis engine: slot groups per store (1–256; default 1 on a single Redis server, 16 on a Redis
+   * Cluster, BOXWIRE_STORE_SLOT_GROUPS). Every process must use the same number (docs/store-redis.md).
+   */
+  slotGroups?: number;
 }
 
 export interface ChosenStoreEngine {
   engine: StoreEngineName;
   redis?: RedisSettings;
   feedLength: number;
+  /** Set only when configured (the engine's default depends on single server vs cluster). */
+  slotGroups?: number;
 }
 
-const chosen: { engine?: StoreEngineName; redis?: RedisSettings; feedLength?: number } = {};
+const chosen: { engine?: StoreEngineName; redis?: RedisSettings; feedLength?: number; slotGroups?: number } = {};
 
-export const STORE_ENGINE_KEYS = ['engine', 'redis', 'feedLength'] as const;
+export const STORE_ENGINE_KEYS = ['engine', 'redis', 'feedLength', 'slotGroups'] as const;
+
+const MAX_SLOT_GROUPS = 256;
+
+function checkSlotGroups(value: unknown, source: string): number {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_SLOT_GROUPS) throw new ConfigError(`${source}: slot groups per store must be an integer from 1 to ${MAX_SLOT_GROUPS}, got ${JSON.stringify(value)}`);
+  return value as number;
+}
 
 export function chooseStoreEngine(options: StoreEngineOptions): void {
   if (options.engine !== undefined) chosen.engine = checkEngine(options.engine, 'SHARED_STORE.configure({ engine })');
@@ -38,6 +52,7 @@ export function chooseStoreEngine(options: StoreEngineOptions): void {
     if (!Number.isInteger(options.feedLength) || options.feedLength < 100) throw new ConfigError(`SHARED_STORE.configure({ feedLength }): must be an integer ≥ 100, got ${String(options.feedLength)}`);
     chosen.feedLength = options.feedLength;
   }
+  if (options.slotGroups !== undefined) chosen.slotGroups = checkSlotGroups(options.slotGroups, 'SHARED_STORE.configure({ slotGroups })');
 }
 
 /** The engine this process will use (reads the environment for what code did not set). */
@@ -46,7 +61,9 @@ export function chosenStoreEngine(env: NodeJS.ProcessEnv = process.env): ChosenS
   const feedLength = chosen.feedLength ?? (env.BOXWIRE_STORE_FEED_LENGTH ? Number(env.BOXWIRE_STORE_FEED_LENGTH) : 10_000);
   if (!Number.isInteger(feedLength) || feedLength < 100) throw new ConfigError(`BOXWIRE_STORE_FEED_LENGTH must be an integer ≥ 100, got '${env.BOXWIRE_STORE_FEED_LENGTH}'`);
   if (engine === 'memory') return { engine, feedLength };
-  return { engine, feedLength, redis: chosen.redis ?? redisSettings(env) ?? requireRedisSettings("SHARED_STORE with engine 'redis'") };
+  const redis = chosen.redis ?? redisSettings(env) ?? requireRedisSettings("SHARED_STORE with engine 'redis'");
+  const slotGroups = chosen.slotGroups ?? (env.BOXWIRE_STORE_SLOT_GROUPS ? checkSlotGroups(Number(env.BOXWIRE_STORE_SLOT_GROUPS), 'BOXWIRE_STORE_SLOT_GROUPS') : undefined);
+  return slotGroups === undefined ? { engine, feedLength, redis } : { engine, feedLength, redis, slotGroups };
 }
 
 function checkEngine(value: unknown, source: string): StoreEngineName {

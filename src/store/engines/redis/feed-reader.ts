@@ -1,6 +1,8 @@
 /**
- * Follows one store's feed for this process, on its own blocking connection (XREAD BLOCK parks a
- * connection; the command connection stays free for writes). Entries apply in order; an entry
+ * Follows a store's feeds for this process, on its own blocking connection (XREAD BLOCK parks a
+ * connection; the command connection stays free for writes). One reader follows every slot group
+ * of a store on a single Redis server (one XREAD over all the group feeds), or one group in a
+ * Redis Cluster (a command there may touch one slot only). Entries apply in order; an entry
  * that does not follow the copy's sequence (the feed was trimmed past us while we were away, or
  * Redis came back with another data set) makes the store reload. After every reconnect the
  * reader also compares the data set's epoch and sequence with its own, which catches a Redis
@@ -8,7 +10,7 @@
  */
 import { log } from '../../../core/logger.js';
 import type { RedisClient } from '../../../redis/redis-connection.js';
-import type { FeedEntry, HeldStore } from './held-store.js';
+import type { FeedEntry, HeldGroup } from './held-store.js';
 import type { StoreConnections } from './store-connections.js';
 
 /** Entries per XREAD, and how long one blocks (it returns at once when entries arrive). */
@@ -21,12 +23,18 @@ export class FeedReader {
   private checkNeeded = false;
   private stopped = false;
 
+  private readonly byFeed: Map<string, HeldGroup>;
+
   constructor(
-    private readonly held: HeldStore,
+    /** The store's name, and what the blocking connection is called (CLIENT LIST). */
+    private readonly label: string,
+    private readonly groups: HeldGroup[],
     private readonly connections: StoreConnections,
-    /** Reloads the store from Redis (throws while Redis is unreachable; the reader retries). */
-    private readonly reload: (held: HeldStore) => Promise<void>,
-  ) {}
+    /** Reloads one group from Redis (throws while Redis is unreachable; the reader retries). */
+    private readonly reload: (group: HeldGroup) => Promise<void>,
+  ) {
+    this.byFeed = new Map(groups.map((group) => [group.keys.feed, group]));
+  }
 
   start(): void {
     void this.loop();
@@ -41,12 +49,19 @@ export class FeedReader {
     if (this.client && this.generation === this.connections.generation) return this.client;
     this.client?.disconnect();
     this.generation = this.connections.generation;
-    const client = this.connections.openBlocking(this.held.name);
+    const client = this.connections.openBlocking(this.label);
     let first = true;
     client.on('ready', () => {
       if (!first) this.checkNeeded = true;
       first = false;
     });
+    // A Redis Cluster client stays 'ready' while one node restarts, and may hold our XREAD until
+    // the node is back (maybe empty): a node's error or removal also means "check before reading on".
+    const suspect = () => {
+      this.checkNeeded = true;
+    };
+    client.on('node error', suspect);
+    client.on('-node', suspect);
     this.client = client;
     return client;
   }
@@ -58,19 +73,24 @@ export class FeedReader {
         const client = this.connection();
         if (this.checkNeeded) {
           this.checkNeeded = false;
-          if (await this.dataSetChanged(client)) {
-            await this.reload(this.held);
-            continue;
-          }
+          const changed = await this.changedGroups(client);
+          for (const group of changed) await this.reload(group);
+          if (changed.length) continue;
         }
-        const reply = (await client.xreadBuffer('COUNT', COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', this.held.keys.feed, this.held.position)) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+        const streams = this.groups.map((group) => group.keys.feed);
+        const positions = this.groups.map((group) => group.position);
+        const reply = (await client.xreadBuffer('COUNT', COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', ...streams, ...positions)) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
         failures = 0;
         if (!reply || this.stopped) continue;
-        for (const [id, flat] of reply[0][1]) {
-          if (!this.held.apply(toEntry(id, flat))) {
-            log.info('store.feed_gap', { store: this.held.name, at: this.held.position, note: 'the feed was trimmed past this process, or Redis holds another data set: reloading the store' });
-            await this.reload(this.held);
-            break;
+        for (const [feed, entries] of reply) {
+          const group = this.byFeed.get(feed.toString());
+          if (!group) continue;
+          for (const [id, flat] of entries) {
+            if (!group.apply(toEntry(id, flat))) {
+              log.info('store.feed_gap', { store: group.name, group: group.keys.group, at: group.position, note: 'the feed was trimmed past this process, or Redis holds another data set: reloading the store' });
+              await this.reload(group);
+              break;
+            }
           }
         }
       } catch (error) {
@@ -78,17 +98,20 @@ export class FeedReader {
         failures++;
         // After a failure the data set may have changed under us: check before reading on.
         this.checkNeeded = true;
-        if (failures === 1) log.debug('store.feed_read_failed', { store: this.held.name, error: (error as Error).message });
+        if (failures === 1) log.debug('store.feed_read_failed', { store: this.label, error: (error as Error).message });
         await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** Math.min(failures, 5))).unref?.());
       }
     }
   }
 
-  /** Whether Redis now holds another data set than the one this copy follows (restarted empty, flushed). */
-  private async dataSetChanged(client: RedisClient): Promise<boolean> {
-    const [epoch, seq] = await client.hmget(this.held.keys.meta, 'epoch', 'seq');
-    if (this.held.epoch !== null && epoch !== this.held.epoch) return true;
-    return Number(seq ?? 0) < this.held.seq;
+  /** The groups for which Redis now holds another data set than the one this copy follows (restarted empty, flushed). */
+  private async changedGroups(client: RedisClient): Promise<HeldGroup[]> {
+    const changed: HeldGroup[] = [];
+    for (const group of this.groups) {
+      const [epoch, seq] = await client.hmget(group.keys.meta, 'epoch', 'seq');
+      if ((group.epoch !== null && epoch !== group.epoch) || Number(seq ?? 0) < group.seq) changed.push(group);
+    }
+    return changed;
   }
 }
 

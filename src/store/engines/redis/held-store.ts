@@ -1,15 +1,17 @@
 /**
  * This process's copy of one store under the Redis engine: the documents (in the engine's
- * StoreTables), each one's version (the feed id of its last write), and where in the store's feed
- * the copy is. Feed entries apply in feed order; an entry older than what the copy holds for its
- * id is skipped, so a snapshot read while writes went on converges as the feed catches up.
+ * StoreTables) and, per slot group (see store-keys.ts), each document's version (the feed id of
+ * its last write) and where in the group's feed the copy is. A group's entries apply in its feed
+ * order; an entry older than what the copy holds for its id is skipped, so a snapshot read while
+ * writes went on converges as the feed catches up. Groups are independent: an id lives in one
+ * group, so its versions compare within that group's feed only.
  */
 import { decode } from '../../../core/codec.js';
 import type { ChangeNotifier, StoreChange } from '../../change-events.js';
 import { copyValue } from '../../documents/document-values.js';
 import type { Entry, StoreTables } from '../../documents/store-tables.js';
 import { NO_VERSION, compareStreamIds } from './stream-id.js';
-import { storeKeys, type StoreKeys } from './store-keys.js';
+import type { StoreKeys, StoreLayout } from './store-keys.js';
 
 /** One feed entry as read from Redis (field values are raw bytes). */
 export interface FeedEntry {
@@ -27,8 +29,8 @@ export interface StoreSnapshot {
 
 const KIND_CHANGE: Record<string, StoreChange['type']> = { s: 'save', u: 'update', n: 'create', r: 'remove', c: 'clear' };
 
-export class HeldStore {
-  readonly keys: StoreKeys;
+/** One slot group of a held store: its documents' versions and its feed position. */
+export class HeldGroup {
   /** The feed id this copy has applied up to. */
   position = NO_VERSION;
   /** The feed sequence number of that entry (entries carry 1, 2, 3 …: a gap means trimmed, a drop means a new data set). */
@@ -38,19 +40,34 @@ export class HeldStore {
   readonly versions = new Map<string, string>();
   private waiters: Array<{ version: string; resolve: () => void }> = [];
 
-  constructor(readonly name: string, private readonly tables: StoreTables, private readonly changes: ChangeNotifier) {
-    this.keys = storeKeys(name);
-  }
+  constructor(
+    readonly name: string,
+    readonly keys: StoreKeys,
+    private readonly tables: StoreTables,
+    private readonly changes: ChangeNotifier,
+    /** Whether this group is the store's only one (its table can be replaced whole). */
+    private readonly only: boolean,
+  ) {}
 
-  /** Replaces the copy with a snapshot; `reset`: tell listeners the store was rebuilt (a reload, not the first load). */
+  /** Replaces this group's part of the copy with a snapshot; `reset`: tell listeners the store was rebuilt (a reload, not the first load). */
   load(snapshot: StoreSnapshot, reset: boolean): void {
-    const table = new Map<string, Entry>();
-    this.versions.clear();
-    for (const [id, entry, version] of snapshot.entries) {
-      table.set(id, entry);
-      this.versions.set(id, version);
+    if (this.only) {
+      const table = new Map<string, Entry>();
+      this.versions.clear();
+      for (const [id, entry, version] of snapshot.entries) {
+        table.set(id, entry);
+        this.versions.set(id, version);
+      }
+      this.tables.replaceTable(this.name, table);
+    } else {
+      const table = this.tables.table(this.name);
+      for (const id of this.versions.keys()) table.delete(id);
+      this.versions.clear();
+      for (const [id, entry, version] of snapshot.entries) {
+        this.tables.set(this.name, id, entry);
+        this.versions.set(id, version);
+      }
     }
-    this.tables.replaceTable(this.name, table);
     const newDataSet = this.epoch !== null && snapshot.epoch !== this.epoch;
     this.epoch = snapshot.epoch;
     this.seq = snapshot.seq;
@@ -93,7 +110,7 @@ export class HeldStore {
     }
   }
 
-  /** A clear at `version`: every entry written before it goes (ones written after it, read by a snapshot, stay). */
+  /** A clear at `version`: every entry of this group written before it goes (ones written after it, read by a snapshot, stay). */
   private clearBefore(version: string): void {
     const table = this.tables.table(this.name);
     for (const [id, written] of this.versions) {
@@ -127,8 +144,23 @@ export class HeldStore {
     return entry ? { entry, version: this.versions.get(id) ?? NO_VERSION } : { version: '0' };
   }
 
-  /** Drops versions of entries the tables pruned (expired). */
+  /** Drops the version of an entry the tables pruned (expired). */
   forget(id: string): void {
     this.versions.delete(id);
+  }
+}
+
+/** This process's copy of one store: its slot groups over one table of documents. */
+export class HeldStore {
+  readonly groups: HeldGroup[];
+
+  constructor(readonly name: string, readonly layout: StoreLayout, tables: StoreTables, changes: ChangeNotifier) {
+    const only = layout.groups.length === 1;
+    this.groups = layout.groups.map((keys) => new HeldGroup(name, keys, tables, changes, only));
+  }
+
+  /** Drops the version of an entry the tables pruned (expired). */
+  forget(id: string): void {
+    this.groups[this.layout.groupOf(id)].forget(id);
   }
 }

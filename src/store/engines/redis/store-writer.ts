@@ -1,7 +1,9 @@
 /**
- * One store's writes from this process. Writes made in the same turn of the event loop go to
- * Redis as one batch (one Lua script run, see write-script.ts); the next batch leaves when the
- * previous one is answered, so this process's writes to a store apply in the order it made them.
+ * One store's writes from this process, for one slot group of the store (see store-keys.ts: every
+ * id belongs to one group). Writes made in the same turn of the event loop go to Redis as one
+ * batch (one Lua script run over the group's slot, see write-script.ts); the next batch leaves
+ * when the previous one is answered, so this process's writes to a group — and so to any one
+ * id — apply in the order it made them.
  *
  * An update is computed here, from the newest version this process knows of the document (its own
  * confirmed writes not yet back through the feed, else its copy of the store), and sent with that
@@ -19,8 +21,9 @@ import { StoreLimitError, StoreOperationError } from '../../store-errors.js';
 import { isLive, type Entry } from '../../documents/store-tables.js';
 import { applyUpdate, type Document } from '../../documents/update-operators.js';
 import type { WriteRequest, WriteResult } from '../../workers/write-request.js';
-import type { HeldStore } from './held-store.js';
-import { documentKey, storeKeys, type StoreKeys } from './store-keys.js';
+import type { GroupCounts } from './group-counts.js';
+import type { HeldGroup } from './held-store.js';
+import { documentKey, type StoreKeys } from './store-keys.js';
 import { compareStreamIds } from './stream-id.js';
 import { describeFailure, isDefinitelyNotRun, isReadOnly, unavailable } from './redis-failures.js';
 import type { StoreConnections } from './store-connections.js';
@@ -71,7 +74,6 @@ const ABSENT = '0';
 const UNKNOWN = '?';
 
 export class StoreWriter {
-  private readonly keys: StoreKeys;
   private queue: QueuedWrite[] = [];
   private busy = false;
   private scheduled = false;
@@ -82,14 +84,16 @@ export class StoreWriter {
 
   constructor(
     readonly store: string,
+    /** The keys of the slot group this writer writes to. */
+    private readonly keys: StoreKeys,
     private readonly connections: StoreConnections,
-    /** This process's copy of the store, when it reads it (undefined: it only writes). */
-    private readonly held: () => HeldStore | undefined,
-    /** Feed entries Redis keeps per store (about: MAXLEN ~). */
+    /** This process's copy of the group, when it reads the store (undefined: it only writes). */
+    private readonly held: () => HeldGroup | undefined,
+    /** Feed entries Redis keeps per group (about: MAXLEN ~). */
     private readonly feedLength: number,
-  ) {
-    this.keys = storeKeys(store);
-  }
+    /** Entries per group of the store (the entry limit is store-wide). */
+    private readonly counts: GroupCounts,
+  ) {}
 
   write(request: WriteRequest): Promise<WriteResult> {
     // Bounded like the in-memory engine's worker queue (writes wait here only while a batch is out or Redis reconnects).
@@ -229,7 +233,7 @@ export class StoreWriter {
 
   private async send(planned: PlannedWrite[]): Promise<void> {
     const keys = [this.keys.meta, this.keys.feed, this.keys.ids];
-    const args: Array<string | Buffer> = [String(this.feedLength), String(this.entryLimit(planned)), this.keys.docPrefix];
+    const args: Array<string | Buffer> = [String(this.feedLength), String(this.entryLimit(planned) - this.counts.others(this.keys.group)), this.keys.docPrefix];
     for (const item of planned) {
       const id = item.write.request.id;
       keys.push(id === undefined ? this.keys.meta : documentKey(this.keys, id));
@@ -242,6 +246,8 @@ export class StoreWriter {
       await this.failed(planned, error as Error);
       return;
     }
+    const last = replies[planned.length] as Array<Buffer | number> | undefined;
+    if (last && String(last[0]) === 'count') this.counts.set(this.keys.group, Number(last[1]));
     const retry: QueuedWrite[] = [];
     const visible: Array<[QueuedWrite, WriteResult]> = [];
     let newest: string | undefined;
@@ -298,7 +304,7 @@ export class StoreWriter {
       case 'skip':
         return 'retry';
       case 'limit':
-        write.reject(new StoreLimitError(`store '${this.store}' holds ${Number(reply[1])} entries, its limit (${this.entryLimit([item])}); remove entries, or raise maxEntries`));
+        write.reject(new StoreLimitError(`store '${this.store}' holds ${Number(reply[1]) + this.counts.others(this.keys.group)} entries, its limit (${this.entryLimit([item])}); remove entries, or raise maxEntries`));
         return undefined;
       case 'same':
         write.reject(item.localError!);

@@ -1,6 +1,6 @@
 /**
- * The Lua script every write batch runs: one atomic step per batch over one store's keys (one
- * slot, see store-keys.ts). For each write, in order, it checks the version the writer computed
+ * The Lua script every write batch runs: one atomic step per batch over the keys of one slot
+ * group of a store (one slot, see store-keys.ts). For each write, in order, it checks the version the writer computed
  * from, writes the document (hash + id index + key expiry) and appends the resulting document to
  * the store's feed, so the feed and the data never disagree. Documents are opaque bytes here
  * (boxwire's msgpack): Lua never decodes them (cjson would turn [] into {} and round big integers).
@@ -9,14 +9,16 @@
  * limit) stops the batch: the writes after it are skipped and retried, so a process's writes to a
  * store apply in the order it made them.
  *
- * KEYS: meta, feed, ids, then one document key per write (meta again for a clear).
- * ARGV: feed length, entry limit, document key prefix, then per write: kind, id, expect, data, ttl ms.
+ * KEYS: meta, feed, ids (of the group), then one document key per write (meta again for a clear).
+ * ARGV: feed length, entry limit for this group (the store's limit minus what the other groups
+ *   hold), document key prefix, then per write: kind, id, expect, data, ttl ms.
  *   kind: s save, n create, u update, v verify (an update that failed against the writer's copy:
  *         confirm the copy was current), r remove, c clear
  *   expect (u, v): the version computed from, '0' for "absent", '^' for "as the batch left it",
  *         '?' for "unknown: send me the current document"
  * Reply per write: {'ok', version, expiry|''[, removed]} | {'nx'} | {'exists', v, d, e}
- *   | {'conflict', v|'0', d|'', e|'', newest feed id} | {'limit', count} | {'same'} | {'skip'}
+ *   | {'conflict', v|'0', d|'', e|'', newest feed id} | {'limit', count} | {'same'} | {'skip'},
+ * then one more element: {'count', entries the group holds now}.
  */
 export const WRITE_SCRIPT = `#!lua
 local t = redis.call('TIME')
@@ -134,6 +136,7 @@ if last then
     redis.call('PEXPIREAT', ids, top[2])
   end
 end
+out[n + 1] = {'count', count}
 return out
 `;
 
