@@ -99,7 +99,9 @@ const HTTP_INCREMENT = { transport: 'http', box: 'sample', method: 'increment' }
 // ---- the tests ----------------------------------------------------------------------------
 
 test('every server answers in the Prometheus text format, aggregated over its master and workers', async () => {
-  const a = await scrape(A);
+  // The cluster is up once every server links; a's second worker may still be finishing its
+  // start (a worker not yet ready counts as missing, rightly): wait for it, then read.
+  const a = await scrapeUntil(A, (s) => s.get('boxwire_metrics_processes') === 3, 'both workers of a in the scrape');
   assert.is(a.value('boxwire_metrics_processes'), 3, 'master + 2 workers');
   assert.is(a.value('boxwire_metrics_processes_missing'), 0);
   for (const process of ['master', 'worker-1', 'worker-2']) {
