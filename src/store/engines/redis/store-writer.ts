@@ -19,7 +19,7 @@ import { copyValue } from '../../documents/document-values.js';
 import { checkDocumentSize, storeLimits } from '../../limits.js';
 import { StoreLimitError, StoreOperationError } from '../../store-errors.js';
 import { isLive, type Entry } from '../../documents/store-tables.js';
-import { applyUpdate, type Document } from '../../documents/update-operators.js';
+import { applyUpdate } from '../../documents/update-operators.js';
 import type { WriteRequest, WriteResult } from '../../workers/write-request.js';
 import type { GroupCounts } from './group-counts.js';
 import type { HeldGroup } from './held-store.js';
@@ -27,7 +27,7 @@ import { documentKey, type StoreKeys } from './store-keys.js';
 import { compareStreamIds } from './stream-id.js';
 import { describeFailure, isDefinitelyNotRun, isReadOnly, unavailable } from './redis-failures.js';
 import type { StoreConnections } from './store-connections.js';
-import type { WriteCode } from './write-script.js';
+import { ABSENT, CHAINED, UNKNOWN, predictedAfter, type Base, type PlannedWrite, type QueuedWrite } from './planned-write.js';
 
 /** Most writes in one script run (bounds the script's time in Redis and the reply's size). */
 const MAX_BATCH = 256;
@@ -39,39 +39,6 @@ const UNAVAILABLE_RETRY_MS = 3_000;
 const FEED_WAIT_MS = 5_000;
 /** Past this many remembered writes, those the copy shows are dropped (a store only written: all of them). */
 const MAX_REMEMBERED = 1_000;
-
-interface QueuedWrite {
-  request: WriteRequest;
-  resolve: (result: WriteResult) => void;
-  reject: (error: Error) => void;
-  deadline: number;
-  madeAt: number;
-}
-
-/** What a write is computed from: an entry (or none) at a version; undefined when unknown. */
-interface Base {
-  entry?: Entry;
-  version: string;
-  /** The feed position this was true at (Redis's answer to a conflict: newer than any copy behind it). */
-  asOf?: string;
-}
-
-/** One write as planned for the script, with what this process expects from it. */
-interface PlannedWrite {
-  write: QueuedWrite;
-  code: WriteCode;
-  expect: string;
-  data: Buffer | '';
-  ttlMs: number;
-  /** The document it writes (save, create, update). */
-  doc?: Document;
-  /** An update that failed against this process's copy: the error, if Redis confirms the copy was current. */
-  localError?: Error;
-}
-
-const CHAINED = '^';
-const ABSENT = '0';
-const UNKNOWN = '?';
 
 export class StoreWriter {
   private queue: QueuedWrite[] = [];
@@ -383,21 +350,3 @@ export class StoreWriter {
 
 const APPLIED: WriteResult = Object.freeze({ outcome: 'applied' });
 const NOT_EXISTS: WriteResult = Object.freeze({ outcome: 'notExists' });
-
-/** What a batch leaves for the next write on the same id; undefined when it could go either way. */
-function predictedAfter(item: PlannedWrite, base: Base | undefined): Base | undefined {
-  switch (item.code) {
-    case 's':
-      return { entry: { doc: item.doc! }, version: CHAINED };
-    case 'r':
-      return { version: ABSENT };
-    case 'u':
-      if (item.expect === UNKNOWN) return undefined;
-      // An update keeps the expiry unless it sets one (the exact new one is Redis's to compute).
-      return item.doc ? { entry: { doc: item.doc, expiresAt: item.ttlMs ? Date.now() + item.ttlMs : base?.entry?.expiresAt }, version: CHAINED } : { version: ABSENT };
-    case 'v':
-      return base;
-    default:
-      return undefined;
-  }
-}
