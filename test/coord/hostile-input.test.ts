@@ -46,7 +46,7 @@ function expected(label: string): string | { value: unknown } {
     'LOCK ttlMs 30 (minimum)': { value: 'ran' },
     'nothing was queued by refused pushes': { value: { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0 } },
     'UNIQUE_ID.parse of an id': { value: true },
-    'raw coord.call with name __proto__': 'BOXWIRE_REMOTE',
+    'raw bw.coord.call with name __proto__': 'BOXWIRE_REMOTE',
     'baseline jobs intact': { value: true },
     'baseline lock still held': 'BOXWIRE_LOCK_BUSY',
     'baseline lock free after release, higher fence': { value: true },
@@ -95,7 +95,7 @@ test('embedded, across the workers of one server: each hostile input gets its ty
   await app.waitForEvent('hostile-done', 1, 120_000);
   const count = checkCases(app.events, 'embedded with 2 workers');
   assert.ok(count > 150, `${count} cases ran`);
-  assert.ok(app.events.some((e) => e.label === 'raw coord.call with name __proto__'), 'the master was sent a raw call');
+  assert.ok(app.events.some((e) => e.label === 'raw bw.coord.call with name __proto__'), 'the master was sent a raw call');
   await app.stop();
   assert.is((await app.exited).code, 0);
   const [master] = await app.waitForEvent('master-prototype', 1, 1_000);
