@@ -8,7 +8,7 @@ import type { RequestTable } from './request-table.js';
  * only knows where it sent a request (e.g. any worker of server B), not which process took it:
  * the master that routed it does.
  */
-export const REQUESTS_DOWN = 'bw.requestsDown';
+export const REQUESTS_DOWN = 'bw.core.requestsDown';
 
 export interface RequestsDownNotice {
   /** Request ids in the receiving process. */
@@ -31,7 +31,7 @@ export function settleRequestsDown(requests: RequestTable, data: unknown): void 
  * linked to: "my worker N died". Requests addressed to that very worker (`workerId` given) from
  * elsewhere are pending as `<server>/<N>` there; they reject at once with PeerDownError.
  */
-export const WORKER_DOWN = 'bw.remoteWorkerDown';
+export const WORKER_DOWN = 'bw.core.remoteWorkerDown';
 
 export interface WorkerDownNotice {
   server: string;
