@@ -21,24 +21,66 @@ function findTests(dir: string): string[] {
   });
 }
 
-interface FileResult { file: string; passed: number; failed: number; skipped: number; code: number | null; output: string }
+interface FileResult { file: string; passed: number; failed: number; skipped: number; code: number | null; output: string; timedOut: boolean }
+
+// A file that has not finished after this long is killed (its whole process group: the clusters
+// and servers it started) and counts as failed, with what it printed so far: one hung file must
+// not hang CI. The slowest file takes about 2.5 minutes on a loaded 2-core machine.
+const FILE_TIMEOUT_MS = Number(process.env.BOXWIRE_TEST_FILE_TIMEOUT_S ?? 420) * 1000;
+
+/** Kills every process left in the file's process group (a fixture or server the file did not stop). */
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is gone already: nothing was left behind.
+  }
+}
+
+/** Process groups of the files running now: killed if the runner itself is stopped (Ctrl-C, CI cancel). */
+const running = new Set<number>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const pid of running) killGroup(pid);
+    process.exit(130);
+  });
+}
 
 function runFile(file: string): Promise<FileResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
+    // detached: the file leads its own process group, so everything it started can be killed with it.
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, detached: true, env: { ...process.env, FORCE_COLOR: '0' } });
+    running.add(child.pid!);
     let output = '';
+    let timedOut = false;
+    let settled = false;
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('close', (code) => {
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, FILE_TIMEOUT_MS);
+    const finish = (code: number | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      killGroup(child.pid);
+      if (timedOut) output += `\n[test/run.ts] ${relative(root, file)} did not finish within ${FILE_TIMEOUT_MS / 1000} s: killed with its process group\n`;
       const count = (label: string) => [...output.matchAll(new RegExp(`${label}:\\s+(\\d+)`, 'g'))].reduce((sum, m) => sum + Number(m[1]), 0);
       let passed = count('Passed');
       const total = count('Total');
       let failed = Math.max(0, total - passed - count('Skipped'));
-      // A file that crashed before uvu could summarize counts as one failure.
-      if (code !== 0 && failed === 0) failed = 1;
+      // A file that crashed (or timed out) before uvu could summarize counts as one failure.
+      if ((code !== 0 || timedOut) && failed === 0) failed = 1;
       if (total === 0 && code === 0) passed = 0;
-      resolve({ file: relative(root, file), passed, failed, skipped: count('Skipped'), code, output });
-    });
+      running.delete(child.pid!);
+      resolve({ file: relative(root, file), passed, failed, skipped: count('Skipped'), code, output, timedOut });
+    };
+    // 'close' waits for the output pipes; a leftover grandchild holding them must not keep the run
+    // waiting, so after 'exit' the pipes get a few seconds, then the group is killed.
+    child.on('close', (code) => finish(code));
+    child.on('exit', (code) => setTimeout(() => finish(code), 5_000));
   });
 }
 
@@ -59,10 +101,11 @@ async function lane(): Promise<void> {
     const file = files[next++];
     const started = Date.now();
     let result = await runFile(file);
-    if (result.failed > 0 && RETRIES > 0) {
+    if (result.failed > 0 && RETRIES > 0 && !result.timedOut) {
       // A file that fails is run once more, in full, and both outcomes are printed: a pass on the
       // second run is reported as FLAKY (with the first run's output), never hidden. Set
-      // BOXWIRE_TEST_RETRIES=0 to fail on the first run.
+      // BOXWIRE_TEST_RETRIES=0 to fail on the first run. A file that timed out is not run again:
+      // the whole run must stay bounded.
       const first = result;
       result = await runFile(file);
       if (result.failed === 0) {

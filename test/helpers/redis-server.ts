@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+/** Every redis-cli call has a deadline: a command that never answers fails the test, never hangs it. */
+const run = (file: string, args: string[], timeout = 15_000) => execFileAsync(file, args, { timeout, killSignal: 'SIGKILL' });
 
 /** A port nobody listens on right now (the kernel's choice, released at once). */
 export function freeTcpPort(host = '127.0.0.1'): Promise<number> {
@@ -43,6 +45,9 @@ export interface RedisServerOptions {
 export class RedisServer {
   readonly host: string;
   port = 0;
+  /** The cluster bus port (cluster mode only): chosen free like the port, not the default port + 10000,
+   * which is over 65535 for ports above 55535 and may be anybody's. */
+  busPort = 0;
   readonly dir: string;
   private child?: ChildProcess;
   private exited?: Promise<void>;
@@ -133,7 +138,7 @@ export class RedisServer {
 }
 
 function clusterArgs(node: RedisServer): string[] {
-  return ['--cluster-enabled', 'yes', '--cluster-config-file', join(node.dir, 'nodes.conf'), '--cluster-node-timeout', '2000', '--appendonly', 'no'];
+  return ['--cluster-enabled', 'yes', '--cluster-port', String(node.busPort), '--cluster-config-file', join(node.dir, 'nodes.conf'), '--cluster-node-timeout', '2000', '--appendonly', 'no'];
 }
 
 /** A 3-master Redis Cluster on free ports (optionally with replicas), made with `redis-cli --cluster create`. */
@@ -142,15 +147,27 @@ export class RedisClusterHarness {
 
   /** `count` masters, each with `replicas` replicas (`--cluster-replicas`). */
   async start(count = 3, replicas = 0): Promise<this> {
+    try {
+      await this.create(count, replicas);
+    } catch (error) {
+      await this.dispose(); // the test's finally has no harness to stop yet
+      throw error;
+    }
+    return this;
+  }
+
+  private async create(count: number, replicas: number): Promise<void> {
     for (let i = 0; i < count * (1 + replicas); i++) {
       const node = new RedisServer();
       node.port = await freeTcpPort();
-      await node.start(clusterArgs(node));
+      node.busPort = await freeTcpPort();
       this.nodes.push(node);
+      await node.start(clusterArgs(node));
     }
-    await run('redis-cli', ['--cluster', 'create', ...this.nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
+    // redis-cli waits for the nodes to join without a limit of its own.
+    await run('redis-cli', ['--cluster', 'create', ...this.nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], 60_000)
+      .catch((error: Error) => { throw new Error(`redis-cli --cluster create did not finish in 60 s: ${error.message}`); });
     await this.untilOk(this.nodes, 20_000);
-    return this;
   }
 
   /** Starts a node that was killed again, on its port with its nodes.conf (it rejoins the cluster). */

@@ -10,6 +10,10 @@ import { RedisClusterHarness, type RedisServer } from '../helpers/redis-server.j
 import { until } from '../helpers/until.js';
 import { storeLayout } from '../../src/store/engines/redis/store-keys.js';
 
+// Where a run is, on stderr: the runner shows it only when the file fails or times out.
+const started = Date.now();
+const step = (what: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
+
 const GROUPS = 16; // the engine's default on a Redis Cluster
 const env = (cluster: RedisClusterHarness) => ({ BOXWIRE_STORE_ENGINE: 'redis', BOXWIRE_REDIS_CLUSTER: cluster.seeds.join(',') });
 const call = (node: StoreNode, from: number, store: string, method: string, ...args: unknown[]) => node.value({ from, op: 'call', store, method, args });
@@ -39,6 +43,7 @@ function idsInDifferentGroups(store: string, count: number): string[] {
 }
 
 test('Redis Cluster, 2 servers × 2 workers: a store spreads over all three masters (each slot group in one slot); concurrent $inc/$addToSet exact; clear empties every group', async () => {
+  step('test 1: starting a 3-master Redis Cluster');
   const redis = await new RedisClusterHarness().start();
   const servers = await Promise.all([startStoreCluster('cpu', { common: env(redis) }), startStoreCluster('cpu', { common: env(redis) })]);
   try {
@@ -47,6 +52,7 @@ test('Redis Cluster, 2 servers × 2 workers: a store spreads over all three mast
     const [[first, from]] = procs;
     const STORE = 'rc.big';
     const DOCS = 600;
+    step('test 1: cluster and 2 servers up; writing 600 documents');
     await first.value({ from, op: 'benchWrite', store: STORE, method: 'save', count: DOCS, ms: 50 }, 60_000);
 
     // Where the keys are: every master holds documents of the store, and a group's keys share a slot.
@@ -73,6 +79,7 @@ test('Redis Cluster, 2 servers × 2 workers: a store spreads over all three mast
     assert.is(Object.keys(expected).length, DOCS);
     await seesEverywhere(servers, STORE, expected);
 
+    step('test 1: layout checked; concurrent $inc/$addToSet');
     // Concurrent $inc and $addToSet from 4 processes on ids in different groups: none lost.
     const ids = idsInDifferentGroups('rc.count', 3);
     for (const id of ids) await call(first, from, 'rc.count', 'save', { id, data: { total: 0, members: [] } });
@@ -87,6 +94,7 @@ test('Redis Cluster, 2 servers × 2 workers: a store spreads over all three mast
       }
     }
 
+    step('test 1: counters exact; clear');
     // A clear reaches every group: every process sees the store empty, and Redis holds no document of it.
     await call(procs[3][0], procs[3][1], STORE, 'clear');
     await seesEverywhere(servers, STORE, {});
@@ -100,6 +108,7 @@ test('Redis Cluster, 2 servers × 2 workers: a store spreads over all three mast
 });
 
 test('Redis Cluster failover: a master killed — reads answer, writes to its groups fail fast then work once its replica took over; the old master back as a replica; nothing lost, $inc exact', async () => {
+  step('test 2: starting 3 masters + 3 replicas');
   const redis = await new RedisClusterHarness().start(3, 1);
   const servers = [await startStoreCluster('cpu', { common: env(redis) })];
   const procs = servers[0].processes;
@@ -116,6 +125,7 @@ test('Redis Cluster failover: a master killed — reads answer, writes to its gr
     const layout = storeLayout(STORE, GROUPS);
     const group = layout.groups[layout.groupOf('k0')];
     const victim = await redis.masterOf(await slotOf(redis, group.meta));
+    step('test 2: killing a master');
     await victim.kill9();
 
     // While its replica has not taken over yet: reads answer from each process's copy; a write to
@@ -125,12 +135,14 @@ test('Redis Cluster failover: a master killed — reads answer, writes to its gr
     assert.ok(during.ok || during.error.code === 'BOXWIRE_STORE_UNAVAILABLE', JSON.stringify(during));
     assert.ok(during.ms < 8_000, `the write settled in ${during.ms} ms`);
 
+    step('test 2: waiting for failover');
     const survivors = redis.nodes.filter((n) => n !== victim);
     await redis.untilOk(survivors, 30_000);
     await until('a write to the failed-over group works', async () => ((await timed(node, one, STORE, 'save', { id: 'k0', data: { n: 'after' } })).ok ? true : undefined), 30_000);
     docs.k0 = { n: 'after' } as never;
     await seesEverywhere(servers, STORE, docs);
 
+    step('test 2: failed over; concurrent $inc');
     // Concurrent $inc on the failed-over group from both workers: exact.
     await call(node, one, STORE, 'save', { id: 'k0', data: { total: 0, members: [] } });
     await Promise.all(procs.map(([p, w], k) => p.value({ from: w, op: 'incMany', store: STORE, itemId: 'k0', count: 100, amountBase: k * 1000 }, 120_000)));
@@ -141,6 +153,7 @@ test('Redis Cluster failover: a master killed — reads answer, writes to its gr
       assert.ok(outcome.equal, JSON.stringify(outcome));
     }
 
+    step('test 2: restarting the old master');
     // The old master comes back (empty: no persistence here) and rejoins as a replica; nothing changes for the store.
     await redis.restartNode(victim);
     await redis.untilOk(redis.nodes, 30_000);
@@ -162,6 +175,7 @@ test('Redis Cluster failover: a master killed — reads answer, writes to its gr
 });
 
 test('Redis Cluster without replicas: a master restarted empty — writes fail fast while the cluster is down, then work; the copies of its groups reload to what Redis holds (reset), the other groups keep their documents', async () => {
+  step('test 3: starting a 3-master Redis Cluster');
   const redis = await new RedisClusterHarness().start();
   const servers = [await startStoreCluster('cpu', { common: env(redis) })];
   const procs = servers[0].processes;
@@ -179,11 +193,13 @@ test('Redis Cluster without replicas: a master restarted empty — writes fail f
     const owners = await Promise.all(layout.groups.map(async (keys) => (await redis.masterOf(await slotOf(redis, keys.meta))) === victim));
     const kept = Object.fromEntries(Object.entries(docs).filter(([id]) => !owners[layout.groupOf(id)]));
     assert.ok(Object.keys(kept).length > 0 && Object.keys(kept).length < 120, `some groups were on the victim (${120 - Object.keys(kept).length} documents)`);
+    step('test 3: killing a master');
     await victim.kill9();
     const during = await timed(node, one, STORE, 'save', { id: 'k0', data: { n: 'during' } });
     assert.ok(during.ms < 8_000, `a write during the outage settled in ${during.ms} ms: ${JSON.stringify(during)}`);
     for (const [p, w] of procs) assert.equal(await call(p, w, STORE, 'get', 'k1'), docs.k1, 'reads answer from the copy');
 
+    step('test 3: restarting it empty');
     await redis.restartNode(victim);
     await redis.untilOk(redis.nodes, 30_000);
     await until('a write works again', async () => ((await timed(node, one, STORE, 'save', { id: 'fresh', data: { n: -1 } })).ok ? true : undefined), 30_000);
