@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
+import { freeTcpPort } from '../helpers/redis-server.js';
 import { startStoreCluster } from '../helpers/store-cluster.js';
 
 /** Writes per throughput measurement, the same for boxwire and the Redis baseline. */
@@ -54,7 +55,7 @@ const rows: string[][] = [];
 const row = (...cells: string[]) => rows.push(cells);
 
 async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freeTcpPort(); // a random port may be taken (redis-server then exits at start)
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk) => String(chunk).includes('Ready to accept connections') && resolve());

@@ -24,7 +24,10 @@ export class FixtureProcess {
   private waiters: Array<() => void> = [];
 
   constructor(file: string, args: string[] = [], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, file), ...args], {
+    // BOXWIRE_FIXTURE_NODE_ARGS: extra Node flags for fixtures (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+    // to profile a benchmark; cluster workers inherit them).
+    const nodeArgs = (process.env.BOXWIRE_FIXTURE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(repoRoot, file), ...args], {
       cwd: repoRoot,
       env: { ...process.env, BOXWIRE_LOG: process.env.BOXWIRE_LOG ?? 'warn', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],

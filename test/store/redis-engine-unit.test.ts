@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, SHARED_STORE, StoreLimitError, StoreOperationError } from '../../src/index.js';
+import { readStoredDocument } from '../../src/store/engines/redis/stored-document.js';
 import { decode } from '../../src/core/codec.js';
 import { chosenStoreEngine } from '../../src/store/engines/engine-choice.js';
 import { storeEngine } from '../../src/store/store-node.js';
@@ -82,11 +83,15 @@ test('documents rest in Redis as boxwire msgpack: [], {}, 2^53−1, nested empty
   const store = SHARED_STORE('u.bytes');
   const data = { empty: [], obj: {}, max: 2 ** 53 - 1, nested: [[], [[]], { a: [] }], when: new Date(1_700_000_000_000), map: new Map([['k', 1]]), big: 2n ** 62n };
   await store.save({ id: 'e', data });
-  const raw = (await redis.cli('--no-raw', 'HGET', 'bw:store:{u.bytes}:d:e', 'd')).stdout;
-  assert.ok(raw.length > 0);
-  // The bytes in Redis decode (with boxwire's codec) to exactly what was saved.
-  const client = (storeEngine() as unknown as { copy: { connections: { command: { hgetBuffer: (k: string, f: string) => Promise<Buffer> } } } }).copy.connections.command;
-  assert.equal(decode(await client.hgetBuffer('bw:store:{u.bytes}:d:e', 'd')), data);
+  assert.is((await redis.cli('TYPE', 'bw:store:{u.bytes}:d:e')).stdout.trim(), 'string', 'one string key per document');
+  // The value is a short header (version, expiry) and the document's bytes, which decode (with
+  // boxwire's codec) to exactly what was saved.
+  const client = (storeEngine() as unknown as { copy: { connections: { command: { getBuffer: (k: string) => Promise<Buffer> } } } }).copy.connections.command;
+  const value = await client.getBuffer('bw:store:{u.bytes}:d:e');
+  const { entry, version } = readStoredDocument(value);
+  assert.match(version, /^\d+-\d+$/);
+  assert.equal(entry.doc, data);
+  assert.equal(decode(value.subarray(2 + value[0] + 0)), data, 'after the header (version, then an empty expiry): the msgpack bytes');
   assert.equal(await store.get('e'), data);
 });
 

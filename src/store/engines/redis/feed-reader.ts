@@ -24,6 +24,8 @@ export class FeedReader {
   private stopped = false;
 
   private readonly byFeed: Map<string, HeldGroup>;
+  /** The entry that last made a group reload (a second failure there right after: skip it). */
+  private readonly failedAt = new Map<HeldGroup, string>();
 
   constructor(
     /** The store's name, and what the blocking connection is called (CLIENT LIST). */
@@ -86,11 +88,20 @@ export class FeedReader {
           const group = this.byFeed.get(feed.toString());
           if (!group) continue;
           for (const [id, flat] of entries) {
-            if (!group.apply(toEntry(id, flat))) {
-              log.info('store.feed_gap', { store: group.name, group: group.keys.group, at: group.position, note: 'the feed was trimmed past this process, or Redis holds another data set: reloading the store' });
-              await this.reload(group);
-              break;
+            const entry = toEntry(id, flat);
+            if (group.apply(entry)) continue;
+            if (this.failedAt.get(group) === entry.id) {
+              // The same entry again right after a reload: not one the write script added (those
+              // are within the store's meta). Step over it rather than reload forever.
+              log.warn('store.feed_entry_skipped', { store: group.name, group: group.keys.group, entry: entry.id, note: 'an entry the copy cannot follow even after reloading; something other than boxwire writes to this feed' });
+              group.position = entry.id;
+              this.failedAt.delete(group);
+              continue;
             }
+            this.failedAt.set(group, entry.id);
+            log.info('store.feed_gap', { store: group.name, group: group.keys.group, at: group.position, note: 'the feed was trimmed past this process, or Redis holds another data set: reloading the store' });
+            await this.reload(group);
+            break;
           }
         }
       } catch (error) {

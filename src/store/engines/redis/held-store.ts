@@ -11,6 +11,8 @@ import type { ChangeNotifier, StoreChange } from '../../change-events.js';
 import { copyValue } from '../../documents/document-values.js';
 import type { Entry, StoreTables } from '../../documents/store-tables.js';
 import { NO_VERSION, compareStreamIds } from './stream-id.js';
+import { feedChanges, type FeedChange } from './feed-changes.js';
+import { log } from '../../../core/logger.js';
 import type { StoreKeys, StoreLayout } from './store-keys.js';
 
 /** One feed entry as read from Redis (field values are raw bytes). */
@@ -77,31 +79,47 @@ export class HeldGroup {
     this.settleWaiters(newDataSet);
   }
 
-  /** Applies one feed entry; false when it does not follow the copy's position (a gap: reload). */
+  /**
+   * Applies one feed entry (a write batch: every change in it has the entry's id as version);
+   * false when it does not follow the copy's position (a gap), or cannot be read: reload.
+   * (A change listener that throws is the notifier's to report; it does not stop the entry.)
+   */
   apply(entry: FeedEntry): boolean {
     const seq = Number(entry.fields.get('n')?.toString());
     if (seq !== this.seq + 1) return false;
-    this.seq = seq;
-    this.position = entry.id;
-    const kind = entry.fields.get('k')?.toString() ?? '';
-    if (kind === 'c') this.clearBefore(entry.id);
-    else this.applyToId(kind, entry);
+    try {
+      const changes = feedChanges(entry);
+      this.seq = seq;
+      this.position = entry.id;
+      // Ids this entry changed so far: a later change to one of them in the same entry applies on top.
+      const touched = new Set<string>();
+      for (const change of changes) {
+        if (change.kind === 'c') this.clearBefore(entry.id, touched);
+        else this.applyToId(change, entry.id, touched);
+      }
+    } catch (error) {
+      // Bytes in Redis that are not a feed entry or a document (written by something else): the
+      // copy cannot follow this entry; reloading reads the documents as they are.
+      log.warn('store.feed_malformed', { store: this.name, group: this.keys.group, entry: entry.id, error: (error as Error)?.message ?? String(error) });
+      return false;
+    }
     this.settleWaiters(false);
     return true;
   }
 
-  private applyToId(kind: string, entry: FeedEntry): void {
-    const id = entry.fields.get('i')!.toString();
+  private applyToId(change: FeedChange, version: string, touched: Set<string>): void {
+    const { id, kind } = change;
     const held = this.versions.get(id);
-    if (held !== undefined && compareStreamIds(held, entry.id) >= 0) return;
+    // A copy already at this version (a snapshot read after the batch) or newer holds the result.
+    if (held !== undefined && !touched.has(id) && compareStreamIds(held, version) >= 0) return;
+    touched.add(id);
     let stored: Entry | undefined;
     if (kind === 'r') {
       this.versions.delete(id);
     } else {
-      const expiry = entry.fields.get('e');
-      stored = { doc: decode(entry.fields.get('d')!) };
-      if (expiry !== undefined) stored.expiresAt = Number(expiry.toString());
-      this.versions.set(id, entry.id);
+      stored = { doc: decode(change.data!) };
+      if (change.expiresAt !== undefined) stored.expiresAt = change.expiresAt;
+      this.versions.set(id, version);
     }
     this.tables.set(this.name, id, stored);
     if (this.changes.wants(this.name)) {
@@ -110,15 +128,19 @@ export class HeldGroup {
     }
   }
 
-  /** A clear at `version`: every entry of this group written before it goes (ones written after it, read by a snapshot, stay). */
-  private clearBefore(version: string): void {
+  /**
+   * A clear at `version`: every entry of this group written before it goes, and what its own
+   * batch wrote before it (ones written after it, read by a snapshot, stay).
+   */
+  private clearBefore(version: string, touched: Set<string>): void {
     const table = this.tables.table(this.name);
     for (const [id, written] of this.versions) {
-      if (compareStreamIds(written, version) < 0) {
+      if (touched.has(id) || compareStreamIds(written, version) < 0) {
         this.versions.delete(id);
         table.delete(id);
       }
     }
+    touched.clear();
     this.changes.emit(this.name, { type: 'clear' });
   }
 

@@ -1,12 +1,13 @@
 /**
  * Reads one store from Redis: first its feed position (meta: epoch, seq, last — one command, so
- * they agree), then every live document. The documents may be newer than that position (writes go
- * on while we read); the feed from the position on replays those writes, and entries older than
+ * they agree), then every live document (stored-document.ts). The documents may be newer than
+ * that position (writes go on while we read); the feed from the position on replays those writes, and entries older than
  * a document's version are skipped, so the copy converges to Redis's state.
  */
-import { decode } from '../../../core/codec.js';
 import type { RedisClient } from '../../../redis/redis-connection.js';
+import { decode } from '../../../core/codec.js';
 import type { Entry } from '../../documents/store-tables.js';
+import { readStoredDocument } from './stored-document.js';
 import type { StoreSnapshot } from './held-store.js';
 import { NO_VERSION } from './stream-id.js';
 import { documentKey, type StoreKeys } from './store-keys.js';
@@ -20,17 +21,27 @@ export async function loadSnapshot(client: RedisClient, keys: StoreKeys): Promis
   for (let start = 0; start < ids.length; start += CHUNK) {
     const chunk = ids.slice(start, start + CHUNK);
     const pipeline = client.pipeline();
-    for (const id of chunk) pipeline.hmgetBuffer(documentKey(keys, id), 'v', 'd', 'e');
+    for (const id of chunk) pipeline.getBuffer(documentKey(keys, id));
     const replies = (await pipeline.exec()) ?? [];
-    replies.forEach(([error, fields], i) => {
-      if (error) throw error;
-      const [version, data, expiry] = fields as Array<Buffer | null>;
+    const legacy: string[] = [];
+    replies.forEach(([error, value], i) => {
+      if (error) {
+        // A hash: a document written by a build before string documents (stored-document.ts).
+        if (/WRONGTYPE/.test((error as Error).message)) return void legacy.push(chunk[i]);
+        throw error;
+      }
       // Gone since the id list was read (removed or expired): its removal is in the feed, or it expired.
-      if (!version || !data) return;
+      if (!value) return;
+      const { entry, version } = readStoredDocument(value as Buffer);
+      entries.push([chunk[i], entry, version]);
+    });
+    for (const id of legacy) {
+      const [version, data, expiry] = await client.hmgetBuffer(documentKey(keys, id), 'v', 'd', 'e');
+      if (!version || !data) continue;
       const entry: Entry = { doc: decode(data) };
       if (expiry) entry.expiresAt = Number(expiry.toString());
-      entries.push([chunk[i], entry, version.toString()]);
-    });
+      entries.push([id, entry, version.toString()]);
+    }
   }
   return { epoch: epoch ?? null, seq: Number(seq ?? 0), position: last ?? NO_VERSION, entries };
 }

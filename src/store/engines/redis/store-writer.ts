@@ -23,7 +23,8 @@ import { applyUpdate } from '../../documents/update-operators.js';
 import type { WriteRequest, WriteResult } from '../../workers/write-request.js';
 import type { GroupCounts } from './group-counts.js';
 import type { HeldGroup } from './held-store.js';
-import { documentKey, type StoreKeys } from './store-keys.js';
+import type { StoreKeys } from './store-keys.js';
+import { packWriteBatch } from './write-batch.js';
 import { compareStreamIds } from './stream-id.js';
 import { describeFailure, isDefinitelyNotRun, isReadOnly, unavailable } from './redis-failures.js';
 import type { StoreConnections } from './store-connections.js';
@@ -200,12 +201,7 @@ export class StoreWriter {
 
   private async send(planned: PlannedWrite[]): Promise<void> {
     const keys = [this.keys.meta, this.keys.feed, this.keys.ids];
-    const args: Array<string | Buffer> = [String(this.feedLength), String(this.entryLimit(planned) - this.counts.others(this.keys.group)), this.keys.docPrefix];
-    for (const item of planned) {
-      const id = item.write.request.id;
-      keys.push(id === undefined ? this.keys.meta : documentKey(this.keys, id));
-      args.push(item.code, id ?? '', item.expect, item.data, String(item.ttlMs));
-    }
+    const args = [String(this.feedLength), String(this.entryLimit(planned) - this.counts.others(this.keys.group)), this.keys.docPrefix, packWriteBatch(planned)];
     let replies: unknown[];
     try {
       replies = await this.connections.runWrite(keys, args);
@@ -215,32 +211,30 @@ export class StoreWriter {
     }
     const last = replies[planned.length] as Array<Buffer | number> | undefined;
     if (last && String(last[0]) === 'count') this.counts.set(this.keys.group, Number(last[1]));
+    // The batch's feed entry id: the version of every document it wrote ('' when it wrote none).
+    const entry = last?.[2] === undefined ? '' : String(last[2]);
     const retry: QueuedWrite[] = [];
     const visible: Array<[QueuedWrite, WriteResult]> = [];
-    let newest: string | undefined;
     planned.forEach((item, i) => {
-      const reply = replies[i] as Array<Buffer | number>;
-      const settled = this.settle(item, String(reply[0]), reply);
+      const reply = scriptReply(replies[i], entry);
+      const settled = this.settle(item, reply);
       if (settled === 'retry') retry.push(item.write);
-      else if (settled) {
-        visible.push([item.write, settled]);
-        newest = String(reply[1]);
-      }
+      else if (settled) visible.push([item.write, settled]);
     });
     if (retry.length) this.queue.unshift(...retry);
     this.forgetSeen();
     // The next batch may leave now; this one's callers hear back as their writes reach this process's copy.
-    if (newest !== undefined) this.whenVisible(newest, visible);
+    if (visible.length) this.whenVisible(entry, visible);
   }
 
   /** Handles one write's answer: settles it, or returns the result to give once it is visible here, or asks for a retry. */
-  private settle(item: PlannedWrite, outcome: string, reply: Array<Buffer | number>): WriteResult | 'retry' | undefined {
+  private settle(item: PlannedWrite, reply: ScriptReply): WriteResult | 'retry' | undefined {
     const { write } = item;
     const id = write.request.id!;
-    switch (outcome) {
+    switch (reply.outcome) {
       case 'ok': {
-        const version = String(reply[1]);
-        const expiry = String(reply[2] ?? '');
+        const version = reply.version;
+        const expiry = reply.expiry;
         if (item.code === 'c') {
           this.recent.clear();
           this.clearedAt = version;
@@ -248,7 +242,7 @@ export class StoreWriter {
         }
         if (item.code === 'r') {
           this.recent.set(id, { version });
-          return { outcome: 'applied', removed: decode(reply[3] as Buffer) };
+          return { outcome: 'applied', removed: decode(reply.data!) };
         }
         const entry: Entry = { doc: item.doc! };
         if (expiry) entry.expiresAt = Number(expiry);
@@ -271,13 +265,13 @@ export class StoreWriter {
       case 'skip':
         return 'retry';
       case 'limit':
-        write.reject(new StoreLimitError(`store '${this.store}' holds ${Number(reply[1]) + this.counts.others(this.keys.group)} entries, its limit (${this.entryLimit([item])}); remove entries, or raise maxEntries`));
+        write.reject(new StoreLimitError(`store '${this.store}' holds ${reply.count + this.counts.others(this.keys.group)} entries, its limit (${this.entryLimit([item])}); remove entries, or raise maxEntries`));
         return undefined;
       case 'same':
         write.reject(item.localError!);
         return undefined;
       default:
-        write.reject(new Error(`unexpected answer '${outcome}' from the store's write script`));
+        write.reject(new Error(`unexpected answer '${reply.outcome}' from the store's write script`));
         return undefined;
     }
   }
@@ -290,14 +284,11 @@ export class StoreWriter {
     for (const [id, base] of this.recent) if (compareStreamIds(base.asOf ?? base.version, held.position) <= 0) this.recent.delete(id);
   }
 
-  private baseFromReply(reply: Array<Buffer | number>): Base {
-    const version = String(reply[1]);
-    const data = reply[2] as Buffer;
-    const asOf = reply[4] === undefined ? undefined : String(reply[4]);
+  private baseFromReply(reply: ScriptReply): Base {
+    const { version, data, asOf } = reply;
     if (version === ABSENT || !data?.length) return { version: ABSENT, asOf };
     const entry: Entry = { doc: decode(data) };
-    const expiry = String(reply[3] ?? '');
-    if (expiry) entry.expiresAt = Number(expiry);
+    if (reply.expiry) entry.expiresAt = Number(reply.expiry);
     return { entry, version, asOf };
   }
 
@@ -345,6 +336,41 @@ export class StoreWriter {
     }
     log.debug('store.write_failed', { store: this.store, error: describeFailure(error) });
     for (const item of planned) item.write.reject(unavailable(this.connections, item.write.request, true, describeFailure(error), error));
+  }
+}
+
+/** One write's answer from the script (write-script.ts), with the batch's entry id filled in for '' versions. */
+interface ScriptReply {
+  outcome: string;
+  version: string;
+  expiry: string;
+  /** The document: removed (ok of a remove), or current (exists, conflict). */
+  data?: Buffer;
+  /** conflict: the feed position the answer is true at. */
+  asOf?: string;
+  /** limit: the entries the group holds. */
+  count: number;
+}
+
+function scriptReply(raw: unknown, entry: string): ScriptReply {
+  if (typeof raw === 'number') return { outcome: 'ok', version: entry, expiry: '', count: 0 };
+  const parts = raw as Array<Buffer | number>;
+  const outcome = String(parts[0]);
+  const text = (i: number) => (parts[i] === undefined ? '' : String(parts[i]));
+  switch (outcome) {
+    case 'ok':
+      return { outcome, version: entry, expiry: text(2), data: parts[3] as Buffer | undefined, count: 0 };
+    case 'exists':
+    case 'conflict':
+      return {
+        outcome, version: text(1) || entry, data: parts[2] as Buffer, expiry: text(3), count: 0,
+        // A conflict is true as of the newest entry, this batch's own when it added one.
+        asOf: outcome === 'conflict' ? entry || text(4) : undefined,
+      };
+    case 'limit':
+      return { outcome, version: '', expiry: '', count: Number(parts[1]) };
+    default:
+      return { outcome, version: '', expiry: '', count: 0 };
   }
 }
 
