@@ -7,11 +7,22 @@
  *   - 'subscriber': pub/sub (a connection in subscribe mode can run nothing else).
  * All reconnect forever with capped backoff, so boxwire recovers without a restart.
  */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { describeRedis, type RedisSettings } from './redis-settings.js';
 
 export type RedisPurpose = 'command' | 'blocking' | 'subscriber';
 export type RedisClient = Redis | Cluster;
+
+/**
+ * ioredis, loaded on the first connection: an app that never uses Redis (the embedded default)
+ * does not pay for loading it (about 6 MB of heap and a dozen modules at start).
+ */
+let loaded: typeof import('ioredis') | undefined;
+function ioredis(): typeof import('ioredis') {
+  loaded ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  return loaded;
+}
 
 export interface RedisConnectionOptions {
   /** Shown by `CLIENT LIST` (`boxwire:<name>`), which helps operators see who holds a connection. */
@@ -49,9 +60,9 @@ export function createRedisConnection(settings: RedisSettings, purpose: RedisPur
       enableOfflineQueue: perPurpose.enableOfflineQueue,
       enableReadyCheck: true,
     };
-    return new Cluster(settings.cluster, clusterOptions);
+    return new (ioredis().Cluster)(settings.cluster, clusterOptions);
   }
-  return new Redis(settings.url, { ...common, ...perPurpose, ...options.overrides });
+  return new (ioredis().Redis)(settings.url, { ...common, ...perPurpose, ...options.overrides });
 }
 
 /** Resolves when `client` is ready; rejects after `timeoutMs` with an error naming the server. */
