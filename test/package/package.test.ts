@@ -39,6 +39,15 @@ test('npm run build emits JavaScript and .d.ts; `boxwire` and `boxwire/global` l
   assert.equal(JSON.parse(out), { api: 'function', master: 0, global: 'function', same: true, errors: 'function' });
 });
 
+test('the packed package holds every file the README links to (the manual in docs/ ships with it)', () => {
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8' }));
+  const files = new Set((packed.files as Array<{ path: string }>).map((file) => file.path));
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const linked = [...readme.matchAll(/\]\(((?:docs|ops|boxes|templates)\/[^)#\s]+)/g)].map((m) => m[1]);
+  assert.ok(linked.length > 5, `the README links to the manual (${linked.length} links)`);
+  for (const path of linked) assert.ok(files.has(path) || [...files].some((file) => file.startsWith(`${path}/`)), `${path} is in the package`);
+});
+
 test('the worker-count rule: cpus − 1, 2 on two cores, 0 on one; option and env override', async () => {
   const { resolveWorkerCount } = await import('../../src/cpu/worker-count.js');
   assert.is(resolveWorkerCount(undefined, {}, 8), 7);

@@ -236,7 +236,8 @@ test('a snapshot larger than a link frame travels in ~1 MiB parts and rebuilds a
   assembler.add('a', { transfer: 'stale', entries: [['s1', 'ghost', { doc: { stale: true } }]] });
   for (const part of parts) assembler.add('a', part);
   const fresh = replica('b', ['a', 'b']);
-  fresh.merge(assembler.finish('a', head, 't1')!);
+  assert.is(new SnapshotAssembler().finish('a', head, 't1', undefined), undefined, 'a head that does not say how many parts it had is refused');
+  fresh.merge(assembler.finish('a', head, 't1', parts.length)!);
   assert.equal(visible(fresh.state, 0), visible(source.state, 0));
   assert.is(fresh.state.table('s1').get('k1')!.doc.i, 11);
   assert.is(fresh.state.table('s1').get('ghost'), undefined, 'parts of an unfinished earlier transfer are discarded');

@@ -166,7 +166,7 @@ test('a server merging a snapshot: one slice per turn, later replication message
   try {
     const transport = transportFor('b');
     host.attachTransport(transport);
-    transport.deliver('a', { t: 'snapshot', snapshot });
+    transport.deliver('a', { t: 'snapshot', snapshot, transfer: 'all-in-head', parts: 0 });
     const later: Operation = { store: 's1', origin: 'c', seq: 4_001, wall: 24_500, counter: 0, kind: 'update', id: 'hot', data: { $inc: { n: 7 } } };
     transport.deliver('a', { t: 'ops', packed: packOperations([later]) });
     let turns = 0;

@@ -13,7 +13,7 @@ export type ReplicationMessage =
   /** One part of a snapshot transfer (base entries or log operations). */
   | { t: 'snapshot-part'; part: SnapshotPart }
   /** Everything, for a peer that lost its memory or is behind my folded base: closes a transfer. */
-  | { t: 'snapshot'; snapshot: ReplicaSnapshot; transfer?: string; parts?: number };
+  | { t: 'snapshot'; snapshot: ReplicaSnapshot; transfer: string; parts: number };
 
 /**
  * The replication seam: how a replica reaches the others. SERVER_CLUSTERING's mesh is one

@@ -90,15 +90,17 @@ export class SnapshotAssembler {
   }
 
   /**
-   * The whole snapshot, once its head arrived; undefined when the head says how many parts it had
-   * and not all of them arrived (a link that dropped mid-transfer): merging the rest would replace
-   * the base with part of it. Anti-entropy asks again.
+   * The whole snapshot, once its head arrived; undefined when the head does not say which
+   * transfer it closes and how many parts it had, or not all of them arrived (a link that
+   * dropped mid-transfer): merging the rest would replace the base with part of it. Anti-entropy
+   * asks again.
    */
-  finish(peer: string, head: ReplicaSnapshot, transfer?: string, parts?: number): ReplicaSnapshot | undefined {
+  finish(peer: string, head: ReplicaSnapshot, transfer: unknown, parts: unknown): ReplicaSnapshot | undefined {
     const state = this.pending.get(peer);
     this.pending.delete(peer);
+    if (typeof transfer !== 'string' || !Number.isSafeInteger(parts)) return undefined;
     const received = state && state.transfer === transfer ? state.parts : 0;
-    if (parts !== undefined && received !== parts) return undefined;
+    if (received !== parts) return undefined;
     if (!state || state.transfer !== transfer) return head;
     const base = new Map<string, Array<[string, Entry]>>();
     for (const [store, id, entry] of state.entries) {
