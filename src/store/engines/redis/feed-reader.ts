@@ -98,9 +98,10 @@ export class FeedReader {
               this.failedAt.delete(group);
               continue;
             }
-            this.failedAt.set(group, entry.id);
             log.info('store.feed_gap', { store: group.name, group: group.keys.group, at: group.position, note: 'the feed was trimmed past this process, or Redis holds another data set: reloading the store' });
             await this.reload(group);
+            // Only once the reload went through: an entry the script wrote is now behind the copy.
+            this.failedAt.set(group, entry.id);
             break;
           }
         }
