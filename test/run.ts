@@ -4,7 +4,7 @@
  * `N passed, N failed`. Usage: npm test [-- substring …] to run only matching files;
  * BOXWIRE_TEST_SKIP=a,b leaves out files whose path contains a or b.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -21,7 +21,7 @@ function findTests(dir: string): string[] {
   });
 }
 
-interface FileResult { file: string; passed: number; failed: number; skipped: number; code: number | null; output: string; timedOut: boolean }
+interface FileResult { file: string; passed: number; failed: number; skipped: number; code: number | null; output: string }
 
 // A file that has not finished after this long is killed (its whole process group: the clusters
 // and servers it started) and counts as failed, with what it printed so far: one hung file must
@@ -36,6 +36,13 @@ function killGroup(pid: number | undefined): void {
   } catch {
     // The group is gone already: nothing was left behind.
   }
+}
+
+/** The processes of a group (pid, parent, seconds running, command): what a hung file was waiting on. */
+function processesOf(pgid: number | undefined): string {
+  if (!pgid) return '';
+  const ps = spawnSync('ps', ['-o', 'pid,ppid,etimes,args', '-g', String(pgid)], { encoding: 'utf8' });
+  return ps.stdout || ps.stderr || String(ps.error);
 }
 
 /** Process groups of the files running now: killed if the runner itself is stopped (Ctrl-C, CI cancel). */
@@ -59,6 +66,7 @@ function runFile(file: string): Promise<FileResult> {
     child.stderr.on('data', (chunk) => (output += chunk));
     const deadline = setTimeout(() => {
       timedOut = true;
+      output += `\n[test/run.ts] still running in the file's process group when it timed out:\n${processesOf(child.pid)}`;
       killGroup(child.pid);
     }, FILE_TIMEOUT_MS);
     const finish = (code: number | null) => {
@@ -75,7 +83,7 @@ function runFile(file: string): Promise<FileResult> {
       if ((code !== 0 || timedOut) && failed === 0) failed = 1;
       if (total === 0 && code === 0) passed = 0;
       running.delete(child.pid!);
-      resolve({ file: relative(root, file), passed, failed, skipped: count('Skipped'), code, output, timedOut });
+      resolve({ file: relative(root, file), passed, failed, skipped: count('Skipped'), code, output });
     };
     // 'close' waits for the output pipes; a leftover grandchild holding them must not keep the run
     // waiting, so after 'exit' the pipes get a few seconds, then the group is killed.
@@ -101,11 +109,11 @@ async function lane(): Promise<void> {
     const file = files[next++];
     const started = Date.now();
     let result = await runFile(file);
-    if (result.failed > 0 && RETRIES > 0 && !result.timedOut) {
+    if (result.failed > 0 && RETRIES > 0) {
       // A file that fails is run once more, in full, and both outcomes are printed: a pass on the
       // second run is reported as FLAKY (with the first run's output), never hidden. Set
-      // BOXWIRE_TEST_RETRIES=0 to fail on the first run. A file that timed out is not run again:
-      // the whole run must stay bounded.
+      // BOXWIRE_TEST_RETRIES=0 to fail on the first run. A file that timed out is run again too
+      // (once: the run stays bounded), its first output showing what was still running.
       const first = result;
       result = await runFile(file);
       if (result.failed === 0) {

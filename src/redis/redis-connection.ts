@@ -7,22 +7,15 @@
  *   - 'subscriber': pub/sub (a connection in subscribe mode can run nothing else).
  * All reconnect forever with capped backoff, so boxwire recovers without a restart.
  */
-import { createRequire } from 'node:module';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { lazyModule } from '../core/lazy-module.js';
 import { describeRedis, type RedisSettings } from './redis-settings.js';
 
 export type RedisPurpose = 'command' | 'blocking' | 'subscriber';
 export type RedisClient = Redis | Cluster;
 
-/**
- * ioredis, loaded on the first connection: an app that never uses Redis (the embedded default)
- * does not pay for loading it (about 6 MB of heap and a dozen modules at start).
- */
-let loaded: typeof import('ioredis') | undefined;
-function ioredis(): typeof import('ioredis') {
-  loaded ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
-  return loaded;
-}
+/** ioredis, loaded on the first connection (an app that never uses Redis never loads it). */
+const ioredis = lazyModule<typeof import('ioredis')>('ioredis');
 
 export interface RedisConnectionOptions {
   /** Shown by `CLIENT LIST` (`boxwire:<name>`), which helps operators see who holds a connection. */

@@ -7,11 +7,15 @@
  *     SHARED_STORE `boxwire.files` on upload and again at every boot of the owner.
  */
 import { promises as fs } from 'node:fs';
-import lockfile from 'proper-lockfile';
+import type lockfile from 'proper-lockfile';
+import { lazyModule } from '../../core/lazy-module.js';
 import { join } from 'node:path';
 import type { MongoClient, Collection } from 'mongodb';
 import { boxStore, type BoxStore } from '../../boxes/box-store.js';
 import { log } from '../../core/logger.js';
+
+/** Loaded on the first lock. */
+const properLockfile = lazyModule<typeof lockfile>('proper-lockfile');
 
 export interface FileMeta {
   id: string;
@@ -101,7 +105,7 @@ export class StoreFileIndex implements FileIndex {
     // sidecar only ever moves forward: read, compare and write under a lock shared by the owner's
     // processes (proper-lockfile: a lock directory, taken over when stale).
     const path = filePaths(this.dataDir, meta.box, meta.id).meta;
-    const release = await lockfile.lock(path, { realpath: false, stale: 10_000, retries: { retries: 50, minTimeout: 2, maxTimeout: 50 } });
+    const release = await properLockfile().lock(path, { realpath: false, stale: 10_000, retries: { retries: 50, minTimeout: 2, maxTimeout: 50 } });
     try {
       const onDisk = await readSidecar(this.dataDir, meta.box, meta.id);
       if ((onDisk?.downloads ?? 0) < (updated.downloads ?? 0)) {

@@ -6,7 +6,10 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize, resolve, sep } from 'node:path';
-import { contentType } from 'mime-types';
+import { lazyModule } from '../../core/lazy-module.js';
+
+/** mime-types (and its database) loaded on the first file served. */
+const mimeTypes = lazyModule<typeof import('mime-types')>('mime-types');
 
 /** Resolves a URL path inside `root`, or undefined when it would escape it or is malformed. */
 export function resolveInside(root: string, urlPath: string): string | undefined {
@@ -23,7 +26,7 @@ export function resolveInside(root: string, urlPath: string): string | undefined
 }
 
 export function typeOf(path: string): string {
-  return contentType(path.split(/[\\/]/).pop() ?? '') || 'application/octet-stream';
+  return mimeTypes().contentType(path.split(/[\\/]/).pop() ?? '') || 'application/octet-stream';
 }
 
 /** Serves `urlPath` from `root`; returns false (nothing sent) when there is no such file. */

@@ -9,7 +9,8 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import busboy from 'busboy';
+import type busboy from 'busboy';
+import { lazyModule } from '../../core/lazy-module.js';
 import { getBox } from '../../boxes/box-registry.js';
 import { log } from '../../core/logger.js';
 import { fileId, filePaths, type FileIndex, type FileMeta } from './file-meta.js';
@@ -19,6 +20,9 @@ import { refuseUnread, sendError, sendJson } from '../http/http-reply.js';
 import { typeOf } from './static-files.js';
 import { uploadCounts } from '../../metrics/counters.js';
 import { pushToRoom } from '../../server/rooms.js';
+
+/** Loaded on the first upload. */
+const loadBusboy = lazyModule<typeof busboy>('busboy');
 
 export const UPLOAD_PATH = '/__UPLOAD';
 const PROGRESS_EVERY_MS = 200;
@@ -67,7 +71,7 @@ export class UploadRole {
     let parser: busboy.Busboy;
     try {
       // One byte over the limit is enough to know a file is too large (busboy flags reaching it).
-      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: this.maxBytes + 1, files: 20, fields: 50, parts: 70 } });
+      parser = loadBusboy()({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: this.maxBytes + 1, files: 20, fields: 50, parts: 70 } });
     } catch {
       return refuseUnread(req, res, 400, 'NOT_MULTIPART', 'send the files as multipart/form-data', this.refusedDrainBytes);
     }

@@ -1,18 +1,21 @@
-import { RE2JS } from 're2js';
-import siftModule from 'sift';
+import type { RE2JS as RE2JSClass } from 're2js';
+import { lazyModule } from '../../core/lazy-module.js';
 import { assertSafeKey } from '../../core/safe-keys.js';
 import { isPlainObject } from '../../core/value-kinds.js';
 import { StoreFilterError } from '../store-errors.js';
 
-/** Operators that would run code; filters can arrive over the network, so they are refused. */
-// sift is CommonJS: under NodeNext its default export is the module object, whose `default` is the tester.
-const siftExports = ((siftModule as unknown as { default?: unknown }).default ? siftModule : { default: siftModule }) as unknown as {
+interface SiftExports {
   default: (query: unknown, options?: unknown) => DocumentTest;
   createEqualsOperation: (params: unknown, ownerQuery: unknown, options: unknown) => unknown;
-};
-const sift = siftExports.default;
-const createEqualsOperation = siftExports.createEqualsOperation;
+}
+// sift and re2js load on the first filter (most processes never run one). sift is CommonJS: its
+// module object is the tester, with `default` and `createEqualsOperation` on it.
+const loadSift = lazyModule<SiftExports>('sift');
+const loadRe2 = lazyModule<{ RE2JS: typeof RE2JSClass }>('re2js');
+const sift = (query: unknown, options?: unknown) => loadSift().default(query, options);
+const createEqualsOperation = (params: unknown, ownerQuery: unknown, options: unknown) => loadSift().createEqualsOperation(params, ownerQuery, options);
 
+/** Operators that would run code; filters can arrive over the network, so they are refused. */
 const CODE_OPERATORS = new Set(['$where', '$function', '$accumulator', '$expr']);
 
 export type DocumentTest = (document: unknown) => boolean;
@@ -67,7 +70,7 @@ function assertTypeOperand(value: unknown, path: string): void {
  * JSON and msgpack cannot carry them) keep the JavaScript engine.
  */
 export const MAX_REGEX_LENGTH = 1000;
-const REGEX_FLAGS: Record<string, number> = { i: RE2JS.CASE_INSENSITIVE, m: RE2JS.MULTILINE, s: RE2JS.DOTALL };
+const REGEX_FLAGS: Record<string, (re2: typeof RE2JSClass) => number> = { i: (re2) => re2.CASE_INSENSITIVE, m: (re2) => re2.MULTILINE, s: (re2) => re2.DOTALL };
 
 function regexOperation(pattern: unknown, ownerQuery: Record<string, unknown>, options: unknown) {
   if (pattern instanceof RegExp) return createEqualsOperation(pattern, ownerQuery, options);
@@ -78,10 +81,11 @@ function regexOperation(pattern: unknown, ownerQuery: Record<string, unknown>, o
 function compileLinearRegex(pattern: unknown, flags: unknown): (value: string) => boolean {
   if (typeof pattern !== 'string') throw new StoreFilterError(`$regex takes a string pattern, got ${typeof pattern}`);
   if (pattern.length > MAX_REGEX_LENGTH) throw new StoreFilterError(`$regex pattern is ${pattern.length} characters; the limit is ${MAX_REGEX_LENGTH}`);
+  const { RE2JS } = loadRe2();
   let mask = 0;
   for (const flag of typeof flags === 'string' ? flags : '') {
-    if (!(flag in REGEX_FLAGS)) throw new StoreFilterError(`$options '${flag}' is not supported (supported: i, m, s)`);
-    mask |= REGEX_FLAGS[flag];
+    if (!Object.hasOwn(REGEX_FLAGS, flag)) throw new StoreFilterError(`$options '${flag}' is not supported (supported: i, m, s)`);
+    mask |= REGEX_FLAGS[flag](RE2JS);
   }
   try {
     const re = RE2JS.compile(pattern, mask);
