@@ -1,9 +1,9 @@
 /**
  * A CommonJS dependency loaded on its first use instead of at import. Most apps use a few of
  * boxwire's parts; loading every optional dependency at start (ioredis, busboy, sift, re2js,
- * mime-types with its database, proper-lockfile) made every process's heap about a third larger,
- * which measurably slowed the mesh benchmark (about 8 % one-way, unpinned) though none of that
- * code runs there.
+ * mime-types with its database, proper-lockfile) added a few MB of heap and dozens of modules to
+ * every process, which measurably slowed the mesh benchmark (about 8 % one-way, unpinned; see
+ * docs/benchmarks.md) though none of that code runs there.
  *
  * @example
  *   const busboy = lazyModule<typeof import('busboy')>('busboy');
