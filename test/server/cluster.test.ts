@@ -110,7 +110,8 @@ test('membership, hosts and clock offsets are visible in workers', async () => {
   assert.equal(Object.keys(offsets).sort(), ['B', 'C']);
   // One machine, one clock: the estimates must be near zero.
   for (const offset of Object.values(offsets)) assert.ok(Math.abs(offset) < 100, `offset ${offset}`);
-  assert.ok(A.eventsOf('server-up').some((e) => e.worker === 1 && e.server === 'B'), 'workers hear onServerUp');
+  // Workers hear onServerUp too: relayed by their master, so waited for, not assumed to be there already.
+  await A.waitFor((e) => e.event === 'server-up' && e.worker === 1 && e.server === 'B', 1, 15_000);
 });
 
 test('a cluster that never uses SHARED_STORE runs no store replica: no store timers, no store traffic between servers', async () => {
