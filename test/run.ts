@@ -69,10 +69,12 @@ function runFile(file: string): Promise<FileResult> {
       output += `\n[test/run.ts] still running in the file's process group when it timed out:\n${processesOf(child.pid)}`;
       killGroup(child.pid);
     }, FILE_TIMEOUT_MS);
+    let afterExit: NodeJS.Timeout | undefined;
     const finish = (code: number | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
+      clearTimeout(afterExit);
       killGroup(child.pid);
       if (timedOut) output += `\n[test/run.ts] ${relative(root, file)} did not finish within ${FILE_TIMEOUT_MS / 1000} s: killed with its process group\n`;
       const count = (label: string) => [...output.matchAll(new RegExp(`${label}:\\s+(\\d+)`, 'g'))].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -88,7 +90,7 @@ function runFile(file: string): Promise<FileResult> {
     // 'close' waits for the output pipes; a leftover grandchild holding them must not keep the run
     // waiting, so after 'exit' the pipes get a few seconds, then the group is killed.
     child.on('close', (code) => finish(code));
-    child.on('exit', (code) => setTimeout(() => finish(code), 5_000));
+    child.on('exit', (code) => (afterExit = setTimeout(() => finish(code), 5_000)));
   });
 }
 

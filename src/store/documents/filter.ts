@@ -70,7 +70,7 @@ function assertTypeOperand(value: unknown, path: string): void {
  * JSON and msgpack cannot carry them) keep the JavaScript engine.
  */
 export const MAX_REGEX_LENGTH = 1000;
-const REGEX_FLAGS: Record<string, (re2: typeof RE2JSClass) => number> = { i: (re2) => re2.CASE_INSENSITIVE, m: (re2) => re2.MULTILINE, s: (re2) => re2.DOTALL };
+const REGEX_FLAGS = { i: 'CASE_INSENSITIVE', m: 'MULTILINE', s: 'DOTALL' } as const;
 
 function regexOperation(pattern: unknown, ownerQuery: Record<string, unknown>, options: unknown) {
   if (pattern instanceof RegExp) return createEqualsOperation(pattern, ownerQuery, options);
@@ -85,7 +85,7 @@ function compileLinearRegex(pattern: unknown, flags: unknown): (value: string) =
   let mask = 0;
   for (const flag of typeof flags === 'string' ? flags : '') {
     if (!Object.hasOwn(REGEX_FLAGS, flag)) throw new StoreFilterError(`$options '${flag}' is not supported (supported: i, m, s)`);
-    mask |= REGEX_FLAGS[flag](RE2JS);
+    mask |= RE2JS[REGEX_FLAGS[flag as keyof typeof REGEX_FLAGS]];
   }
   try {
     const re = RE2JS.compile(pattern, mask);

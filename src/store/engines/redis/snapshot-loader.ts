@@ -1,8 +1,8 @@
 /**
  * Reads one store from Redis: first its feed position (meta: epoch, seq, last — one command, so
  * they agree), then every live document (stored-document.ts). The documents may be newer than
- * that position (writes go on while we read); the feed from the position on replays those writes, and entries older than
- * a document's version are skipped, so the copy converges to Redis's state.
+ * that position (writes go on while we read); the feed from the position on replays those
+ * writes, and entries older than a document's version are skipped, so the copy converges to Redis's state.
  */
 import type { RedisClient } from '../../../redis/redis-connection.js';
 import { decode } from '../../../core/codec.js';
@@ -35,8 +35,14 @@ export async function loadSnapshot(client: RedisClient, keys: StoreKeys): Promis
       const { entry, version } = readStoredDocument(value as Buffer);
       entries.push([chunk[i], entry, version]);
     });
-    for (const id of legacy) {
-      const [version, data, expiry] = await client.hmgetBuffer(documentKey(keys, id), 'v', 'd', 'e');
+    if (legacy.length === 0) continue;
+    const hashes = client.pipeline();
+    for (const id of legacy) hashes.hmgetBuffer(documentKey(keys, id), 'v', 'd', 'e');
+    const fields = (await hashes.exec()) ?? [];
+    for (const [i, id] of legacy.entries()) {
+      const [error, value] = fields[i] ?? [];
+      if (error) throw error;
+      const [version, data, expiry] = value as Array<Buffer | null>;
       if (!version || !data) continue;
       const entry: Entry = { doc: decode(data) };
       if (expiry) entry.expiresAt = Number(expiry.toString());

@@ -78,13 +78,13 @@ local function read(id)
   if type(raw) == 'table' and raw.err then return readLegacy(key) end
   return decodeDoc(raw)
 end
--- The document as the batch leaves it so far; with what Redis held before resolved when asked.
-local function current(id, resolve)
+-- The document as the batch leaves it so far; what Redis held before it is resolved here too.
+local function current(id)
   local cur = state[id]
   if not cur then
     cur = read(id)
     state[id] = cur
-  elseif resolve and before[id] == UNKNOWN then
+  elseif before[id] == UNKNOWN then
     local old = read(id)
     before[id] = old
     unknown = unknown - 1
@@ -166,7 +166,7 @@ while pos <= #batch do
     unknown = unknown + 1
     if e then out[i] = {'ok', '', e} else out[i] = 1 end
   else
-    local cur = current(id, true)
+    local cur = current(id)
     local exists = cur[1] ~= false
     local version = cur[1] or '0'
     if kind == 's' or kind == 'n' then
